@@ -1,0 +1,89 @@
+//! Records written by the probes into the `EVENTS` ring buffer.
+
+use core::mem::size_of;
+
+/// Bumped whenever a record's layout changes; the decoder refuses other versions.
+pub const ABI_VERSION: u16 = 1;
+
+/// `TASK_COMM_LEN` in the kernel.
+pub const COMM_LEN: usize = 16;
+
+/// Record kinds (`EventHeader::kind`).
+pub mod kind {
+    /// `kmem:mm_page_alloc` returned no page.
+    pub const FAILURE: u16 = 1;
+    /// `kmem:mm_page_alloc_extfrag`: the allocator fell back to another migratetype.
+    pub const EXTFRAG: u16 = 2;
+}
+
+/// `FailureEvent::stack_id` when `bpf_get_stackid` failed (map full, no frames).
+pub const NO_STACK: i32 = -1;
+
+/// Common first part of every record. Fields are ordered largest-alignment-last-free so no
+/// implicit padding exists.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventHeader {
+    pub version: u16,
+    pub kind: u16,
+    /// CPU the event fired on.
+    pub cpu: u32,
+    /// `bpf_ktime_get_ns()`: CLOCK_MONOTONIC nanoseconds.
+    pub ts_ns: u64,
+    /// Kernel task id (the thread's pid).
+    pub pid: u32,
+    /// Thread-group id (the process's pid).
+    pub tgid: u32,
+    /// cgroup v2 id of the task (`bpf_get_current_cgroup_id`), the inode number of its
+    /// directory in the unified hierarchy.
+    pub cgroup_id: u64,
+    /// Task name, NUL-padded.
+    pub comm: [u8; COMM_LEN],
+}
+const _: () = assert!(size_of::<EventHeader>() == 48);
+
+/// A failed page allocation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureEvent {
+    pub header: EventHeader,
+    /// The GFP mask as the kernel passed it (64 bits wide so future kernels fit).
+    pub gfp_mask: u64,
+    pub order: u32,
+    pub migratetype: i32,
+    /// Id in the `STACKS` map, or [`NO_STACK`].
+    pub stack_id: i32,
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<FailureEvent>() == 72);
+
+/// An external-fragmentation fallback (`mm_page_alloc_extfrag`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtfragEvent {
+    pub header: EventHeader,
+    pub alloc_order: i32,
+    pub fallback_order: i32,
+    pub alloc_migratetype: i32,
+    pub fallback_migratetype: i32,
+    /// Non-zero when the whole pageblock changed migratetype.
+    pub change_ownership: i32,
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<ExtfragEvent>() == 72);
+
+/// Indices into the per-CPU `COUNTERS` array.
+pub mod counter {
+    /// Every `mm_page_alloc` the probe saw, successful or not.
+    pub const ALLOCS_SEEN: u32 = 0;
+    /// Failed allocations (page == NULL).
+    pub const FAILURES: u32 = 1;
+    /// Extfrag fallbacks.
+    pub const EXTFRAG: u32 = 2;
+    /// Records lost because the ring buffer was full.
+    pub const DROPPED: u32 = 3;
+    /// Failures whose kernel stack could not be stored (stack map full or collision).
+    pub const STACK_ERRORS: u32 = 4;
+    /// Number of counters.
+    pub const COUNT: u32 = 5;
+}

@@ -1,0 +1,50 @@
+//! Tracepoint record layouts the loader reads from tracefs `format` files and hands to the
+//! classic-tracepoint programs as read-only globals. Nothing about a record's layout is
+//! hard-coded in the probes: field offsets moved between kernels (a `page` pointer before 4.1,
+//! a 4-byte `gfp_flags` before 5.19).
+
+use core::mem::size_of;
+
+/// Where the fields of `kmem:mm_page_alloc` are in the classic tracepoint record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageAllocLayout {
+    /// Value of the page/pfn field that means "no page": `u64::MAX` for `pfn` (4.1+),
+    /// 0 for the `page` pointer of older kernels.
+    pub failed_value: u64,
+    /// Offset of `pfn` (or `page`), an 8-byte field.
+    pub page_offset: u32,
+    pub order_offset: u32,
+    pub gfp_offset: u32,
+    /// 4 or 8.
+    pub gfp_size: u32,
+    pub migratetype_offset: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<PageAllocLayout>() == 32);
+
+/// Where the fields of `kmem:mm_page_alloc_extfrag` are.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtfragLayout {
+    pub alloc_order_offset: u32,
+    pub fallback_order_offset: u32,
+    pub alloc_migratetype_offset: u32,
+    pub fallback_migratetype_offset: u32,
+    /// Offset of `change_ownership`, or [`ExtfragLayout::ABSENT`] on kernels without it.
+    pub change_ownership_offset: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<ExtfragLayout>() == 24);
+
+impl ExtfragLayout {
+    pub const ABSENT: u32 = u32::MAX;
+}
+
+#[cfg(feature = "user")]
+mod user {
+    // SAFETY: plain-old-data: `#[repr(C)]`, integer fields only, no implicit padding
+    // (asserted by the size checks above).
+    unsafe impl aya::Pod for super::PageAllocLayout {}
+    unsafe impl aya::Pod for super::ExtfragLayout {}
+}

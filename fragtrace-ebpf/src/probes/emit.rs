@@ -1,0 +1,92 @@
+//! Building and submitting records. Only reached on the (rare) failure/extfrag paths.
+
+use aya_ebpf::{
+    EbpfContext,
+    helpers::{
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_get_smp_processor_id, bpf_ktime_get_ns,
+    },
+    programs::tracing::StackIdContext,
+};
+use fragtrace_ebpf::{
+    ABI_VERSION, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, counter, kind,
+};
+
+use super::maps::{EVENTS, STACKS, count};
+
+/// Fields of a failed allocation, as read from either probe flavour.
+pub struct Failure {
+    pub order: u32,
+    pub gfp_mask: u64,
+    pub migratetype: i32,
+}
+
+/// Fields of an extfrag fallback.
+pub struct Extfrag {
+    pub alloc_order: i32,
+    pub fallback_order: i32,
+    pub alloc_migratetype: i32,
+    pub fallback_migratetype: i32,
+    pub change_ownership: i32,
+}
+
+#[inline(always)]
+fn header(kind: u16) -> EventHeader {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    EventHeader {
+        version: ABI_VERSION,
+        kind,
+        // SAFETY: helpers without preconditions.
+        cpu: unsafe { bpf_get_smp_processor_id() },
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        pid: pid_tgid as u32,
+        tgid: (pid_tgid >> 32) as u32,
+        cgroup_id: unsafe { bpf_get_current_cgroup_id() },
+        comm: bpf_get_current_comm().unwrap_or([0; 16]),
+    }
+}
+
+#[inline(always)]
+pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) {
+    count(counter::FAILURES);
+    // The stack is taken first: reserving ring space we might then not fill is wasted work.
+    let stack_id = match ctx.get_stackid(&STACKS, 0) {
+        Ok(id) => id as i32,
+        Err(_) => {
+            count(counter::STACK_ERRORS);
+            NO_STACK
+        }
+    };
+    let Some(mut entry) = EVENTS.reserve::<FailureEvent>(0) else {
+        count(counter::DROPPED);
+        return;
+    };
+    entry.write(FailureEvent {
+        header: header(kind::FAILURE),
+        gfp_mask: failure.gfp_mask,
+        order: failure.order,
+        migratetype: failure.migratetype,
+        stack_id,
+        _pad: 0,
+    });
+    entry.submit(0);
+}
+
+#[inline(always)]
+pub fn emit_extfrag(e: Extfrag) {
+    count(counter::EXTFRAG);
+    let Some(mut entry) = EVENTS.reserve::<ExtfragEvent>(0) else {
+        count(counter::DROPPED);
+        return;
+    };
+    entry.write(ExtfragEvent {
+        header: header(kind::EXTFRAG),
+        alloc_order: e.alloc_order,
+        fallback_order: e.fallback_order,
+        alloc_migratetype: e.alloc_migratetype,
+        fallback_migratetype: e.fallback_migratetype,
+        change_ownership: e.change_ownership,
+        _pad: 0,
+    });
+    entry.submit(0);
+}

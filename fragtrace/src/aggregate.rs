@@ -1,0 +1,232 @@
+//! Aggregate stage: counts per order, per GFP mask, per comm and per (comm, order, mask)
+//! group; extfrag per migratetype pair; delivery lag as an HDR histogram. Produces immutable
+//! `Snapshot`s for the views.
+
+use std::collections::HashMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::{
+    event::{Counters, Event, Extfrag, Failure},
+    probe::kernel::monotonic_ns,
+    sink::{Sink, SinkError},
+};
+
+/// Orders 0..=10 (MAX_PAGE_ORDER on x86_64); larger orders are counted in the last bucket.
+pub const ORDERS: usize = 11;
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FailureGroup {
+    pub comm: String,
+    pub order: u32,
+    pub gfp_mask: u64,
+    pub count: u64,
+    pub last_seen_ns: u64,
+    /// The most frequent stack id in the group.
+    pub top_stack: Option<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ExtfragGroup {
+    pub alloc_migratetype: i32,
+    pub fallback_migratetype: i32,
+    pub count: u64,
+    pub fragmenting: u64,
+    pub severe: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct LagSummary {
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+/// An immutable view of everything aggregated so far.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Snapshot {
+    pub counters: Counters,
+    pub failures: u64,
+    /// Failures with `__GFP_NOWARN`: never printed by `dmesg`.
+    pub silent_failures: u64,
+    pub by_order: [u64; ORDERS],
+    /// Sorted by count, descending.
+    pub groups: Vec<FailureGroup>,
+    pub extfrag: u64,
+    pub extfrag_fragmenting: u64,
+    pub extfrag_severe: u64,
+    pub extfrag_groups: Vec<ExtfragGroup>,
+    pub lost: u64,
+    pub lag: LagSummary,
+}
+
+#[derive(Default)]
+struct GroupState {
+    count: u64,
+    last_seen_ns: u64,
+    stacks: HashMap<u32, u64>,
+}
+
+pub struct Aggregator {
+    pageblock_order: u32,
+    nowarn_bit: u64,
+    /// Whether event timestamps are from this boot's monotonic clock (live), so lag is
+    /// meaningful.
+    live: bool,
+    counters: Counters,
+    failures: u64,
+    silent_failures: u64,
+    by_order: [u64; ORDERS],
+    groups: HashMap<(String, u32, u64), GroupState>,
+    extfrag: HashMap<(i32, i32), ExtfragGroup>,
+    extfrag_total: u64,
+    lost: u64,
+    lag_us: Histogram<u64>,
+}
+
+impl Aggregator {
+    pub fn new(pageblock_order: u32, nowarn_bit: u64, live: bool) -> Self {
+        Self {
+            pageblock_order,
+            nowarn_bit,
+            live,
+            counters: Counters::default(),
+            failures: 0,
+            silent_failures: 0,
+            by_order: [0; ORDERS],
+            groups: HashMap::new(),
+            extfrag: HashMap::new(),
+            extfrag_total: 0,
+            lost: 0,
+            lag_us: Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds"),
+        }
+    }
+
+    fn failure(&mut self, f: &Failure) {
+        self.failures += 1;
+        if self.nowarn_bit != 0 && f.gfp_mask & self.nowarn_bit != 0 {
+            self.silent_failures += 1;
+        }
+        self.by_order[(f.order as usize).min(ORDERS - 1)] += 1;
+        let group = self.groups.entry((f.task.comm.clone(), f.order, f.gfp_mask)).or_default();
+        group.count += 1;
+        group.last_seen_ns = group.last_seen_ns.max(f.task.ts_ns);
+        if let Some(id) = f.stack_id {
+            *group.stacks.entry(id).or_default() += 1;
+        }
+    }
+
+    fn extfrag_event(&mut self, e: &Extfrag) {
+        self.extfrag_total += 1;
+        let fragmenting = e.fragmenting(self.pageblock_order);
+        let group = self
+            .extfrag
+            .entry((e.alloc_migratetype, e.fallback_migratetype))
+            .or_insert_with(|| ExtfragGroup {
+                alloc_migratetype: e.alloc_migratetype,
+                fallback_migratetype: e.fallback_migratetype,
+                count: 0,
+                fragmenting: 0,
+                severe: 0,
+            });
+        group.count += 1;
+        group.fragmenting += u64::from(fragmenting);
+        group.severe += u64::from(e.severe());
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let mut groups: Vec<FailureGroup> = self
+            .groups
+            .iter()
+            .map(|((comm, order, gfp_mask), g)| FailureGroup {
+                comm: comm.clone(),
+                order: *order,
+                gfp_mask: *gfp_mask,
+                count: g.count,
+                last_seen_ns: g.last_seen_ns,
+                top_stack: g.stacks.iter().max_by_key(|(id, n)| (**n, std::cmp::Reverse(**id))).map(|(id, _)| *id),
+            })
+            .collect();
+        groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns)).then(a.comm.cmp(&b.comm)));
+        let mut extfrag_groups: Vec<ExtfragGroup> = self.extfrag.values().cloned().collect();
+        extfrag_groups.sort_by(|a, b| b.count.cmp(&a.count));
+        Snapshot {
+            counters: self.counters,
+            failures: self.failures,
+            silent_failures: self.silent_failures,
+            by_order: self.by_order,
+            groups,
+            extfrag: self.extfrag_total,
+            extfrag_fragmenting: extfrag_groups.iter().map(|g| g.fragmenting).sum(),
+            extfrag_severe: extfrag_groups.iter().map(|g| g.severe).sum(),
+            extfrag_groups,
+            lost: self.lost,
+            lag: LagSummary {
+                p50_us: self.lag_us.value_at_quantile(0.5),
+                p99_us: self.lag_us.value_at_quantile(0.99),
+                max_us: self.lag_us.max(),
+            },
+        }
+    }
+
+    /// Forget everything counted so far (the kernel counters are kept).
+    pub fn reset(&mut self) {
+        *self = Self::new(self.pageblock_order, self.nowarn_bit, self.live);
+    }
+}
+
+impl Sink for Aggregator {
+    fn event(&mut self, event: &Event) -> Result<(), SinkError> {
+        if self.live && !matches!(event, Event::Lost(_)) {
+            let lag_us = monotonic_ns().saturating_sub(event.ts_ns()) / 1000;
+            let _ = self.lag_us.record(lag_us.clamp(1, 60_000_000));
+        }
+        match event {
+            Event::Failure(f) => self.failure(f),
+            Event::Extfrag(e) => self.extfrag_event(e),
+            Event::Lost(l) => self.lost += l.count,
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, counters: &Counters) -> Result<(), SinkError> {
+        self.counters = *counters;
+        Ok(())
+    }
+
+    fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
+        self.counters = *counters;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Lost, Task};
+
+    fn task(comm: &str, ts: u64) -> Task {
+        Task { ts_ns: ts, cpu: 0, pid: 1, tgid: 1, cgroup_id: 1, comm: comm.into() }
+    }
+
+    #[test]
+    fn groups_and_counts() {
+        let mut agg = Aggregator::new(9, 0x2000, false);
+        for (comm, order, gfp, stack) in [("a", 4, 0x2000u64, Some(1)), ("a", 4, 0x2000, Some(2)), ("a", 4, 0x2000, Some(2)), ("b", 12, 0xcc0, None)] {
+            agg.event(&Event::Failure(Failure { task: task(comm, 5), order, gfp_mask: gfp, migratetype: 0, stack_id: stack })).unwrap();
+        }
+        agg.event(&Event::Extfrag(Extfrag { task: task("c", 6), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false })).unwrap();
+        agg.event(&Event::Lost(Lost { ts_ns: 7, count: 5 })).unwrap();
+        let s = agg.snapshot();
+        assert_eq!(s.failures, 4);
+        assert_eq!(s.silent_failures, 3);
+        assert_eq!(s.by_order[4], 3);
+        assert_eq!(s.by_order[ORDERS - 1], 1, "order 12 lands in the last bucket");
+        assert_eq!(s.groups[0], FailureGroup { comm: "a".into(), order: 4, gfp_mask: 0x2000, count: 3, last_seen_ns: 5, top_stack: Some(2) });
+        assert_eq!((s.extfrag, s.extfrag_fragmenting, s.extfrag_severe), (1, 1, 1));
+        assert_eq!(s.lost, 5);
+        agg.reset();
+        assert_eq!(agg.snapshot().failures, 0);
+    }
+}

@@ -1,0 +1,50 @@
+//! Pieces shared by the live commands: attaching, symbols, stopping on signals.
+
+use std::{future::Future, time::Duration};
+
+use anyhow::Context;
+use fragtrace::{
+    probe::{ProbeConfig, Probes},
+    session::Session,
+    symbolize::Kallsyms,
+};
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::ProbeArgs;
+
+pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
+    let config = ProbeConfig {
+        mode: args.probe_mode,
+        ring_bytes: args.ring_buffer_kib.saturating_mul(1024),
+        extfrag: true,
+    };
+    let probes = Probes::load(&config).context("cannot attach the probes")?;
+    let kallsyms = Kallsyms::load().unwrap_or_else(|e| {
+        log::warn!("kernel stacks will show raw addresses: {e}");
+        Kallsyms::default()
+    });
+    Ok(Session::new(probes, kallsyms))
+}
+
+/// Completes on SIGINT, SIGTERM, after `limit` if given, or when `done` is notified.
+pub fn stop_signal(
+    limit: Option<Duration>,
+    done: std::sync::Arc<tokio::sync::Notify>,
+) -> anyhow::Result<impl Future<Output = ()>> {
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        let sleep = async {
+            match limit {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            () = sleep => {}
+            () = done.notified() => {}
+        }
+    })
+}

@@ -1,0 +1,220 @@
+//! Decode stage: ring-buffer bytes → typed events, with length and version checks.
+//! Fields are read one by one from their `#[repr(C)]` offsets; raw bytes are never
+//! transmuted.
+
+use std::mem::{offset_of, size_of};
+
+use fragtrace_ebpf::{ABI_VERSION, COMM_LEN, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, kind};
+use thiserror::Error;
+
+use crate::event::{Event, Extfrag, Failure, Task};
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("record of {got} bytes is shorter than the {need}-byte {what}")]
+    Short { what: &'static str, need: usize, got: usize },
+    #[error("record ABI version {0}, this fragtrace understands {ABI_VERSION}")]
+    Version(u16),
+    #[error("unknown record kind {0}")]
+    UnknownKind(u16),
+}
+
+/// Little helper over a byte slice whose length has already been checked.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn u16(&self, at: usize) -> u16 {
+        u16::from_ne_bytes([self.0[at], self.0[at + 1]])
+    }
+    fn u32(&self, at: usize) -> u32 {
+        u32::from_ne_bytes(self.0[at..at + 4].try_into().expect("4 bytes"))
+    }
+    fn i32(&self, at: usize) -> i32 {
+        self.u32(at) as i32
+    }
+    fn u64(&self, at: usize) -> u64 {
+        u64::from_ne_bytes(self.0[at..at + 8].try_into().expect("8 bytes"))
+    }
+}
+
+fn need(what: &'static str, bytes: &[u8], size: usize) -> Result<(), DecodeError> {
+    if bytes.len() < size {
+        Err(DecodeError::Short { what, need: size, got: bytes.len() })
+    } else {
+        Ok(())
+    }
+}
+
+/// Task name from a NUL-padded buffer; invalid UTF-8 is replaced and control characters are
+/// escaped so a hostile name cannot drive the terminal.
+pub fn comm_from_bytes(raw: &[u8]) -> String {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end])
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn task(r: &Reader<'_>) -> Task {
+    let comm_at = offset_of!(EventHeader, comm);
+    Task {
+        ts_ns: r.u64(offset_of!(EventHeader, ts_ns)),
+        cpu: r.u32(offset_of!(EventHeader, cpu)),
+        pid: r.u32(offset_of!(EventHeader, pid)),
+        tgid: r.u32(offset_of!(EventHeader, tgid)),
+        cgroup_id: r.u64(offset_of!(EventHeader, cgroup_id)),
+        comm: comm_from_bytes(&r.0[comm_at..comm_at + COMM_LEN]),
+    }
+}
+
+/// Decodes one ring-buffer record.
+pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
+    need("event header", bytes, size_of::<EventHeader>())?;
+    let r = Reader(bytes);
+    let version = r.u16(offset_of!(EventHeader, version));
+    if version != ABI_VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    match r.u16(offset_of!(EventHeader, kind)) {
+        kind::FAILURE => {
+            need("failure record", bytes, size_of::<FailureEvent>())?;
+            let stack_id = r.i32(offset_of!(FailureEvent, stack_id));
+            Ok(Event::Failure(Failure {
+                task: task(&r),
+                order: r.u32(offset_of!(FailureEvent, order)),
+                gfp_mask: r.u64(offset_of!(FailureEvent, gfp_mask)),
+                migratetype: r.i32(offset_of!(FailureEvent, migratetype)),
+                stack_id: if stack_id == NO_STACK || stack_id < 0 { None } else { Some(stack_id as u32) },
+            }))
+        }
+        kind::EXTFRAG => {
+            need("extfrag record", bytes, size_of::<ExtfragEvent>())?;
+            Ok(Event::Extfrag(Extfrag {
+                task: task(&r),
+                alloc_order: r.i32(offset_of!(ExtfragEvent, alloc_order)),
+                fallback_order: r.i32(offset_of!(ExtfragEvent, fallback_order)),
+                alloc_migratetype: r.i32(offset_of!(ExtfragEvent, alloc_migratetype)),
+                fallback_migratetype: r.i32(offset_of!(ExtfragEvent, fallback_migratetype)),
+                change_ownership: r.i32(offset_of!(ExtfragEvent, change_ownership)) != 0,
+            }))
+        }
+        other => Err(DecodeError::UnknownKind(other)),
+    }
+}
+
+/// Encodes a failure record exactly as the probe lays it out (used by tests and the recorder's
+/// fixtures; the probe itself writes the bytes in the kernel).
+pub fn encode_failure(e: &FailureEvent) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_of::<FailureEvent>());
+    encode_header(&mut out, &e.header);
+    out.extend_from_slice(&e.gfp_mask.to_ne_bytes());
+    out.extend_from_slice(&e.order.to_ne_bytes());
+    out.extend_from_slice(&e.migratetype.to_ne_bytes());
+    out.extend_from_slice(&e.stack_id.to_ne_bytes());
+    out.extend_from_slice(&e._pad.to_ne_bytes());
+    out
+}
+
+/// Encodes an extfrag record as the probe lays it out.
+pub fn encode_extfrag(e: &ExtfragEvent) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_of::<ExtfragEvent>());
+    encode_header(&mut out, &e.header);
+    for v in [e.alloc_order, e.fallback_order, e.alloc_migratetype, e.fallback_migratetype, e.change_ownership] {
+        out.extend_from_slice(&v.to_ne_bytes());
+    }
+    out.extend_from_slice(&e._pad.to_ne_bytes());
+    out
+}
+
+fn encode_header(out: &mut Vec<u8>, h: &EventHeader) {
+    out.extend_from_slice(&h.version.to_ne_bytes());
+    out.extend_from_slice(&h.kind.to_ne_bytes());
+    out.extend_from_slice(&h.cpu.to_ne_bytes());
+    out.extend_from_slice(&h.ts_ns.to_ne_bytes());
+    out.extend_from_slice(&h.pid.to_ne_bytes());
+    out.extend_from_slice(&h.tgid.to_ne_bytes());
+    out.extend_from_slice(&h.cgroup_id.to_ne_bytes());
+    out.extend_from_slice(&h.comm);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(kind: u16) -> EventHeader {
+        let mut comm = [0u8; COMM_LEN];
+        comm[..6].copy_from_slice(b"mysqld");
+        EventHeader { version: ABI_VERSION, kind, cpu: 1, ts_ns: 42, pid: 7, tgid: 6, cgroup_id: 99, comm }
+    }
+
+    fn failure() -> FailureEvent {
+        FailureEvent { header: header(kind::FAILURE), gfp_mask: 0x442dc0, order: 4, migratetype: 0, stack_id: 3, _pad: 0 }
+    }
+
+    #[test]
+    fn round_trips_a_failure() {
+        let bytes = encode_failure(&failure());
+        assert_eq!(bytes.len(), 72);
+        let Event::Failure(f) = decode(&bytes).unwrap() else { panic!("not a failure") };
+        assert_eq!((f.order, f.gfp_mask, f.migratetype, f.stack_id), (4, 0x442dc0, 0, Some(3)));
+        assert_eq!((f.task.pid, f.task.tgid, f.task.cpu, f.task.ts_ns, f.task.cgroup_id), (7, 6, 1, 42, 99));
+        assert_eq!(f.task.comm, "mysqld");
+    }
+
+    #[test]
+    fn round_trips_an_extfrag() {
+        let e = ExtfragEvent {
+            header: header(kind::EXTFRAG),
+            alloc_order: 0,
+            fallback_order: 10,
+            alloc_migratetype: 0,
+            fallback_migratetype: 1,
+            change_ownership: 1,
+            _pad: 0,
+        };
+        let Event::Extfrag(x) = decode(&encode_extfrag(&e)).unwrap() else { panic!("not extfrag") };
+        assert_eq!((x.alloc_order, x.fallback_order, x.alloc_migratetype, x.fallback_migratetype), (0, 10, 0, 1));
+        assert!(x.change_ownership);
+        assert!(!x.fragmenting(9));
+    }
+
+    #[test]
+    fn missing_stack_is_none() {
+        let mut f = failure();
+        f.stack_id = NO_STACK;
+        let Event::Failure(f) = decode(&encode_failure(&f)).unwrap() else { panic!() };
+        assert_eq!(f.stack_id, None);
+    }
+
+    #[test]
+    fn short_and_garbled_buffers_are_errors() {
+        let bytes = encode_failure(&failure());
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_err(), "prefix of {len} bytes decoded");
+        }
+        let mut bad_version = bytes.clone();
+        bad_version[0] = 0xff;
+        assert!(matches!(decode(&bad_version), Err(DecodeError::Version(_))));
+        let mut bad_kind = bytes.clone();
+        bad_kind[2] = 77;
+        assert_eq!(decode(&bad_kind), Err(DecodeError::UnknownKind(77)));
+        // Arbitrary garbage never panics.
+        let mut x: u32 = 12345;
+        for len in [0, 1, 47, 48, 71, 72, 200] {
+            let junk: Vec<u8> = (0..len).map(|_| { x = x.wrapping_mul(1103515245).wrapping_add(12345); (x >> 16) as u8 }).collect();
+            let _ = decode(&junk);
+        }
+    }
+
+    #[test]
+    fn hostile_comm_is_escaped() {
+        assert_eq!(comm_from_bytes(b"a\x1b[2Jb\n\0junk"), "a\\u{1b}[2Jb\\n");
+        assert_eq!(comm_from_bytes(&[0xff, b'x', 0]), "\u{fffd}x");
+    }
+}

@@ -1,0 +1,97 @@
+//! Typed events: what the decode stage produces and every later stage consumes.
+
+use serde::{Deserialize, Serialize};
+
+/// Who and when, common to every kernel record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// CLOCK_MONOTONIC nanoseconds.
+    pub ts_ns: u64,
+    pub cpu: u32,
+    pub pid: u32,
+    pub tgid: u32,
+    pub cgroup_id: u64,
+    /// Task name; invalid UTF-8 is replaced, never passed through raw.
+    pub comm: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub task: Task,
+    pub order: u32,
+    pub gfp_mask: u64,
+    pub migratetype: i32,
+    /// Id in the kernel's stack map; `None` when the stack could not be taken.
+    pub stack_id: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extfrag {
+    pub task: Task,
+    pub alloc_order: i32,
+    pub fallback_order: i32,
+    pub alloc_migratetype: i32,
+    pub fallback_migratetype: i32,
+    pub change_ownership: bool,
+}
+
+impl Extfrag {
+    /// Fragmenting: the fallback split a block smaller than a pageblock, mixing migratetypes
+    /// inside one pageblock (Documentation/trace/events-kmem.rst).
+    pub fn fragmenting(&self, pageblock_order: u32) -> bool {
+        self.fallback_order < pageblock_order as i32
+    }
+
+    /// trace-pagealloc-postprocess.pl's "severe": the fallback was of order ≤ 3.
+    pub fn severe(&self) -> bool {
+        self.fallback_order <= 3
+    }
+}
+
+/// Records the ring buffer could not take, reported where they were noticed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lost {
+    pub ts_ns: u64,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    Failure(Failure),
+    Extfrag(Extfrag),
+    Lost(Lost),
+}
+
+impl Event {
+    pub fn ts_ns(&self) -> u64 {
+        match self {
+            Event::Failure(f) => f.task.ts_ns,
+            Event::Extfrag(e) => e.task.ts_ns,
+            Event::Lost(l) => l.ts_ns,
+        }
+    }
+}
+
+/// Kernel-side counters summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub allocs_seen: u64,
+    pub failures: u64,
+    pub extfrag: u64,
+    pub dropped: u64,
+    pub stack_errors: u64,
+}
+
+/// Kernel migratetype names (include/linux/mmzone.h order, stable since 3.x for the first
+/// four).
+pub fn migratetype_name(mt: i32) -> &'static str {
+    match mt {
+        0 => "Unmovable",
+        1 => "Movable",
+        2 => "Reclaimable",
+        3 => "HighAtomic",
+        4 => "CMA/Isolate",
+        5 => "Isolate",
+        _ => "?",
+    }
+}

@@ -1,0 +1,26 @@
+//! fragtrace: why the kernel could not hand out memory.
+//!
+//! Pipeline stages, each its own module:
+//! - **probe** ([`probe`]): preflight checks, load and attach the eBPF programs;
+//! - **decode** ([`decode`]): ring-buffer bytes → typed [`event::Event`]s, length-checked;
+//! - **aggregate** ([`aggregate`]): counts and histograms → immutable snapshots;
+//! - **views and sinks** ([`view`], [`record`]): text, JSON, trace files.
+//!
+//! [`session`] wires them together for a live run; [`record::Recording::replay`] does the same
+//! from a file.
+
+pub mod aggregate;
+pub mod buddyinfo;
+pub mod decode;
+pub mod event;
+pub mod gfp;
+pub mod probe;
+pub mod record;
+pub mod session;
+pub mod sink;
+pub mod symbolize;
+pub mod tracefs;
+pub mod view;
+
+/// The compiled eBPF object, embedded at build time by `build.rs`.
+pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fragtrace-probes"));

@@ -1,0 +1,80 @@
+//! What fragtrace learns about the running kernel before loading: tracepoint layouts, the GFP
+//! name table, pageblock order. A recording stores all of it so another machine can interpret
+//! the events.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    gfp::{GfpTable, print_fmt::constant_argument},
+    tracefs::{EventFormat, Tracefs, TracefsError, layout::{PageField, page_alloc_layout}},
+};
+
+/// pageblock_order on x86_64 with 4 KiB pages: min(HPAGE_PMD_ORDER, MAX_ORDER - 1).
+pub const DEFAULT_PAGEBLOCK_ORDER: u32 = 9;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelInfo {
+    pub release: String,
+    pub page_alloc_format: EventFormat,
+    pub extfrag_format: Option<EventFormat>,
+    pub page_field: PageField,
+    pub gfp: GfpTable,
+    pub pageblock_order: u32,
+    pub page_size: u64,
+}
+
+impl KernelInfo {
+    pub fn discover(tracefs: &Tracefs) -> Result<Self, TracefsError> {
+        let page_alloc_format = tracefs.event_format("kmem", "mm_page_alloc")?;
+        let path = tracefs.event_dir("kmem", "mm_page_alloc").join("format");
+        let (_, page_field) = page_alloc_layout(&page_alloc_format)
+            .map_err(|e| TracefsError::Format(path.clone(), e))?;
+        let gfp = GfpTable::from_page_alloc_format(&page_alloc_format)
+            .map_err(|e| TracefsError::Format(path, e))?;
+        let extfrag_format = match tracefs.event_format("kmem", "mm_page_alloc_extfrag") {
+            Ok(f) => Some(f),
+            Err(TracefsError::NoSuchEvent(..)) => None,
+            Err(e) => return Err(e),
+        };
+        let pageblock_order = extfrag_format
+            .as_ref()
+            .and_then(|f| constant_argument(&f.print_fmt, "pageblock_order").ok())
+            .map(|v| v as u32)
+            .unwrap_or(DEFAULT_PAGEBLOCK_ORDER);
+        Ok(Self {
+            release: kernel_release(),
+            page_alloc_format,
+            extfrag_format,
+            page_field,
+            gfp,
+            pageblock_order,
+            page_size: page_size(),
+        })
+    }
+}
+
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 { size as u64 } else { 4096 }
+}
+
+/// CLOCK_MONOTONIC now, in the same clock as `bpf_ktime_get_ns`.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

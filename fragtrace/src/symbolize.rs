@@ -1,0 +1,176 @@
+//! Kernel stack symbolization from `/proc/kallsyms`.
+//!
+//! Hand-rolled rather than blazesym: blazesym 0.2's kallsyms source drops the `[module]`
+//! column (its `module` is always `None`), and module names are what tells a driver's
+//! allocation apart from the core kernel's. The parser is a sort and a binary search.
+
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SymbolizeError {
+    #[error("reading {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error(
+        "{0} shows only zero addresses (kernel.kptr_restrict hides them): run as root, \
+         or with CAP_SYSLOG, or set kernel.kptr_restrict=0"
+    )]
+    Hidden(String),
+}
+
+#[derive(Clone, Debug)]
+struct Symbol {
+    addr: u64,
+    name: Arc<str>,
+    module: Option<Arc<str>>,
+}
+
+/// A symbol table for the running (or a recorded) kernel.
+#[derive(Clone, Debug, Default)]
+pub struct Kallsyms {
+    symbols: Vec<Symbol>,
+}
+
+impl Kallsyms {
+    pub fn load() -> Result<Self, SymbolizeError> {
+        Self::load_from(Path::new("/proc/kallsyms"))
+    }
+
+    pub fn load_from(path: &Path) -> Result<Self, SymbolizeError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SymbolizeError::Io(path.display().to_string(), e))?;
+        let table = Self::parse(&text);
+        if table.symbols.is_empty() {
+            return Err(SymbolizeError::Hidden(path.display().to_string()));
+        }
+        Ok(table)
+    }
+
+    /// Parses `addr type name [module]` lines; keeps text symbols only (a return address is
+    /// always in text). Malformed lines are skipped.
+    pub fn parse(text: &str) -> Self {
+        let mut modules: HashMap<&str, Arc<str>> = HashMap::new();
+        let mut symbols: Vec<Symbol> = text
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let addr = u64::from_str_radix(parts.next()?, 16).ok()?;
+                let kind = parts.next()?;
+                let name = parts.next()?;
+                if addr == 0 || !matches!(kind, "t" | "T" | "w" | "W") {
+                    return None;
+                }
+                let module = parts
+                    .next()
+                    .and_then(|m| m.strip_prefix('[')?.strip_suffix(']'))
+                    .map(|m| modules.entry(m).or_insert_with(|| Arc::from(m)).clone());
+                Some(Symbol { addr, name: Arc::from(name), module })
+            })
+            .collect();
+        symbols.sort_by_key(|s| s.addr);
+        Self { symbols }
+    }
+
+    /// `name` or `name [module]` for an address, or the address in hex when unknown.
+    pub fn resolve(&self, addr: u64) -> String {
+        let index = self.symbols.partition_point(|s| s.addr <= addr);
+        match index.checked_sub(1).map(|i| &self.symbols[i]) {
+            Some(Symbol { name, module: Some(m), .. }) => format!("{name} [{m}]"),
+            Some(Symbol { name, module: None, .. }) => name.to_string(),
+            None => format!("{addr:#x}"),
+        }
+    }
+
+    /// Symbolizes a stack (innermost first) and drops the tracing machinery frames at its top
+    /// (BPF program, trampolines, `__traceiter_*`): they say how we looked, not who allocated.
+    pub fn symbolize_stack(&self, ips: &[u64]) -> Vec<String> {
+        let names: Vec<String> = ips.iter().map(|&ip| self.resolve(ip)).collect();
+        let skip = names.iter().take_while(|n| is_tracing_frame(n)).count();
+        names.into_iter().skip(skip).collect()
+    }
+}
+
+fn is_tracing_frame(name: &str) -> bool {
+    const PREFIXES: [&str; 8] = [
+        "bpf_",
+        "__bpf_",
+        "__traceiter_",
+        "trace_event_raw_event_",
+        "perf_trace_",
+        "trace_call_bpf",
+        "__probestub_",
+        "0x",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || name.ends_with("[bpf]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+ffffffff81000000 T _stext
+ffffffff81100000 T __alloc_frozen_pages_noprof
+ffffffff81100400 t pipe_resize_ring
+ffffffff81100800 D some_data
+ffffffff81200000 T bpf_trace_run4
+ffffffffc0001000 t ixgbe_alloc_rx_buffers\t[ixgbe]
+ffffffffc0002000 t bpf_prog_6deef7357e7b4530_mm_page_alloc_btf\t[bpf]
+garbage line
+0000000000000000 T hidden
+";
+
+    #[test]
+    fn resolves_with_modules() {
+        let k = Kallsyms::parse(SAMPLE);
+        assert_eq!(k.resolve(0xffffffff81100410), "pipe_resize_ring");
+        assert_eq!(k.resolve(0xffffffff81100900), "pipe_resize_ring", "data symbols are skipped");
+        assert_eq!(k.resolve(0xffffffffc0001010), "ixgbe_alloc_rx_buffers [ixgbe]");
+        assert_eq!(k.resolve(0x10), "0x10");
+    }
+
+    #[test]
+    fn strips_tracing_frames_at_the_top_only() {
+        let k = Kallsyms::parse(SAMPLE);
+        let stack = k.symbolize_stack(&[0xffffffffc0002010, 0xffffffff81200010, 0xffffffff81100010, 0xffffffff81100410]);
+        assert_eq!(stack, vec!["__alloc_frozen_pages_noprof", "pipe_resize_ring"]);
+    }
+
+    #[test]
+    fn hidden_addresses_are_an_error() {
+        let dir = std::env::temp_dir().join(format!("fragtrace-kallsyms-{}", std::process::id()));
+        std::fs::write(&dir, "0000000000000000 T a\n0000000000000000 t b\n").unwrap();
+        let err = Kallsyms::load_from(&dir).unwrap_err();
+        std::fs::remove_file(&dir).unwrap();
+        assert!(matches!(err, SymbolizeError::Hidden(_)), "{err}");
+    }
+}
+
+/// The first frame of a stack that is not page/slab allocator machinery: the caller that asked
+/// for memory (e.g. `pipe_resize_ring` above `__kmalloc_large_node_noprof`).
+pub fn caller_frame(frames: &[String]) -> Option<&str> {
+    const ALLOCATOR: [&str; 14] = [
+        "__alloc_", "alloc_pages", "__folio_alloc", "folio_alloc", "___kmalloc", "__kmalloc", "kmalloc",
+        "__kvmalloc", "kvmalloc", "___slab_alloc", "__slab_alloc", "allocate_slab", "new_slab", "kmem_cache_alloc",
+    ];
+    frames
+        .iter()
+        .map(String::as_str)
+        .find(|f| !ALLOCATOR.iter().any(|p| f.starts_with(p)) && !f.ends_with("_noprof") && !f.starts_with("alloc_slab"))
+        .or_else(|| frames.first().map(String::as_str))
+}
+
+#[cfg(test)]
+mod caller_tests {
+    use super::caller_frame;
+
+    #[test]
+    fn skips_allocator_frames() {
+        let frames: Vec<String> = ["__alloc_frozen_pages_noprof", "__alloc_pages_noprof", "___kmalloc_large_node", "__kmalloc_large_node_noprof", "pipe_resize_ring", "pipe_fcntl"]
+            .into_iter().map(String::from).collect();
+        assert_eq!(caller_frame(&frames), Some("pipe_resize_ring"));
+        assert_eq!(caller_frame(&frames[..2]), Some("__alloc_frozen_pages_noprof"));
+        assert_eq!(caller_frame(&[]), None);
+    }
+}

@@ -1,0 +1,4 @@
+//! Views and output sinks.
+
+pub mod json;
+pub mod text;
