@@ -1,1 +1,224 @@
+//! Support for the privileged end-to-end tests: root check, RAII guards that restore sysctls
+//! and remove cgroups even when a test fails, the trigger, and a collecting sink.
+//!
+//! Tests panic instead of returning errors so a failure keeps its message and location.
 
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use fragtrace::{
+    event::{Counters, Event},
+    probe::{ProbeConfig, ProbeMode, Probes},
+    session::{Session, SessionStats},
+    sink::{Sink, SinkError},
+    symbolize::Kallsyms,
+};
+
+/// The end-to-end tests attach probes and change global sysctls: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Fails loudly unless running as root: these tests never skip themselves.
+pub fn require_root() -> MutexGuard<'static, ()> {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "\n\n*** fragtrace end-to-end tests must run as root (they load eBPF programs and create \
+         memory cgroups). Run `sudo cargo xtask test`. They do not skip themselves. ***\n"
+    );
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Sets a sysctl (a /proc/sys path) and restores the old value on drop.
+pub struct SysctlGuard {
+    path: PathBuf,
+    old: String,
+}
+
+impl SysctlGuard {
+    pub fn set(path: &str, value: &str) -> Self {
+        let path = PathBuf::from(path);
+        let old = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        std::fs::write(&path, value).unwrap_or_else(|e| panic!("writing {value} to {}: {e}", path.display()));
+        Self { path, old: old.trim().to_string() }
+    }
+}
+
+impl Drop for SysctlGuard {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::write(&self.path, &self.old) {
+            eprintln!("WARNING: could not restore {} to {}: {e}", self.path.display(), self.old);
+        }
+    }
+}
+
+/// A cgroup-v1 memory cgroup with the OOM killer disabled and a limit just above its usage.
+/// Removed on drop (after the processes in it have exited).
+pub struct MemCgroup {
+    pub dir: PathBuf,
+}
+
+impl MemCgroup {
+    pub fn with_headroom(name: &str, headroom: u64) -> Self {
+        let root = Path::new("/sys/fs/cgroup/memory");
+        assert!(
+            root.join("memory.limit_in_bytes").exists(),
+            "no cgroup-v1 memory controller at {}: these tests need it (see issue 10 for cgroup v2 kernels)",
+            root.display()
+        );
+        let dir = root.join(format!("{name}-{}", std::process::id()));
+        if dir.exists() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        let cg = Self { dir };
+        cg.write("memory.oom_control", "1");
+        let usage: u64 = cg.read("memory.usage_in_bytes").trim().parse().expect("usage is a number");
+        cg.write("memory.limit_in_bytes", &(usage + headroom).to_string());
+        cg
+    }
+
+    pub fn write(&self, file: &str, value: &str) {
+        std::fs::write(self.dir.join(file), value).unwrap_or_else(|e| panic!("writing {value} to {}/{file}: {e}", self.dir.display()));
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap_or_else(|e| panic!("reading {}/{file}: {e}", self.dir.display()))
+    }
+}
+
+impl Drop for MemCgroup {
+    fn drop(&mut self) {
+        // Lift the limit so anything still inside can finish, then remove the directory.
+        let _ = std::fs::write(self.dir.join("memory.limit_in_bytes"), "-1");
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("WARNING: could not remove {}", self.dir.display());
+    }
+}
+
+/// Path of a binary built next to the test executable (`target/<profile>/NAME`).
+pub fn built_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let path = profile_dir.join(name);
+    assert!(path.exists(), "{} is not built; run `cargo xtask test` (it builds it first)", path.display());
+    path
+}
+
+/// What the trigger reported.
+#[derive(Debug)]
+pub struct TriggerResult {
+    pub pid: u32,
+    pub errnos: Vec<i32>,
+}
+
+/// Runs the trigger to completion, killing it (by pid, it is our child) after `timeout`.
+pub fn run_trigger(args: &[&str], timeout: Duration) -> TriggerResult {
+    // Cargo builds this package's binaries before its integration tests.
+    let trigger = built_binary("alloc-trigger");
+    let mut child = Command::new(&trigger)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawning alloc-trigger");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if child.try_wait().expect("waiting for alloc-trigger").is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("alloc-trigger {args:?} did not finish within {timeout:?} (stuck in the memcg OOM wait?)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("trigger output");
+    assert!(output.status.success(), "alloc-trigger {args:?} failed: {:?}", output.status);
+    let line = String::from_utf8_lossy(&output.stdout);
+    let json: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("trigger printed {line:?}: {e}"));
+    TriggerResult {
+        pid: json["pid"].as_u64().expect("pid") as u32,
+        errnos: json["errnos"].as_array().expect("errnos").iter().map(|v| v.as_i64().expect("errno") as i32).collect(),
+    }
+}
+
+/// Collects everything a session emits.
+#[derive(Default)]
+pub struct Collector {
+    pub events: Vec<Event>,
+    pub stacks: HashMap<u32, Vec<String>>,
+    pub finished: Option<Counters>,
+}
+
+impl Sink for Collector {
+    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
+        self.stacks.insert(id, frames.to_vec());
+        Ok(())
+    }
+    fn event(&mut self, event: &Event) -> Result<(), SinkError> {
+        self.events.push(event.clone());
+        Ok(())
+    }
+    fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
+        self.finished = Some(*counters);
+        Ok(())
+    }
+}
+
+/// Attaches the real probes in `mode`, runs `work` on a blocking thread while the session
+/// collects, and returns what was collected once `work` has returned.
+pub fn collect_during<T: Send + 'static>(
+    mode: ProbeMode,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> (T, Collector, SessionStats, KernelFacts) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async move {
+        let probes = Probes::load(&ProbeConfig { mode: Some(mode), ..ProbeConfig::default() })
+            .unwrap_or_else(|e| panic!("loading the probes in {mode:?} mode: {e}"));
+        assert_eq!(probes.mode, mode);
+        let info = KernelFacts { gfp: probes.kernel.gfp.clone(), pageblock_order: probes.kernel.pageblock_order };
+        let kallsyms = Kallsyms::load().expect("kallsyms (root sees real addresses)");
+        let mut session = Session::new(probes, kallsyms);
+        let mut collector = Collector::default();
+        let handle = tokio::task::spawn_blocking(work);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let stop = async move {
+            let result = handle.await;
+            // Give the ring buffer a moment to be drained after the last event.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = tx.send(result);
+        };
+        let stats = session.run(&mut [&mut collector], Duration::from_millis(100), stop).await.expect("session");
+        let result = rx.await.expect("work result").unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        (result, collector, stats, info)
+    })
+}
+
+/// Facts about the kernel the probes were loaded on.
+pub struct KernelFacts {
+    pub gfp: fragtrace::gfp::GfpTable,
+    pub pageblock_order: u32,
+}
+
+/// MemAvailable in bytes.
+pub fn mem_available() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").expect("meminfo");
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("MemAvailable")
+        * 1024
+}

@@ -1,0 +1,112 @@
+//! `alloc-trigger`: provokes real kernel allocation events for the end-to-end tests.
+//!
+//! - `pipe-resize CGROUP_DIR MIB…`: joins the cgroup-v1 memory cgroup CGROUP_DIR and resizes a
+//!   pipe to each size with `fcntl(F_SETPIPE_SZ)`. The pipe-slot array is a `GFP_KERNEL_ACCOUNT`
+//!   large kmalloc (order 6 for 16 MiB … order 9 for 128 MiB) whose memcg charge fails in a
+//!   cgroup with almost no headroom, so `mm_page_alloc` reports page == NULL once per call.
+//! - `fill-pipes MIB`: fills MIB one-MiB pipes with data (unmovable order-0 pages), beyond the
+//!   free unmovable pool, so the allocator steals movable blocks (extfrag), then frees them.
+//!
+//! Prints one JSON line with its pid and the errno of each call. Everything that allocates is
+//! done before joining the cgroup, and the process is mlocked: otherwise reclaim inside the
+//! full cgroup can evict its own code, and the fault back in parks it in the v1 OOM wait.
+
+use std::io::Write;
+
+fn fail(msg: &str) -> ! {
+    eprintln!("alloc-trigger: {msg}: {}", std::io::Error::last_os_error());
+    std::process::exit(2);
+}
+
+fn new_pipe() -> [i32; 2] {
+    let mut fds = [0i32; 2];
+    // SAFETY: valid pointer to two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        fail("pipe2");
+    }
+    fds
+}
+
+fn errno_of(rc: libc::c_int) -> i32 {
+    if rc < 0 { std::io::Error::last_os_error().raw_os_error().unwrap_or(-1) } else { 0 }
+}
+
+fn pipe_resize(cgroup: &str, sizes_mib: &[u64]) -> Vec<i32> {
+    let pipes: Vec<[i32; 2]> = sizes_mib.iter().map(|_| new_pipe()).collect();
+    let procs = std::ffi::CString::new(format!("{cgroup}/cgroup.procs")).expect("path without NUL");
+    let pid = std::process::id().to_string();
+    // SAFETY: plain syscalls on valid, NUL-terminated buffers.
+    unsafe {
+        if libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) != 0 {
+            fail("mlockall");
+        }
+        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 || libc::write(fd, pid.as_ptr().cast(), pid.len()) != pid.len() as isize {
+            fail("joining the cgroup");
+        }
+        libc::close(fd);
+    }
+    sizes_mib
+        .iter()
+        .zip(&pipes)
+        // SAFETY: F_SETPIPE_SZ on our own pipe.
+        .map(|(mib, p)| errno_of(unsafe { libc::fcntl(p[1], libc::F_SETPIPE_SZ, (mib << 20) as libc::c_int) }))
+        .collect()
+}
+
+fn fill_pipes(mib: u64) -> Vec<i32> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid rlimit pointers.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    let chunk = vec![0x5au8; 1 << 20];
+    let mut errors = Vec::new();
+    let mut pipes = Vec::new();
+    for _ in 0..mib {
+        let p = new_pipe();
+        // SAFETY: our own pipe; the buffer outlives the call.
+        unsafe {
+            errors.push(errno_of(libc::fcntl(p[1], libc::F_SETPIPE_SZ, 1 << 20)));
+            let mut written = 0usize;
+            while written < chunk.len() {
+                let n = libc::write(p[1], chunk[written..].as_ptr().cast(), chunk.len() - written);
+                if n <= 0 {
+                    break;
+                }
+                written += n as usize;
+            }
+        }
+        pipes.push(p);
+    }
+    // Closing the pipes frees every page.
+    for p in pipes {
+        // SAFETY: closing our own fds.
+        unsafe {
+            libc::close(p[0]);
+            libc::close(p[1]);
+        }
+    }
+    errors
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // Allocate stdout's buffer before anything else (see the module comment).
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(b"");
+    let errnos = match args.get(1).map(String::as_str) {
+        Some("pipe-resize") if args.len() >= 4 => {
+            let sizes: Vec<u64> = args[3..].iter().map(|s| s.parse().unwrap_or_else(|_| fail("bad size"))).collect();
+            pipe_resize(&args[2], &sizes)
+        }
+        Some("fill-pipes") if args.len() == 3 => fill_pipes(args[2].parse().unwrap_or_else(|_| fail("bad MiB"))),
+        _ => {
+            eprintln!("usage: alloc-trigger pipe-resize CGROUP_DIR MIB… | alloc-trigger fill-pipes MIB");
+            std::process::exit(2);
+        }
+    };
+    let _ = writeln!(out, "{{\"pid\":{},\"errnos\":{:?}}}", std::process::id(), errnos);
+}
