@@ -1,1 +1,82 @@
-fn main() {}
+//! `cargo xtask`: bootstrap, build, run and test fragtrace on a fresh machine.
+//!
+//! Every step checks before it acts, so a second run on a ready machine installs nothing.
+
+mod setup;
+mod shell;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "fragtrace developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what building the eBPF object needs (idempotent): nightly rust-src, LLVM 22
+    /// dev packages, bpf-linker built against LLVM 22.
+    Setup,
+    /// Setup, then build fragtrace in release mode.
+    Build,
+    /// Setup, build, and run `fragtrace top` as root (via sudo when not root). Extra
+    /// arguments go to `fragtrace top`, e.g. `cargo xtask top -- --batch --count 5`.
+    Top {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Setup, then every test: unit tests and the privileged end-to-end tests (root only;
+    /// they fail loudly rather than skip when not root).
+    Test {
+        /// Extra arguments for `cargo test`, e.g. a test name filter.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = shell::workspace_root()?;
+    std::env::set_current_dir(&root).with_context(|| format!("cd {}", root.display()))?;
+    shell::put_cargo_bin_on_path();
+    match cli.command {
+        Command::Setup => setup::ensure().map(|_| ()),
+        Command::Build => build(),
+        Command::Top { args } => top(&args),
+        Command::Test { args } => test(&args),
+    }
+}
+
+fn build() -> anyhow::Result<()> {
+    let toolchain = setup::ensure()?;
+    shell::cargo(&toolchain, &["build", "--release", "--package", "fragtrace"])
+}
+
+fn top(args: &[String]) -> anyhow::Result<()> {
+    build()?;
+    let binary = std::path::Path::new("target/release/fragtrace");
+    let mut command = vec![binary.display().to_string(), "top".to_string()];
+    command.extend(args.iter().cloned());
+    shell::run_as_root(&command)
+}
+
+fn test(args: &[String]) -> anyhow::Result<()> {
+    let toolchain = setup::ensure()?;
+    if !shell::is_root() {
+        eprintln!(
+            "\n************************************************************************\n\
+             cargo xtask test: NOT ROOT. The end-to-end tests load eBPF programs and\n\
+             create memory cgroups; they need root. Run: sudo -E cargo xtask test\n\
+             ************************************************************************\n"
+        );
+        bail!("refusing to run a partial test suite as a non-root user");
+    }
+    // The CLI tests drive the real binaries; build them first.
+    shell::cargo(&toolchain, &["build", "--package", "fragtrace", "--bins"])?;
+    let mut cargo_args = vec!["test", "--workspace"];
+    cargo_args.extend(args.iter().map(String::as_str));
+    shell::cargo(&toolchain, &cargo_args)
+}

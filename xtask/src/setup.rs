@@ -1,0 +1,110 @@
+//! The bootstrap: nightly (or stable + RUSTC_BOOTSTRAP) with rust-src, the LLVM 22 dev
+//! packages, and bpf-linker linked against LLVM 22 (without LLVM_PREFIX it would link the
+//! machine's default LLVM 14 and fail).
+
+use anyhow::{Context, bail};
+
+use crate::shell::{is_root, output, run, run_with_env, succeeds};
+
+/// Which toolchain builds the eBPF object.
+pub enum EbpfToolchain {
+    Nightly,
+    /// Stable with RUSTC_BOOTSTRAP=1 (set by fragtrace/build.rs).
+    StableBootstrap,
+}
+
+impl EbpfToolchain {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EbpfToolchain::Nightly => "nightly",
+            EbpfToolchain::StableBootstrap => "stable",
+        }
+    }
+}
+
+const APT_PACKAGES: [&str; 5] = ["llvm-22-dev", "libpolly-22-dev", "libzstd-dev", "zlib1g-dev", "libxml2-dev"];
+const BPF_LINKER_VERSION: &str = "0.13.0";
+const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
+
+pub fn ensure() -> anyhow::Result<EbpfToolchain> {
+    let toolchain = ensure_rust_src()?;
+    ensure_bpf_linker()?;
+    Ok(toolchain)
+}
+
+fn has_rust_src(toolchain: &str) -> bool {
+    output("rustup", &["component", "list", "--toolchain", toolchain, "--installed"])
+        .is_some_and(|list| list.lines().any(|l| l.trim().starts_with("rust-src")))
+}
+
+fn ensure_rust_src() -> anyhow::Result<EbpfToolchain> {
+    if succeeds("rustup", &["run", "nightly", "rustc", "--version"]) {
+        if !has_rust_src("nightly") {
+            run("rustup", &["component", "add", "rust-src", "--toolchain", "nightly"])?;
+        }
+        return Ok(EbpfToolchain::Nightly);
+    }
+    eprintln!("xtask: no nightly toolchain; building the eBPF object with stable and RUSTC_BOOTSTRAP=1");
+    if !has_rust_src("stable") {
+        run("rustup", &["component", "add", "rust-src", "--toolchain", "stable"])
+            .context("stable's rust-src is needed for -Z build-std=core without nightly")?;
+    }
+    Ok(EbpfToolchain::StableBootstrap)
+}
+
+fn bpf_linker_ok() -> bool {
+    output("bpf-linker", &["--version"]).is_some_and(|v| v.contains(BPF_LINKER_VERSION))
+}
+
+fn ensure_bpf_linker() -> anyhow::Result<()> {
+    if bpf_linker_ok() {
+        return Ok(());
+    }
+    ensure_apt_packages()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_with_env(
+        &cargo,
+        &[
+            "install",
+            "--locked",
+            "--version",
+            BPF_LINKER_VERSION,
+            "bpf-linker",
+            "--no-default-features",
+            "--features",
+            "llvm-22",
+        ],
+        &[("LLVM_PREFIX", LLVM_PREFIX)],
+    )?;
+    if !bpf_linker_ok() {
+        bail!("bpf-linker {BPF_LINKER_VERSION} was installed but is not on PATH");
+    }
+    Ok(())
+}
+
+fn ensure_apt_packages() -> anyhow::Result<()> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            output("dpkg-query", &["-W", "-f=${Status}", p]).is_none_or(|s| !s.contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let apt = |args: &[&str]| -> anyhow::Result<()> {
+        let env = [("DEBIAN_FRONTEND", "noninteractive")];
+        if is_root() {
+            run_with_env("apt-get", args, &env)
+        } else {
+            let mut with_sudo = vec!["apt-get"];
+            with_sudo.extend_from_slice(args);
+            run_with_env("sudo", &with_sudo, &env)
+        }
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend(missing);
+    apt(&install).context("installing the LLVM 22 development packages bpf-linker links against")
+}

@@ -1,0 +1,94 @@
+//! Running commands, with their command line echoed so a failure is easy to reproduce.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Stdio},
+};
+
+use anyhow::{Context, bail};
+
+use crate::setup::EbpfToolchain;
+
+pub fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(PathBuf::from).context("xtask has no parent directory")
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// `cargo install` puts bpf-linker in $CARGO_HOME/bin, which a CI shell may not have on PATH.
+pub fn put_cargo_bin_on_path() {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(bin) = cargo_home.map(|h| h.join("bin")) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut parts: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        if !parts.contains(&bin) {
+            parts.insert(0, bin);
+            if let Ok(joined) = std::env::join_paths(parts) {
+                // SAFETY: single-threaded at this point.
+                unsafe { std::env::set_var("PATH", joined) };
+            }
+        }
+    }
+}
+
+pub fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    run_with_env(program, args, &[])
+}
+
+pub fn run_with_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    eprintln!("+ {}{program} {}", env.iter().map(|(k, v)| format!("{k}={v} ")).collect::<String>(), args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed: {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Whether `program args` runs and exits 0 (output discarded).
+pub fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs cargo with the eBPF toolchain choice passed to `fragtrace/build.rs`.
+pub fn cargo(toolchain: &EbpfToolchain, args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_with_env(&cargo, args, &[("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name())])
+}
+
+/// Runs a command as root: directly when root, else through sudo.
+pub fn run_as_root(command: &[String]) -> anyhow::Result<()> {
+    let args: Vec<&str> = command.iter().map(String::as_str).collect();
+    if is_root() {
+        run(args[0], &args[1..])
+    } else {
+        eprintln!("fragtrace needs root to load eBPF programs: using sudo");
+        run("sudo", &args)
+    }
+}
