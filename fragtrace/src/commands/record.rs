@@ -91,6 +91,11 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         kernel: probes.kernel.clone(),
     };
     let recorder = Recorder::create(&args.output, args.force, &header)?;
+    eprintln!(
+        "fragtrace: recording to {} (probe {}); Ctrl-C or SIGTERM stops and closes the file",
+        args.output.display(),
+        session.probes().mode
+    );
     let mut sink = RecordSink { recorder, started: Instant::now(), status: std::io::stderr().is_terminal() };
     let stop = live::stop_signal(args.duration, Arc::new(Notify::new()))?;
     let stats = session
