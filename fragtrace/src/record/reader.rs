@@ -45,7 +45,7 @@ pub struct Recording {
     pub header: RecordingHeader,
     data: Vec<u8>,
     /// Offset of the first frame after the header frame.
-    body: usize,
+    pub(crate) body: usize,
 }
 
 struct RawFrame<'a> {
