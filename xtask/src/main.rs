@@ -78,5 +78,11 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     shell::cargo(&toolchain, &["build", "--package", "fragtrace", "--bins"])?;
     let mut cargo_args = vec!["test", "--workspace"];
     cargo_args.extend(args.iter().map(String::as_str));
-    shell::cargo(&toolchain, &cargo_args)
+    let (passed, failed) = shell::cargo_test(&toolchain, &cargo_args)?;
+    // One closing line for the whole suite (unit + end-to-end).
+    println!("\nfragtrace: {passed} passed, {failed} failed");
+    if failed > 0 || passed == 0 {
+        bail!("test suite failed ({passed} passed, {failed} failed)");
+    }
+    Ok(())
 }

@@ -92,3 +92,37 @@ pub fn run_as_root(command: &[String]) -> anyhow::Result<()> {
         run("sudo", &args)
     }
 }
+
+/// Runs `cargo test`, echoing its output, and sums the `test result:` lines.
+pub fn cargo_test(toolchain: &EbpfToolchain, args: &[&str]) -> anyhow::Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("+ FRAGTRACE_EBPF_TOOLCHAIN={} {cargo} {}", toolchain.name(), args.join(" "));
+    let mut child = Command::new(&cargo)
+        .args(args)
+        .env("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    for line in BufReader::new(child.stdout.take().context("cargo test stdout")?).lines() {
+        let line = line.context("reading cargo test output")?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let count = |word: &str| -> u64 {
+                rest.split(';')
+                    .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(word))
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            passed += count(" passed");
+            failed += count(" failed");
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    if !status.success() && failed == 0 {
+        bail!("`cargo {}` failed: {status}", args.join(" "));
+    }
+    Ok((passed, failed))
+}

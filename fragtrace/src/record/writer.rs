@@ -93,9 +93,13 @@ impl Recorder {
 fn encode(event: &Event) -> Option<Vec<u8>> {
     let header = |k: u16, t: &crate::event::Task| {
         let mut comm = [0u8; 16];
-        let raw = t.comm.as_bytes();
-        let n = raw.len().min(15);
-        comm[..n].copy_from_slice(&raw[..n]);
+        // The kernel's comm is at most 15 bytes; cut at a character boundary so the stored
+        // name stays valid UTF-8.
+        let mut n = t.comm.len().min(15);
+        while !t.comm.is_char_boundary(n) {
+            n -= 1;
+        }
+        comm[..n].copy_from_slice(&t.comm.as_bytes()[..n]);
         EventHeader { version: ABI_VERSION, kind: k, cpu: t.cpu, ts_ns: t.ts_ns, pid: t.pid, tgid: t.tgid, cgroup_id: t.cgroup_id, comm }
     };
     match event {
