@@ -4,7 +4,7 @@
 
 use std::mem::{offset_of, size_of};
 
-use fragtrace_ebpf::{ABI_VERSION, COMM_LEN, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, kind};
+use fragtrace_ebpf::{ABI_VERSION, COMM_LEN, EventHeader, ExtfragEvent, FailureEvent, kind};
 use thiserror::Error;
 
 use crate::event::{Event, Extfrag, Failure, Task};
@@ -90,7 +90,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 order: r.u32(offset_of!(FailureEvent, order)),
                 gfp_mask: r.u64(offset_of!(FailureEvent, gfp_mask)),
                 migratetype: r.i32(offset_of!(FailureEvent, migratetype)),
-                stack_id: if stack_id == NO_STACK || stack_id < 0 { None } else { Some(stack_id as u32) },
+                // NO_STACK and any other negative value (a kernel error code) mean no stack.
+                stack_id: u32::try_from(stack_id).ok(),
             }))
         }
         kind::EXTFRAG => {
@@ -146,6 +147,7 @@ fn encode_header(out: &mut Vec<u8>, h: &EventHeader) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fragtrace_ebpf::NO_STACK;
 
     fn header(kind: u16) -> EventHeader {
         let mut comm = [0u8; COMM_LEN];

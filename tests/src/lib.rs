@@ -12,7 +12,7 @@ use std::{
 };
 
 use fragtrace::{
-    event::{Counters, Event},
+    event::{Counters, Event, Extfrag, Failure},
     probe::{ProbeConfig, ProbeMode, Probes},
     session::{Session, SessionStats},
     sink::{Sink, SinkError},
@@ -160,6 +160,30 @@ pub struct Collector {
     pub events: Vec<Event>,
     pub stacks: HashMap<u32, Vec<String>>,
     pub finished: Option<Counters>,
+}
+
+impl Collector {
+    /// Failures of the process `tgid`, in arrival order.
+    pub fn failures_of(&self, tgid: u32) -> Vec<&Failure> {
+        self.events.iter().filter_map(|e| match e {
+            Event::Failure(f) if f.task.tgid == tgid => Some(f),
+            _ => None,
+        }).collect()
+    }
+
+    /// Extfrag fallbacks of the process `tgid`, in arrival order.
+    pub fn extfrags_of(&self, tgid: u32) -> Vec<&Extfrag> {
+        self.events.iter().filter_map(|e| match e {
+            Event::Extfrag(x) if x.task.tgid == tgid => Some(x),
+            _ => None,
+        }).collect()
+    }
+}
+
+/// The first (or, with `last`, the final) text line whose first words are `words`.
+pub fn row_starting_with<'a>(lines: impl DoubleEndedIterator<Item = &'a str>, words: &[&str], last: bool) -> Option<&'a str> {
+    let matches = |l: &&str| l.split_whitespace().take(words.len()).eq(words.iter().copied());
+    if last { lines.rev().find(matches) } else { lines.into_iter().find(matches) }
 }
 
 impl Sink for Collector {

@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use fragtrace_tests::{MemCgroup, SysctlGuard, TriggerResult, built_binary, require_root, run_trigger};
+use fragtrace_tests::{MemCgroup, SysctlGuard, TriggerResult, built_binary, require_root, row_starting_with, run_trigger};
 
 fn fragtrace() -> Command {
     Command::new(built_binary("fragtrace"))
@@ -119,9 +119,7 @@ fn record_then_report_json_and_text() {
     let text = fragtrace().arg("report").arg(&file).output().expect("report");
     assert!(text.status.success());
     let text = String::from_utf8_lossy(&text.stdout);
-    let row = text
-        .lines()
-        .find(|l| l.split_whitespace().take(2).collect::<Vec<_>>() == ["alloc-trigger", "6"])
+    let row = row_starting_with(text.lines(), &["alloc-trigger", "6"], false)
         .unwrap_or_else(|| panic!("no alloc-trigger order-6 row in:\n{text}"));
     assert!(row.contains("GFP_KERNEL_ACCOUNT") && row.contains("pipe_resize_ring"), "{row}");
 
@@ -147,10 +145,7 @@ fn top_batch_shows_provoked_failures() {
     let status = top.wait().expect("top exit");
     assert!(status.success(), "top exited with {status}");
     seen.extend(stdout.try_iter());
-    let row = seen
-        .iter()
-        .rev()
-        .find(|l| l.split_whitespace().take(2).collect::<Vec<_>>() == ["alloc-trigger", "9"])
+    let row = row_starting_with(seen.iter().map(String::as_str), &["alloc-trigger", "9"], true)
         .unwrap_or_else(|| panic!("top never showed the trigger's (pid {}) order-9 failure:\n{}", trigger.pid, seen.join("\n")));
     let fields: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(fields[2], "1", "one order-9 failure: {row}");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fragtrace::{event::Event, probe::ProbeMode};
+use fragtrace::probe::ProbeMode;
 use fragtrace_tests::{SysctlGuard, collect_during, mem_available, require_root, run_trigger};
 
 const FILL_MIB: u64 = 384;
@@ -23,14 +23,7 @@ fn extfrag_fallbacks_are_caught() {
         run_trigger(&["fill-pipes", &FILL_MIB.to_string()], Duration::from_secs(120))
     });
     assert!(trigger.errnos.iter().all(|&e| e == 0), "F_SETPIPE_SZ failed: {:?}", trigger.errnos);
-    let ours: Vec<_> = collected
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Extfrag(x) if x.task.tgid == trigger.pid => Some(x),
-            _ => None,
-        })
-        .collect();
+    let ours = collected.extfrags_of(trigger.pid);
     assert!(!ours.is_empty(), "no extfrag event from the trigger (pid {})", trigger.pid);
     assert_eq!(kernel.pageblock_order, 9, "x86_64 pageblock order, read from the format file");
     // Most fallbacks come from the order-0 pipe pages (GFP_HIGHUSER|__GFP_ACCOUNT: unmovable);

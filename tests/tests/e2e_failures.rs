@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fragtrace::{event::Event, probe::ProbeMode};
+use fragtrace::probe::ProbeMode;
 use fragtrace_tests::{MemCgroup, SysctlGuard, collect_during, require_root, run_trigger};
 
 /// Pipe sizes (MiB) and the order of the pipe-slot kcalloc each one needs on x86_64
@@ -26,14 +26,7 @@ fn failures_are_caught(mode: ProbeMode) {
     drop(cgroup);
 
     assert_eq!(trigger.errnos, vec![libc::ENOMEM; 4], "every resize must fail with ENOMEM in the full cgroup");
-    let ours: Vec<_> = collected
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Failure(f) if f.task.tgid == trigger.pid => Some(f),
-            _ => None,
-        })
-        .collect();
+    let ours = collected.failures_of(trigger.pid);
     let orders: Vec<u32> = ours.iter().map(|f| f.order).collect();
     assert_eq!(orders, SIZES_AND_ORDERS.iter().map(|(_, o)| *o).collect::<Vec<_>>(), "one failure per resize, in order");
 

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{event::Counters, probe::{KernelInfo, ProbeMode}};
+use crate::probe::{KernelInfo, ProbeMode};
 
 pub const MAGIC: &[u8; 8] = b"FRAGTRCE";
 pub const VERSION: u32 = 1;
@@ -72,6 +72,3 @@ pub struct StackFrame {
     pub id: u32,
     pub frames: Vec<String>,
 }
-
-/// The counters frame payload.
-pub type CountersFrame = Counters;
