@@ -190,7 +190,7 @@ impl Sink for Aggregator {
         Ok(())
     }
 
-    fn tick(&mut self, counters: &Counters) -> Result<(), SinkError> {
+    fn tick(&mut self, _ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
         self.counters = *counters;
         Ok(())
     }

@@ -21,6 +21,7 @@ pub mod sink;
 pub mod symbolize;
 pub mod tracefs;
 pub mod view;
+pub mod zones;
 
 /// The compiled eBPF object, embedded at build time by `build.rs`.
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fragtrace-probes"));

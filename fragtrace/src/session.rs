@@ -72,7 +72,7 @@ impl Session {
                     self.drain(sinks)?;
                     let counters = self.report_drops(sinks)?;
                     for sink in sinks.iter_mut() {
-                        sink.tick(&counters)?;
+                        sink.tick(monotonic_ns(), &counters)?;
                     }
                 }
                 () = &mut stop => break,

@@ -1,9 +1,16 @@
-//! The sink stage: everything downstream of decode (aggregator, recorder, JSON printer) is a
-//! `Sink` of the same stream, live or replayed from a file.
+//! The sink stage: everything downstream of decode (aggregator, recorder, JSON printer, trace
+//! exporter) is a `Sink` of the same stream, live or replayed from a file.
+//!
+//! Order guarantees, live and replayed alike: `stack` and `cgroup` definitions arrive before
+//! the first event that refers to them; events, `zones` and `tick` arrive in the order they
+//! were observed; `finish` comes once, last.
 
 use thiserror::Error;
 
-use crate::event::{Counters, Event};
+use crate::{
+    event::{Counters, Event},
+    zones::ZoneSnapshot,
+};
 
 #[derive(Debug, Error)]
 pub enum SinkError {
@@ -11,16 +18,28 @@ pub enum SinkError {
     Io(#[from] std::io::Error),
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The sink has seen enough (e.g. `top --count`); the driver stops cleanly.
+    #[error("stopped")]
+    Stopped,
 }
 
 pub trait Sink {
-    /// A kernel stack seen for the first time, before any event that refers to it.
+    /// A kernel stack seen for the first time, symbolized, innermost frame first.
     fn stack(&mut self, _id: u32, _frames: &[String]) -> Result<(), SinkError> {
         Ok(())
     }
+    /// A cgroup id seen for the first time, with its path in the cgroup v2 hierarchy
+    /// (`/` for the root; `None` when it could not be resolved, e.g. the cgroup is gone).
+    fn cgroup(&mut self, _id: u64, _path: Option<&str>) -> Result<(), SinkError> {
+        Ok(())
+    }
     fn event(&mut self, event: &Event) -> Result<(), SinkError>;
-    /// Periodic: kernel counters as of now.
-    fn tick(&mut self, _counters: &Counters) -> Result<(), SinkError> {
+    /// A periodic snapshot of the zones' free lists.
+    fn zones(&mut self, _snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// Periodic: kernel counters as of `ts_ns` (CLOCK_MONOTONIC).
+    fn tick(&mut self, _ts_ns: u64, _counters: &Counters) -> Result<(), SinkError> {
         Ok(())
     }
     /// End of stream with the final counters.

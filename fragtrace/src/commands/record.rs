@@ -50,8 +50,8 @@ impl Sink for RecordSink {
         self.recorder.event(event)
     }
 
-    fn tick(&mut self, counters: &Counters) -> Result<(), SinkError> {
-        self.recorder.tick(counters)?;
+    fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
+        self.recorder.tick(ts_ns, counters)?;
         if self.status {
             let mut err = std::io::stderr().lock();
             write!(

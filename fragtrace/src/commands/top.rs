@@ -104,8 +104,8 @@ impl Sink for TopView {
         self.aggregator.event(event)
     }
 
-    fn tick(&mut self, counters: &Counters) -> Result<(), SinkError> {
-        self.aggregator.tick(counters)?;
+    fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
+        self.aggregator.tick(ts_ns, counters)?;
         // The first tick fires immediately; draw from the second on so rates are real.
         if self.last.is_none() {
             self.last = Some((Instant::now(), counters.allocs_seen));

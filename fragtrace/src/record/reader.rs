@@ -149,7 +149,7 @@ impl Recording {
                 Some(FrameKind::Counters) => {
                     stats.counters = json(&frame)?;
                     for s in sinks.iter_mut() {
-                        s.tick(&stats.counters)?;
+                        s.tick(0, &stats.counters)?;
                     }
                 }
                 Some(FrameKind::End) => {

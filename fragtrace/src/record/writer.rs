@@ -138,7 +138,7 @@ impl Sink for Recorder {
         }
     }
 
-    fn tick(&mut self, counters: &Counters) -> Result<(), SinkError> {
+    fn tick(&mut self, _ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
         self.write_json(FrameKind::Counters, counters)?;
         self.out.flush()?;
         Ok(())
