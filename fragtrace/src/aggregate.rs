@@ -1,6 +1,9 @@
-//! Aggregate stage: counts per order, per GFP mask, per comm and per (comm, order, mask)
-//! group; extfrag per migratetype pair; delivery lag as an HDR histogram. Produces immutable
-//! `Snapshot`s for the views.
+//! Aggregate stage: counts per order, per GFP mask, per comm, per cgroup and per (comm,
+//! order, mask) group; extfrag per migratetype pair; the latest zone state; delivery lag as
+//! an HDR histogram. Produces immutable `Snapshot`s for the views.
+//!
+//! `event` runs once per event (millions per second when replaying a file), so the per-event
+//! path looks strings up by `&str` and only allocates for a key it has never seen.
 
 use std::collections::HashMap;
 
@@ -8,9 +11,11 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::{
+    buddyinfo::ZoneFree,
     event::{Counters, Event, Extfrag, Failure},
     probe::kernel::monotonic_ns,
     sink::{Sink, SinkError},
+    zones::ZoneSnapshot,
 };
 
 /// Orders 0..=10 (MAX_PAGE_ORDER on x86_64); larger orders are counted in the last bucket.
@@ -36,6 +41,15 @@ pub struct ExtfragGroup {
     pub severe: u64,
 }
 
+/// Failures of one cgroup.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CgroupCount {
+    pub cgroup_id: u64,
+    /// Path in the cgroup v2 hierarchy, when it could be resolved.
+    pub path: Option<String>,
+    pub count: u64,
+}
+
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct LagSummary {
     pub p50_us: u64,
@@ -53,12 +67,21 @@ pub struct Snapshot {
     pub by_order: [u64; ORDERS],
     /// Sorted by count, descending.
     pub groups: Vec<FailureGroup>,
+    /// Failures per GFP mask, by count descending.
+    pub by_gfp: Vec<(u64, u64)>,
+    /// Failures per task name, by count descending.
+    pub by_comm: Vec<(String, u64)>,
+    /// Failures per cgroup, by count descending.
+    pub by_cgroup: Vec<CgroupCount>,
     pub extfrag: u64,
     pub extfrag_fragmenting: u64,
     pub extfrag_severe: u64,
     pub extfrag_groups: Vec<ExtfragGroup>,
     pub lost: u64,
     pub lag: LagSummary,
+    /// The latest zone snapshot: CLOCK_MONOTONIC time and free blocks per zone.
+    pub zones_ts_ns: Option<u64>,
+    pub zones: Vec<ZoneFree>,
 }
 
 #[derive(Default)]
@@ -78,7 +101,12 @@ pub struct Aggregator {
     failures: u64,
     silent_failures: u64,
     by_order: [u64; ORDERS],
-    groups: HashMap<(String, u32, u64), GroupState>,
+    /// comm → (order, mask) → group: two levels so lookups need no owned key.
+    groups: HashMap<String, HashMap<(u32, u64), GroupState>>,
+    by_gfp: HashMap<u64, u64>,
+    by_cgroup: HashMap<u64, u64>,
+    cgroup_paths: HashMap<u64, Option<String>>,
+    zones: Option<(u64, Vec<ZoneFree>)>,
     extfrag: HashMap<(i32, i32), ExtfragGroup>,
     extfrag_total: u64,
     lost: u64,
@@ -96,6 +124,10 @@ impl Aggregator {
             silent_failures: 0,
             by_order: [0; ORDERS],
             groups: HashMap::new(),
+            by_gfp: HashMap::new(),
+            by_cgroup: HashMap::new(),
+            cgroup_paths: HashMap::new(),
+            zones: None,
             extfrag: HashMap::new(),
             extfrag_total: 0,
             lost: 0,
@@ -109,7 +141,13 @@ impl Aggregator {
             self.silent_failures += 1;
         }
         self.by_order[(f.order as usize).min(ORDERS - 1)] += 1;
-        let group = self.groups.entry((f.task.comm.clone(), f.order, f.gfp_mask)).or_default();
+        *self.by_gfp.entry(f.gfp_mask).or_default() += 1;
+        *self.by_cgroup.entry(f.task.cgroup_id).or_default() += 1;
+        let per_comm = match self.groups.get_mut(f.task.comm.as_str()) {
+            Some(m) => m,
+            None => self.groups.entry(f.task.comm.clone()).or_default(),
+        };
+        let group = per_comm.entry((f.order, f.gfp_mask)).or_default();
         group.count += 1;
         group.last_seen_ns = group.last_seen_ns.max(f.task.ts_ns);
         if let Some(id) = f.stack_id {
@@ -139,7 +177,8 @@ impl Aggregator {
         let mut groups: Vec<FailureGroup> = self
             .groups
             .iter()
-            .map(|((comm, order, gfp_mask), g)| FailureGroup {
+            .flat_map(|(comm, m)| m.iter().map(move |(k, g)| (comm, k, g)))
+            .map(|(comm, (order, gfp_mask), g)| FailureGroup {
                 comm: comm.clone(),
                 order: *order,
                 gfp_mask: *gfp_mask,
@@ -148,6 +187,17 @@ impl Aggregator {
                 top_stack: g.stacks.iter().max_by_key(|(id, n)| (**n, std::cmp::Reverse(**id))).map(|(id, _)| *id),
             })
             .collect();
+        let mut by_gfp: Vec<(u64, u64)> = self.by_gfp.iter().map(|(k, v)| (*k, *v)).collect();
+        by_gfp.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut by_comm: Vec<(String, u64)> =
+            self.groups.iter().map(|(comm, m)| (comm.clone(), m.values().map(|g| g.count).sum())).collect();
+        by_comm.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut by_cgroup: Vec<CgroupCount> = self
+            .by_cgroup
+            .iter()
+            .map(|(id, n)| CgroupCount { cgroup_id: *id, path: self.cgroup_paths.get(id).cloned().flatten(), count: *n })
+            .collect();
+        by_cgroup.sort_by(|a, b| b.count.cmp(&a.count).then(a.cgroup_id.cmp(&b.cgroup_id)));
         groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns)).then(a.comm.cmp(&b.comm)));
         let mut extfrag_groups: Vec<ExtfragGroup> = self.extfrag.values().cloned().collect();
         extfrag_groups.sort_by(|a, b| b.count.cmp(&a.count));
@@ -157,6 +207,9 @@ impl Aggregator {
             silent_failures: self.silent_failures,
             by_order: self.by_order,
             groups,
+            by_gfp,
+            by_comm,
+            by_cgroup,
             extfrag: self.extfrag_total,
             extfrag_fragmenting: extfrag_groups.iter().map(|g| g.fragmenting).sum(),
             extfrag_severe: extfrag_groups.iter().map(|g| g.severe).sum(),
@@ -167,16 +220,33 @@ impl Aggregator {
                 p99_us: self.lag_us.value_at_quantile(0.99),
                 max_us: self.lag_us.max(),
             },
+            zones_ts_ns: self.zones.as_ref().map(|z| z.0),
+            zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
         }
     }
 
-    /// Forget everything counted so far (the kernel counters are kept).
+    /// Forget everything counted so far. Definitions (cgroup paths), the zone state and the
+    /// kernel counters are facts, not counts, and are kept.
     pub fn reset(&mut self) {
-        *self = Self::new(self.pageblock_order, self.nowarn_bit, self.live);
+        let mut fresh = Self::new(self.pageblock_order, self.nowarn_bit, self.live);
+        fresh.counters = self.counters;
+        fresh.cgroup_paths = std::mem::take(&mut self.cgroup_paths);
+        fresh.zones = self.zones.take();
+        *self = fresh;
     }
 }
 
 impl Sink for Aggregator {
+    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
+        self.cgroup_paths.insert(id, path.map(str::to_string));
+        Ok(())
+    }
+
+    fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
+        self.zones = Some((snapshot.ts_ns, snapshot.zones()));
+        Ok(())
+    }
+
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
         if self.live && !matches!(event, Event::Lost(_)) {
             let lag_us = monotonic_ns().saturating_sub(event.ts_ns()) / 1000;
@@ -226,6 +296,9 @@ mod tests {
         assert_eq!(s.groups[0], FailureGroup { comm: "a".into(), order: 4, gfp_mask: 0x2000, count: 3, last_seen_ns: 5, top_stack: Some(2) });
         assert_eq!((s.extfrag, s.extfrag_fragmenting, s.extfrag_severe), (1, 1, 1));
         assert_eq!(s.lost, 5);
+        assert_eq!(s.by_gfp, vec![(0x2000, 3), (0xcc0, 1)]);
+        assert_eq!(s.by_comm, vec![("a".to_string(), 3), ("b".to_string(), 1)]);
+        assert_eq!(s.by_cgroup, vec![CgroupCount { cgroup_id: 1, path: None, count: 4 }]);
         agg.reset();
         assert_eq!(agg.snapshot().failures, 0);
     }

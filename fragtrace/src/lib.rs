@@ -11,8 +11,10 @@
 
 pub mod aggregate;
 pub mod buddyinfo;
+pub mod cgroup;
 pub mod decode;
 pub mod event;
+pub mod filter;
 pub mod gfp;
 pub mod probe;
 pub mod record;

@@ -1,18 +1,31 @@
-//! Drives a live session: ring buffer → decode → sinks, with periodic counter checks that
-//! turn ring-buffer drops into `Lost` events at the point they were noticed.
+//! Drives a live session: ring buffer → decode → filter → sinks, with periodic counter
+//! checks that turn ring-buffer drops into `Lost` events near the point they happened, and
+//! periodic zone snapshots.
 
-use std::{collections::HashSet, future::Future, os::fd::AsRawFd, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    os::fd::AsRawFd,
+    time::{Duration, Instant},
+};
 
 use thiserror::Error;
 use tokio::io::{Interest, unix::AsyncFd};
 
 use crate::{
+    cgroup::CgroupResolver,
     decode::decode,
     event::{Counters, Event, Lost},
+    filter::EventFilter,
     probe::{Probes, kernel::monotonic_ns},
     sink::{Sink, SinkError},
     symbolize::Kallsyms,
+    zones::ZoneSnapshot,
 };
+
+/// How often drops are checked for while events flow, so a `Lost` event lands close to
+/// where the drops happened (a counter read is one syscall).
+const DROP_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Error)]
 pub enum SessionError {
@@ -25,70 +38,133 @@ pub enum SessionError {
 /// What a finished session saw.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SessionStats {
+    /// Events delivered to the sinks (after filters).
     pub events: u64,
+    /// Events the filters dropped.
+    pub filtered: u64,
     pub decode_errors: u64,
     pub counters: Counters,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// How often sinks get `tick` with fresh counters.
+    pub tick: Duration,
+    /// How often sinks get a zone snapshot (`None`: never).
+    pub zones_every: Option<Duration>,
+    pub filter: EventFilter,
 }
 
 pub struct Session {
     probes: Probes,
     kallsyms: Kallsyms,
+    cgroups: CgroupResolver,
     known_stacks: HashSet<u32>,
+    /// Every cgroup id resolved so far, and whether sinks have been told.
+    cgroup_paths: HashMap<u64, (Option<String>, bool)>,
     reported_dropped: u64,
+    last_drop_check: Instant,
     stats: SessionStats,
 }
 
 impl Session {
-    pub fn new(probes: Probes, kallsyms: Kallsyms) -> Self {
-        Self { probes, kallsyms, known_stacks: HashSet::new(), reported_dropped: 0, stats: SessionStats::default() }
+    pub fn new(probes: Probes, kallsyms: Kallsyms, cgroups: CgroupResolver) -> Self {
+        Self {
+            probes,
+            kallsyms,
+            cgroups,
+            known_stacks: HashSet::new(),
+            cgroup_paths: HashMap::new(),
+            reported_dropped: 0,
+            last_drop_check: Instant::now(),
+            stats: SessionStats::default(),
+        }
     }
 
     pub fn probes(&self) -> &Probes {
         &self.probes
     }
 
-    /// Runs until `stop` completes, then drains what is left and calls `finish` on every sink.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// Runs until `stop` completes or a sink says `Stopped`, then drains what is left and
+    /// calls `finish` on every sink.
     pub async fn run(
         &mut self,
         sinks: &mut [&mut dyn Sink],
-        tick: Duration,
+        options: &RunOptions,
         stop: impl Future<Output = ()>,
     ) -> Result<SessionStats, SessionError> {
         // SAFETY: the fd belongs to `self.probes.ring`, which outlives `fd` (dropped below,
         // before this function returns).
         let fd = unsafe { AsyncFd::register_with_interest(self.probes.ring.as_raw_fd(), Interest::READABLE) }
             .map_err(|e| SessionError::Poll(std::io::Error::other(e.to_string())))?;
-        let mut ticker = tokio::time::interval(tick);
+        let mut ticker = tokio::time::interval(options.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut zone_timer = tokio::time::interval(options.zones_every.unwrap_or(Duration::from_secs(3600)));
+        zone_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                ready = fd.readable() => {
-                    let mut guard = ready.map_err(SessionError::Poll)?;
-                    guard.clear_ready();
-                    self.drain(sinks)?;
-                }
-                _ = ticker.tick() => {
-                    self.drain(sinks)?;
-                    let counters = self.report_drops(sinks)?;
-                    for sink in sinks.iter_mut() {
-                        sink.tick(monotonic_ns(), &counters)?;
+        let outcome: Result<(), SinkError> = async {
+            loop {
+                tokio::select! {
+                    ready = fd.readable() => {
+                        let mut guard = ready.map_err(|e| SinkError::Io(std::io::Error::other(format!("polling the ring buffer: {e}"))))?;
+                        guard.clear_ready();
+                        self.drain(sinks, &options.filter)?;
+                        if self.last_drop_check.elapsed() >= DROP_CHECK_EVERY {
+                            self.report_drops(sinks)?;
+                        }
                     }
+                    _ = ticker.tick() => {
+                        self.drain(sinks, &options.filter)?;
+                        let counters = self.report_drops(sinks)?;
+                        let now = monotonic_ns();
+                        for sink in sinks.iter_mut() {
+                            sink.tick(now, &counters)?;
+                        }
+                    }
+                    _ = zone_timer.tick(), if options.zones_every.is_some() => {
+                        match ZoneSnapshot::read(monotonic_ns()) {
+                            Ok(snapshot) => for sink in sinks.iter_mut() {
+                                sink.zones(&snapshot)?;
+                            },
+                            Err(e) => log::warn!("cannot read /proc/buddyinfo: {e}"),
+                        }
+                    }
+                    () = &mut stop => return Ok(()),
                 }
-                () = &mut stop => break,
             }
         }
+        .await;
         drop(fd);
-        self.drain(sinks)?;
+        match outcome {
+            Ok(()) | Err(SinkError::Stopped) => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Whatever is still in the ring buffer was observed before the stop: keep it.
+        match self.drain(sinks, &options.filter) {
+            Ok(()) | Err(SinkError::Stopped) => {}
+            Err(e) => return Err(e.into()),
+        }
         let counters = self.report_drops(sinks)?;
         for sink in sinks.iter_mut() {
-            sink.finish(&counters)?;
+            match sink.finish(&counters) {
+                Ok(()) | Err(SinkError::Stopped) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         self.stats.counters = counters;
         Ok(self.stats)
     }
 
-    fn drain(&mut self, sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
+    fn cgroup_path(&mut self, id: u64) -> Option<&str> {
+        let cgroups = &mut self.cgroups;
+        self.cgroup_paths.entry(id).or_insert_with(|| (cgroups.resolve(id), false)).0.as_deref()
+    }
+
+    fn drain(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<(), SinkError> {
         loop {
             let decoded = match self.probes.ring.next() {
                 Some(item) => decode(&item),
@@ -102,6 +178,27 @@ impl Session {
                     continue;
                 }
             };
+            let cgroup = match &event {
+                Event::Failure(f) => Some(f.task.cgroup_id),
+                Event::Extfrag(e) => Some(e.task.cgroup_id),
+                Event::Lost(_) => None,
+            };
+            let path = cgroup.and_then(|id| self.cgroup_path(id));
+            if !filter.matches(&event, path) {
+                self.stats.filtered += 1;
+                continue;
+            }
+            // Definitions only for what passed the filters: a recording carries the stacks
+            // and cgroups of its events, nothing else.
+            if let Some(id) = cgroup
+                && let Some((path, told)) = self.cgroup_paths.get_mut(&id)
+                && !*told
+            {
+                *told = true;
+                for sink in sinks.iter_mut() {
+                    sink.cgroup(id, path.as_deref())?;
+                }
+            }
             if let Event::Failure(f) = &event
                 && let Some(id) = f.stack_id
                 && self.known_stacks.insert(id)
@@ -124,6 +221,7 @@ impl Session {
 
     /// Emits a `Lost` event when the kernel's drop counter moved; returns the counters.
     fn report_drops(&mut self, sinks: &mut [&mut dyn Sink]) -> Result<Counters, SinkError> {
+        self.last_drop_check = Instant::now();
         let counters = self.probes.counters();
         if counters.dropped > self.reported_dropped {
             let lost = Event::Lost(Lost { ts_ns: monotonic_ns(), count: counters.dropped - self.reported_dropped });

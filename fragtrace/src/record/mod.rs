@@ -1,12 +1,16 @@
 //! Recording to a file and replaying it (`fragtrace record` / `fragtrace report`).
+//! Format: docs/file-format.md.
 
 pub mod format;
 pub mod reader;
+pub mod records;
+pub mod replay;
 pub mod writer;
 
 #[cfg(test)]
 mod tests;
 
-pub use format::RecordingHeader;
-pub use reader::{ReadError, Recording, ReplayStats};
-pub use writer::{RecordError, Recorder};
+pub use format::{EndMarker, RecordingHeader, part_path};
+pub use reader::{ReadError, RecordingFile};
+pub use replay::{ReplayOptions, ReplayReport, Warning, open_all, replay};
+pub use writer::{RecordError, Recorder, RecorderOptions};

@@ -1,171 +1,280 @@
-//! Reading a trace file back into the same event stream the live session produces.
+//! Reading one trace file block by block, with bounded memory: recovery of a file cut short
+//! and resynchronisation after a damaged block.
 
-use std::{io::Read, path::Path};
+use std::{
+    fs::File,
+    os::unix::fs::FileExt,
+    path::{Path, PathBuf},
+};
 
 use thiserror::Error;
 
-use super::format::{FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameKind, MAGIC, MAX_FRAME_LEN, RecordingHeader, StackFrame, VERSION};
-use crate::{
-    decode::{DecodeError, decode},
-    event::{Counters, Event, Lost},
-    sink::{Sink, SinkError},
+use super::format::{
+    BLOCK_HEADER_LEN, BLOCK_SYNC, BlockHeader, BlockKind, Codec, EndMarker, FILE_HEADER_LEN, MAGIC, RecordingHeader, VERSION,
 };
 
 #[derive(Debug, Error)]
 pub enum ReadError {
-    #[error("reading {0}: {1}")]
+    #[error("{0}: {1}")]
     Io(String, std::io::Error),
-    #[error("not a fragtrace recording (bad magic)")]
-    BadMagic,
-    #[error("recording format version {0}; this fragtrace reads version {VERSION}")]
-    Version(u32),
-    #[error("the recording has no header frame")]
-    NoHeader,
-    #[error("frame at byte {offset}: {reason}")]
-    Corrupt { offset: u64, reason: String },
-    #[error("event at byte {offset}: {source}")]
-    Decode { offset: u64, source: DecodeError },
+    #[error("{0}: the file is empty")]
+    Empty(String),
+    #[error("{0}: not a fragtrace recording (no FRAGTRCE magic at the start)")]
+    BadMagic(String),
+    #[error("{0}: recording format version {1} is newer than this fragtrace understands (version {VERSION}); use a newer fragtrace")]
+    Newer(String, u32),
+    #[error("{0}: recording format version {1} is from a pre-release fragtrace and cannot be read; record again")]
+    Older(String, u32),
+    #[error("{0}: the recording header is missing or damaged ({1})")]
+    BadHeader(String, String),
+    #[error("{0}")]
+    Strict(String),
     #[error(transparent)]
-    Sink(#[from] SinkError),
+    Sink(#[from] crate::sink::SinkError),
 }
 
-/// How a replay ended.
-#[derive(Clone, Debug, Default)]
-pub struct ReplayStats {
-    pub events: u64,
-    /// The last counters in the file (the final ones when `clean_end`).
-    pub counters: Counters,
-    /// The file ended with an `End` frame.
-    pub clean_end: bool,
-    /// Bytes of an incomplete last frame that were ignored.
-    pub truncated_bytes: u64,
+/// One step through a file.
+#[derive(Debug)]
+pub enum Step {
+    /// A data block's records, decompressed.
+    Data { offset: u64 },
+    /// The clean end of the file.
+    End { offset: u64, marker: EndMarker },
+    /// The end of the file without an `End` block.
+    Eof,
+    /// The file stops inside the block at `offset`; its last `bytes` bytes were ignored.
+    Truncated { offset: u64, bytes: u64 },
+    /// The block at `offset` is damaged; `skipped` bytes were passed over to the next intact
+    /// block (or to the end of the file).
+    Damaged { offset: u64, skipped: u64, reason: String },
 }
 
-pub struct Recording {
+pub struct RecordingFile {
+    pub path: PathBuf,
     pub header: RecordingHeader,
-    data: Vec<u8>,
-    /// Offset of the first frame after the header frame.
-    pub(crate) body: usize,
+    file: File,
+    len: u64,
+    /// Offset of the first block after the header block.
+    body: u64,
 }
 
-struct RawFrame<'a> {
-    kind: u8,
-    payload: &'a [u8],
-    offset: usize,
-}
-
-enum Next<'a> {
-    Frame(RawFrame<'a>),
-    End,
-    Truncated(usize),
-}
-
-fn next_frame(data: &[u8], at: usize) -> Result<Next<'_>, ReadError> {
-    if at == data.len() {
-        return Ok(Next::End);
-    }
-    if data.len() - at < FRAME_HEADER_LEN {
-        return Ok(Next::Truncated(data.len() - at));
-    }
-    let h = &data[at..at + FRAME_HEADER_LEN];
-    let len = u32::from_le_bytes(h[0..4].try_into().expect("4 bytes"));
-    if len > MAX_FRAME_LEN {
-        return Err(ReadError::Corrupt { offset: at as u64, reason: format!("frame length {len} is implausible") });
-    }
-    let start = at + FRAME_HEADER_LEN;
-    let Some(payload) = data.get(start..start + len as usize) else {
-        return Ok(Next::Truncated(data.len() - at));
-    };
-    let crc = u32::from_le_bytes(h[8..12].try_into().expect("4 bytes"));
-    if crc32fast::hash(payload) != crc {
-        return Err(ReadError::Corrupt { offset: at as u64, reason: "checksum mismatch".into() });
-    }
-    Ok(Next::Frame(RawFrame { kind: h[4], payload, offset: at }))
-}
-
-fn json<T: serde::de::DeserializeOwned>(frame: &RawFrame<'_>) -> Result<T, ReadError> {
-    serde_json::from_slice(frame.payload).map_err(|e| ReadError::Corrupt { offset: frame.offset as u64, reason: e.to_string() })
-}
-
-impl Recording {
+impl RecordingFile {
     pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let mut data = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut data))
-            .map_err(|e| ReadError::Io(path.display().to_string(), e))?;
-        Self::from_bytes(data)
-    }
-
-    pub fn from_bytes(data: Vec<u8>) -> Result<Self, ReadError> {
-        if data.len() < FILE_HEADER_LEN || &data[..8] != MAGIC {
-            return Err(ReadError::BadMagic);
+        let name = path.display().to_string();
+        let io = |e| ReadError::Io(name.clone(), e);
+        let file = File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(ReadError::Io(name, std::io::Error::other("is a directory, not a recording")));
         }
-        let version = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
-        if version != VERSION {
-            return Err(ReadError::Version(version));
+        let len = meta.len();
+        if len == 0 {
+            return Err(ReadError::Empty(name));
         }
-        let (header, body) = match next_frame(&data, FILE_HEADER_LEN)? {
-            Next::Frame(f) if f.kind == FrameKind::Header as u8 => (json(&f)?, f.offset + FRAME_HEADER_LEN + f.payload.len()),
-            _ => return Err(ReadError::NoHeader),
+        let mut start = [0u8; FILE_HEADER_LEN];
+        let got = read_upto(&file, 0, &mut start).map_err(io)?;
+        if got < MAGIC.len() || &start[..8] != MAGIC {
+            return Err(ReadError::BadMagic(name));
+        }
+        if got < FILE_HEADER_LEN {
+            return Err(ReadError::BadHeader(name, "the file stops inside its first 16 bytes".into()));
+        }
+        let version = u32::from_le_bytes(start[8..12].try_into().expect("4 bytes"));
+        if version > VERSION {
+            return Err(ReadError::Newer(name, version));
+        }
+        if version < VERSION {
+            return Err(ReadError::Older(name, version));
+        }
+        let mut cursor = Cursor::new(FILE_HEADER_LEN as u64);
+        let (kind, payload) = match cursor.raw_block(&file, len).map_err(io)? {
+            RawStep::Block { header, payload, .. } => (header.kind, payload),
+            RawStep::Eof | RawStep::Truncated { .. } => return Err(ReadError::BadHeader(name, "the file stops inside the header block".into())),
+            RawStep::Damaged { reason, .. } => return Err(ReadError::BadHeader(name, reason)),
         };
-        Ok(Self { header, data, body })
+        if kind != BlockKind::Header as u8 {
+            return Err(ReadError::BadHeader(name, "the first block is not a header".into()));
+        }
+        let header: RecordingHeader = serde_json::from_slice(&payload).map_err(|e| ReadError::BadHeader(name.clone(), e.to_string()))?;
+        Ok(Self { path: path.to_path_buf(), header, file, len, body: cursor.at })
     }
 
-    /// Feeds every frame to `sinks`, in file order, as a live session would.
-    pub fn replay(&self, sinks: &mut [&mut dyn Sink]) -> Result<ReplayStats, ReadError> {
-        let mut stats = ReplayStats::default();
-        let mut at = self.body;
+    /// Where the first block after the header starts.
+    pub fn body_offset(&self) -> u64 {
+        self.body
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A cursor over the blocks after the header.
+    pub fn blocks(&self) -> BlockCursor<'_> {
+        BlockCursor { file: self, cursor: Cursor::new(self.body), raw: Vec::new(), decompressor: None }
+    }
+}
+
+/// Reads as much of `buf` as the file has at `offset`.
+fn read_upto(file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+enum RawStep {
+    Block { offset: u64, header: BlockHeader, payload: Vec<u8> },
+    Eof,
+    Truncated { offset: u64, bytes: u64 },
+    Damaged { offset: u64, skipped: u64, reason: String },
+}
+
+struct Cursor {
+    at: u64,
+}
+
+impl Cursor {
+    fn new(at: u64) -> Self {
+        Self { at }
+    }
+
+    fn header_at(file: &File, offset: u64) -> std::io::Result<Option<BlockHeader>> {
+        let mut buf = [0u8; BLOCK_HEADER_LEN];
+        if read_upto(file, offset, &mut buf)? < BLOCK_HEADER_LEN {
+            return Ok(None);
+        }
+        Ok(BlockHeader::parse(&buf))
+    }
+
+    /// The offset of the next intact block header after `from`, scanning for the sync bytes.
+    fn resync(file: &File, len: u64, from: u64) -> std::io::Result<Option<u64>> {
+        const CHUNK: usize = 64 * 1024;
+        let mut buf = vec![0u8; CHUNK];
+        let mut base = from;
+        while base < len {
+            let got = read_upto(file, base, &mut buf)?;
+            if got < BLOCK_SYNC.len() {
+                return Ok(None);
+            }
+            for i in 0..=got - BLOCK_SYNC.len() {
+                if &buf[i..i + BLOCK_SYNC.len()] == BLOCK_SYNC && Self::header_at(file, base + i as u64)?.is_some() {
+                    return Ok(Some(base + i as u64));
+                }
+            }
+            // Overlap so a sync split across chunks is still found.
+            base += (got - (BLOCK_SYNC.len() - 1)) as u64;
+        }
+        Ok(None)
+    }
+
+    fn raw_block(&mut self, file: &File, len: u64) -> std::io::Result<RawStep> {
+        let offset = self.at;
+        let left = len.saturating_sub(offset);
+        if left == 0 {
+            return Ok(RawStep::Eof);
+        }
+        if left < BLOCK_HEADER_LEN as u64 {
+            self.at = len;
+            return Ok(RawStep::Truncated { offset, bytes: left });
+        }
+        let Some(header) = Self::header_at(file, offset)? else {
+            let next = Self::resync(file, len, offset + 1)?;
+            let reason = "block header damaged".to_string();
+            return Ok(match next {
+                Some(next) => {
+                    self.at = next;
+                    RawStep::Damaged { offset, skipped: next - offset, reason }
+                }
+                None => {
+                    self.at = len;
+                    RawStep::Damaged { offset, skipped: left, reason: format!("{reason}; no intact block after it") }
+                }
+            });
+        };
+        let end = offset + BLOCK_HEADER_LEN as u64 + u64::from(header.stored_len);
+        if end > len {
+            // The header checksum vouches for the length: the writer was stopped mid-block.
+            self.at = len;
+            return Ok(RawStep::Truncated { offset, bytes: left });
+        }
+        let mut payload = vec![0u8; header.stored_len as usize];
+        file.read_exact_at(&mut payload, offset + BLOCK_HEADER_LEN as u64)?;
+        self.at = end;
+        if crc32fast::hash(&payload) != header.payload_crc {
+            return Ok(RawStep::Damaged { offset, skipped: end - offset, reason: "payload checksum mismatch".into() });
+        }
+        Ok(RawStep::Block { offset, header, payload })
+    }
+}
+
+pub struct BlockCursor<'a> {
+    file: &'a RecordingFile,
+    cursor: Cursor,
+    raw: Vec<u8>,
+    decompressor: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+impl BlockCursor<'_> {
+    /// The records of the last `Step::Data`.
+    pub fn data(&self) -> &[u8] {
+        &self.raw
+    }
+
+    pub fn next_step(&mut self) -> Result<Step, ReadError> {
+        let name = || self.file.path.display().to_string();
         loop {
-            let frame = match next_frame(&self.data, at)? {
-                Next::Frame(f) => f,
-                Next::End => break,
-                Next::Truncated(n) => {
-                    stats.truncated_bytes = n as u64;
-                    break;
-                }
+            let step = self.cursor.raw_block(&self.file.file, self.file.len).map_err(|e| ReadError::Io(name(), e))?;
+            let (offset, header, payload) = match step {
+                RawStep::Block { offset, header, payload } => (offset, header, payload),
+                RawStep::Eof => return Ok(Step::Eof),
+                RawStep::Truncated { offset, bytes } => return Ok(Step::Truncated { offset, bytes }),
+                RawStep::Damaged { offset, skipped, reason } => return Ok(Step::Damaged { offset, skipped, reason }),
             };
-            at = frame.offset + FRAME_HEADER_LEN + frame.payload.len();
-            match FrameKind::from_u8(frame.kind) {
-                Some(FrameKind::Event) => {
-                    let event = decode(frame.payload).map_err(|source| ReadError::Decode { offset: frame.offset as u64, source })?;
-                    stats.events += 1;
-                    for s in sinks.iter_mut() {
-                        s.event(&event)?;
+            let skipped = BLOCK_HEADER_LEN as u64 + u64::from(header.stored_len);
+            let damaged = |reason: String| Ok(Step::Damaged { offset, skipped, reason });
+            match BlockKind::from_u8(header.kind) {
+                Some(BlockKind::Data) => {
+                    match Codec::from_u8(header.codec) {
+                        Some(Codec::None) => self.raw = payload,
+                        Some(Codec::Zstd) => {
+                            let d = match &mut self.decompressor {
+                                Some(d) => d,
+                                None => self.decompressor.insert(
+                                    zstd::bulk::Decompressor::new().map_err(|e| ReadError::Io(name(), e))?,
+                                ),
+                            };
+                            self.raw.clear();
+                            self.raw.reserve(header.raw_len as usize);
+                            match d.decompress_to_buffer(&payload, &mut self.raw) {
+                                Ok(n) if n == header.raw_len as usize => {}
+                                Ok(n) => return damaged(format!("decompressed to {n} bytes, expected {}", header.raw_len)),
+                                Err(e) => return damaged(format!("zstd: {e}")),
+                            }
+                        }
+                        None => return damaged(format!("unknown compression codec {}", header.codec)),
                     }
+                    return Ok(Step::Data { offset });
                 }
-                Some(FrameKind::Lost) => {
-                    let lost: Lost = json(&frame)?;
-                    stats.events += 1;
-                    for s in sinks.iter_mut() {
-                        s.event(&Event::Lost(lost.clone()))?;
-                    }
+                Some(BlockKind::End) => {
+                    return match serde_json::from_slice(&payload) {
+                        Ok(marker) => Ok(Step::End { offset, marker }),
+                        Err(e) => damaged(format!("end block: {e}")),
+                    };
                 }
-                Some(FrameKind::Stack) => {
-                    let stack: StackFrame = json(&frame)?;
-                    for s in sinks.iter_mut() {
-                        s.stack(stack.id, &stack.frames)?;
-                    }
-                }
-                Some(FrameKind::Counters) => {
-                    stats.counters = json(&frame)?;
-                    for s in sinks.iter_mut() {
-                        s.tick(0, &stats.counters)?;
-                    }
-                }
-                Some(FrameKind::End) => {
-                    stats.counters = json(&frame)?;
-                    stats.clean_end = true;
-                }
-                Some(FrameKind::Header) => {
-                    return Err(ReadError::Corrupt { offset: frame.offset as u64, reason: "second header frame".into() });
-                }
-                // Unknown kinds from a newer minor writer are skipped, not fatal.
-                None => log::debug!("skipping frame of unknown kind {} at {}", frame.kind, frame.offset),
+                Some(BlockKind::Header) => return damaged("a second header block".into()),
+                // A kind added by a later minor revision: skip it, the framing is intact.
+                None => log::debug!("{}: skipping block of unknown kind {} at {offset}", name(), header.kind),
             }
         }
-        for s in sinks.iter_mut() {
-            s.finish(&stats.counters)?;
-        }
-        Ok(stats)
     }
 }

@@ -1,26 +1,35 @@
-//! Round trips through a real file, and recovery of files cut short.
+//! Round trips through real files, recovery of files cut short or damaged, rotation.
 
-use std::path::PathBuf;
+use std::{
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+};
 
-use super::{Recorder, RecordingHeader, Recording};
+use super::{
+    EndMarker, Recorder, RecorderOptions, RecordingFile, RecordingHeader, ReplayOptions, Warning, format::BLOCK_HEADER_LEN, open_all,
+    part_path, replay,
+};
 use crate::{
     event::{Counters, Event, Extfrag, Failure, Lost, Task},
     gfp::{GfpName, GfpTable},
     probe::{KernelInfo, ProbeMode},
-    sink::Sink,
+    sink::{Sink, SinkError},
     tracefs::{EventFormat, layout::PageField},
+    zones::ZoneSnapshot,
 };
 
-fn header() -> RecordingHeader {
+pub(crate) fn header() -> RecordingHeader {
     RecordingHeader {
         fragtrace_version: "test".into(),
+        recording_id: "r1".into(),
+        part: 0,
         hostname: "node-1".into(),
         boot_id: "b".into(),
-        start_wall_ns: 1,
-        start_monotonic_ns: 2,
+        start_wall_ns: 1_700_000_000_000_000_000,
+        start_monotonic_ns: 1_000_000_000,
         command_line: vec!["fragtrace".into(), "record".into()],
         probe_mode: ProbeMode::TpBtf,
-        little_endian: true,
+        filter: String::new(),
         kernel: KernelInfo {
             release: "6.18.0".into(),
             page_alloc_format: EventFormat { name: "mm_page_alloc".into(), id: 1, fields: vec![], print_fmt: String::new() },
@@ -33,97 +42,327 @@ fn header() -> RecordingHeader {
     }
 }
 
-fn task(pid: u32) -> Task {
-    Task { ts_ns: 100 + u64::from(pid), cpu: 1, pid, tgid: pid, cgroup_id: 5, comm: "mysqld".into() }
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("fragtrace-rec-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
 }
 
-fn temp(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("fragtrace-rec-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_file(&p);
-    p
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
-#[derive(Default)]
-struct Seen {
-    events: Vec<Event>,
-    stacks: Vec<(u32, Vec<String>)>,
+/// Everything a sink was given, in order.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Seen {
+    pub events: Vec<Event>,
+    pub stacks: Vec<(u32, Vec<String>)>,
+    pub cgroups: Vec<(u64, Option<String>)>,
+    pub zones: Vec<ZoneSnapshot>,
+    pub ticks: Vec<(u64, Counters)>,
+    pub finished: Option<Counters>,
 }
 
 impl Sink for Seen {
-    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), crate::sink::SinkError> {
+    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
         self.stacks.push((id, frames.to_vec()));
         Ok(())
     }
-    fn event(&mut self, e: &Event) -> Result<(), crate::sink::SinkError> {
+    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
+        self.cgroups.push((id, path.map(str::to_string)));
+        Ok(())
+    }
+    fn event(&mut self, e: &Event) -> Result<(), SinkError> {
         self.events.push(e.clone());
+        Ok(())
+    }
+    fn zones(&mut self, z: &ZoneSnapshot) -> Result<(), SinkError> {
+        self.zones.push(z.clone());
+        Ok(())
+    }
+    fn tick(&mut self, ts: u64, c: &Counters) -> Result<(), SinkError> {
+        self.ticks.push((ts, *c));
+        Ok(())
+    }
+    fn finish(&mut self, c: &Counters) -> Result<(), SinkError> {
+        self.finished = Some(*c);
         Ok(())
     }
 }
 
-fn write_sample(path: &PathBuf) -> Vec<Event> {
-    let events = vec![
-        Event::Failure(Failure { task: task(1), order: 4, gfp_mask: 0x400cc0, migratetype: 0, stack_id: Some(3) }),
-        Event::Extfrag(Extfrag { task: task(2), alloc_order: 0, fallback_order: 9, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: true }),
-        Event::Lost(Lost { ts_ns: 300, count: 7 }),
-        Event::Failure(Failure { task: task(3), order: 6, gfp_mask: 0x400cc0, migratetype: 0, stack_id: None }),
-    ];
-    let mut rec = Recorder::create(path, false, &header()).unwrap();
-    rec.stack(3, &["pipe_resize_ring".into()]).unwrap();
-    for e in &events {
+fn task(i: u64) -> Task {
+    let comms = ["mysqld", "runc:[1:CHILD]", "kworker/u4:2", "java"];
+    Task {
+        ts_ns: 2_000_000_000 + i * 1000,
+        cpu: (i % 2) as u32,
+        pid: 100 + (i % 7) as u32,
+        tgid: 100 + (i % 7) as u32,
+        cgroup_id: 10 + i % 3,
+        comm: comms[(i % 4) as usize].into(),
+    }
+}
+
+/// A realistic mix: mostly failures of a few shapes, some extfrag, an occasional drop.
+fn sample_events(n: u64) -> Vec<Event> {
+    (0..n)
+        .map(|i| match i % 10 {
+            0..=5 => Event::Failure(Failure { task: task(i), order: [4, 6, 9][(i % 3) as usize], gfp_mask: 0x400cc0, migratetype: 0, stack_id: Some((i % 3) as u32) }),
+            6..=8 => Event::Extfrag(Extfrag { task: task(i), alloc_order: 0, fallback_order: (i % 11) as i32, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: i % 2 == 0 }),
+            _ => Event::Lost(Lost { ts_ns: 2_000_000_000 + i * 1000, count: 3 }),
+        })
+        .collect()
+}
+
+/// Writes `events` with definitions, a zone snapshot and ticks every 100 events.
+fn write(options: RecorderOptions, events: &[Event]) -> Recorder {
+    let mut rec = Recorder::create(options, header()).unwrap();
+    for id in 0..3u32 {
+        rec.stack(id, &[format!("frame_{id}"), "__alloc_pages_noprof".into()]).unwrap();
+    }
+    for id in 10..13u64 {
+        let path = format!("/pods/{id}");
+        rec.cgroup(id, (id != 12).then_some(path.as_str())).unwrap();
+    }
+    rec.zones(&ZoneSnapshot { ts_ns: 1_999_999_999, buddyinfo: "Node 0, zone Normal 1 2 3\n".into(), pagetypeinfo: Some("pti".into()) }).unwrap();
+    for (i, e) in events.iter().enumerate() {
         rec.event(e).unwrap();
+        if i % 100 == 99 {
+            rec.tick(e.ts_ns(), &Counters { allocs_seen: i as u64, ..Default::default() }).unwrap();
+        }
     }
-    rec.finish(&Counters { allocs_seen: 10, failures: 2, extfrag: 1, dropped: 7, stack_errors: 0 }).unwrap();
-    events
+    rec.finish(&Counters { allocs_seen: 1_000_000, failures: 6, extfrag: 3, dropped: 9, stack_errors: 0 }).unwrap();
+    rec
 }
 
-#[test]
-fn round_trip() {
-    let path = temp("round-trip.ftr");
-    let events = write_sample(&path);
-    let recording = Recording::open(&path).unwrap();
-    assert_eq!(recording.header, header());
+fn read_all(paths: &[PathBuf], options: &ReplayOptions) -> (Seen, super::ReplayReport) {
+    let files = open_all(paths).unwrap();
     let mut seen = Seen::default();
-    let stats = recording.replay(&mut [&mut seen]).unwrap();
-    assert_eq!(seen.events, events);
-    assert_eq!(seen.stacks, vec![(3, vec!["pipe_resize_ring".to_string()])]);
-    assert!(stats.clean_end);
-    assert_eq!(stats.truncated_bytes, 0);
-    assert_eq!(stats.counters.dropped, 7);
-    assert!(Recorder::create(&path, false, &header()).is_err(), "no overwrite without force");
-    std::fs::remove_file(&path).unwrap();
+    let report = replay(&files, options, &mut [&mut seen]).unwrap();
+    (seen, report)
+}
+
+fn small_blocks(path: &Path, compress: bool) -> RecorderOptions {
+    RecorderOptions { compress, block_bytes: 2048, ..RecorderOptions::new(path) }
 }
 
 #[test]
-fn every_cut_keeps_all_complete_frames() {
-    let path = temp("cut.ftr");
-    write_sample(&path);
+fn round_trip_across_blocks_with_and_without_compression() {
+    let dir = TempDir::new("round-trip");
+    let events = sample_events(5000);
+    for compress in [false, true] {
+        let path = dir.file(&format!("c{compress}.ftr"));
+        let rec = write(small_blocks(&path, compress), &events);
+        assert_eq!(rec.events_written(), 5000);
+        let (seen, report) = read_all(&[path.clone()], &ReplayOptions::default());
+        assert_eq!(seen.events, events, "compress={compress}");
+        assert_eq!(seen.stacks.len(), 3, "each stack is delivered once although every block defines it");
+        assert_eq!(seen.stacks[0].1, vec!["frame_0".to_string(), "__alloc_pages_noprof".into()]);
+        let mut cgroups = seen.cgroups.clone();
+        cgroups.sort();
+        assert_eq!(cgroups, vec![(10, Some("/pods/10".into())), (11, Some("/pods/11".into())), (12, None)]);
+        assert_eq!(seen.zones.len(), 1);
+        assert_eq!(seen.zones[0].pagetypeinfo.as_deref(), Some("pti"));
+        assert_eq!(seen.ticks.len(), 50);
+        assert_eq!(seen.finished.unwrap().dropped, 9);
+        assert!(report.clean_end && report.warnings.is_empty(), "{:?}", report.warnings);
+        assert_eq!(report.events, 5000);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let plain = std::fs::metadata(dir.file("cfalse.ftr")).unwrap().len();
+    let zstd = std::fs::metadata(dir.file("ctrue.ftr")).unwrap().len();
+    assert!(zstd * 2 < plain, "compression should pay off on a realistic mix: {zstd} vs {plain}");
+}
+
+#[test]
+fn no_overwrite_without_force_and_force_removes_stale_parts() {
+    let dir = TempDir::new("force");
+    let path = dir.file("t.ftr");
+    write(RecorderOptions::new(&path), &sample_events(10));
+    let err = Recorder::create(RecorderOptions::new(&path), header()).err().expect("refuses to overwrite");
+    assert!(err.to_string().contains("--force"), "{err}");
+    std::fs::write(part_path(&path, 1), b"stale").unwrap();
+    std::fs::write(part_path(&path, 2), b"stale").unwrap();
+    let mut rotating = RecorderOptions::new(&path);
+    rotating.max_size = Some(1 << 20);
+    rotating.force = false;
+    std::fs::remove_file(&path).unwrap();
+    assert!(Recorder::create(rotating.clone(), header()).is_err(), "a stale FILE.1 would be mixed into this recording");
+    rotating.force = true;
+    write(rotating, &sample_events(10));
+    assert!(!part_path(&path, 1).exists() && !part_path(&path, 2).exists());
+}
+
+#[test]
+fn every_cut_keeps_every_complete_block() {
+    let dir = TempDir::new("cut");
+    let path = dir.file("t.ftr");
+    let events = sample_events(600);
+    write(small_blocks(&path, true), &events);
     let full = std::fs::read(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
-    let header_end = Recording::from_bytes(full.clone()).unwrap().body;
+    let header_end = RecordingFile::open(&path).unwrap().body_offset();
+    let cut_path = dir.file("cut.ftr");
     let mut previous = 0;
-    for len in header_end..full.len() {
-        let recording = Recording::from_bytes(full[..len].to_vec()).unwrap();
-        let mut seen = Seen::default();
-        let stats = recording.replay(&mut [&mut seen]).unwrap();
-        assert!(!stats.clean_end);
+    for len in (header_end as usize..full.len()).step_by(7).chain([full.len() - 1]) {
+        std::fs::write(&cut_path, &full[..len]).unwrap();
+        let (seen, report) = read_all(&[cut_path.clone()], &ReplayOptions::default());
+        assert!(!report.clean_end);
         assert!(seen.events.len() >= previous, "a longer prefix never yields fewer events");
+        assert_eq!(seen.events[..], events[..seen.events.len()], "events are an exact prefix");
         previous = seen.events.len();
+        match report.warnings.as_slice() {
+            [Warning::Truncated { bytes, offset, .. }] => assert_eq!(*offset + *bytes, len as u64),
+            [Warning::Interrupted { .. }] => {}
+            other => panic!("cut at {len}: {other:?}"),
+        }
+        let strict = ReplayOptions { strict: true, ..Default::default() };
+        let files = open_all(&[cut_path.clone()]).unwrap();
+        let err = replay(&files, &strict, &mut [&mut Seen::default()]).unwrap_err();
+        assert!(err.to_string().contains("--strict"), "{err}");
     }
-    assert_eq!(previous, 4, "the last cut loses only the end frame");
-    for len in 0..header_end {
-        assert!(Recording::from_bytes(full[..len].to_vec()).is_err(), "a file without its header is an error");
+    assert_eq!(previous, events.len(), "cutting off only the end block loses no event");
+    for len in 0..header_end as usize {
+        std::fs::write(&cut_path, &full[..len]).unwrap();
+        let err = RecordingFile::open(&cut_path).err().expect("no header, no recording");
+        assert!(err.to_string().contains("cut.ftr"), "names the file: {err}");
+    }
+}
+
+/// Offsets of every block after the header, from the framing.
+fn block_offsets(path: &Path) -> Vec<u64> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut at = RecordingFile::open(path).unwrap().body_offset() as usize;
+    let mut offsets = Vec::new();
+    while at + BLOCK_HEADER_LEN <= bytes.len() {
+        offsets.push(at as u64);
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += BLOCK_HEADER_LEN + len;
+    }
+    offsets
+}
+
+#[test]
+fn a_damaged_block_is_skipped_and_reading_resumes() {
+    let dir = TempDir::new("damage");
+    let path = dir.file("t.ftr");
+    let events = sample_events(3000);
+    write(small_blocks(&path, true), &events);
+    let offsets = block_offsets(&path);
+    assert!(offsets.len() > 6, "want several blocks, got {}", offsets.len());
+    let victim = offsets[offsets.len() / 2];
+    for (what, flip_at) in [("payload", victim + BLOCK_HEADER_LEN as u64 + 5), ("length", victim + 9), ("sync", victim)] {
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[flip_at as usize] ^= 0x5a;
+        let damaged = dir.file(&format!("{what}.ftr"));
+        std::fs::write(&damaged, &bytes).unwrap();
+        let (seen, report) = read_all(&[damaged.clone()], &ReplayOptions::default());
+        let [Warning::Damaged { offset, skipped, .. }] = report.warnings.as_slice() else {
+            panic!("{what}: {:?}", report.warnings)
+        };
+        assert_eq!(*offset, victim, "{what}: the warning names the damaged block");
+        let next = offsets[offsets.len() / 2 + 1];
+        assert_eq!(offset + skipped, next, "{what}: resumes at the next block");
+        assert!(report.clean_end, "{what}: the end marker after the damage is still read");
+        let lost = events.len() - seen.events.len();
+        assert!(lost > 0 && lost < 200, "{what}: only the damaged block's events are lost ({lost})");
+        assert_eq!(seen.events.last(), events.last(), "{what}: events after the damage are read");
+        let files = open_all(&[damaged]).unwrap();
+        let strict = ReplayOptions { strict: true, ..Default::default() };
+        assert!(replay(&files, &strict, &mut [&mut Seen::default()]).is_err(), "{what}: --strict fails");
     }
 }
 
 #[test]
-fn corruption_is_an_error() {
-    let path = temp("corrupt.ftr");
-    write_sample(&path);
-    let mut bytes = std::fs::read(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
-    let last = bytes.len() - 20;
-    bytes[last] ^= 0xff;
-    let recording = Recording::from_bytes(bytes).unwrap();
-    let err = recording.replay(&mut [&mut Seen::default()]).unwrap_err();
-    assert!(err.to_string().contains("checksum"), "{err}");
+fn bad_files_are_one_line_errors_naming_the_file() {
+    let dir = TempDir::new("bad");
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("empty.ftr", vec![], "empty"),
+        ("text.ftr", b"hello, this is not a trace\n".to_vec(), "not a fragtrace recording"),
+        ("newer.ftr", [&b"FRAGTRCE"[..], &99u32.to_le_bytes(), &[0; 4]].concat(), "newer"),
+        ("v1.ftr", [&b"FRAGTRCE"[..], &1u32.to_le_bytes(), &[0; 4]].concat(), "pre-release"),
+        ("headless.ftr", [&b"FRAGTRCE"[..], &2u32.to_le_bytes(), &[0; 4], &[7; 40]].concat(), "header"),
+    ];
+    for (name, bytes, expect) in cases {
+        let path = dir.file(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = RecordingFile::open(&path).err().expect(name).to_string();
+        assert!(err.contains(name) && err.contains(expect), "{name}: {err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+    let err = RecordingFile::open(&dir.file("missing.ftr")).err().unwrap().to_string();
+    assert!(err.contains("missing.ftr") && err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn rotation_writes_self_contained_parts_read_back_in_order() {
+    let dir = TempDir::new("rotate");
+    let path = dir.file("t.ftr");
+    let events = sample_events(4000);
+    let options = RecorderOptions { max_size: Some(16 * 1024), ..small_blocks(&path, false) };
+    let rec = write(options, &events);
+    let parts = rec.part() + 1;
+    assert!(parts >= 4, "expected several parts, got {parts}");
+    let mut paths: Vec<PathBuf> = (0..parts).map(|p| part_path(&path, p)).collect();
+    for p in &paths {
+        assert!(std::fs::metadata(p).unwrap().len() < 16 * 1024 + 4096, "{} exceeds --max-size by more than a block", p.display());
+    }
+    paths.reverse();
+    let (seen, report) = read_all(&paths, &ReplayOptions::default());
+    assert_eq!(seen.events, events, "given in any order, parts are read in part order");
+    assert!(report.clean_end && report.warnings.is_empty(), "{:?}", report.warnings);
+    // Each part alone is a readable recording with the stacks its events use.
+    let (alone, report) = read_all(&[part_path(&path, 2)], &ReplayOptions::default());
+    assert!(!alone.events.is_empty() && !alone.stacks.is_empty());
+    assert_eq!(report.warnings, vec![Warning::MissingParts { recording_id: "r1".into(), missing: vec![3] }]);
+    // A missing middle part is named.
+    let without: Vec<PathBuf> = (0..parts).filter(|p| *p != 1).map(|p| part_path(&path, p)).collect();
+    let (_, report) = read_all(&without, &ReplayOptions::default());
+    assert_eq!(report.warnings, vec![Warning::MissingParts { recording_id: "r1".into(), missing: vec![1] }]);
+}
+
+#[test]
+fn keep_deletes_the_oldest_parts() {
+    let dir = TempDir::new("keep");
+    let path = dir.file("t.ftr");
+    let options = RecorderOptions { max_size: Some(16 * 1024), keep: Some(2), ..small_blocks(&path, false) };
+    let rec = write(options, &sample_events(4000));
+    let last = rec.part();
+    assert!(last >= 3);
+    let existing: Vec<u32> = (0..=last).filter(|p| part_path(&path, *p).exists()).collect();
+    assert_eq!(existing, vec![last - 1, last]);
+    let (seen, report) = read_all(&[part_path(&path, last - 1), part_path(&path, last)], &ReplayOptions::default());
+    assert!(report.warnings.is_empty(), "a deleted oldest part is expected, not a gap: {:?}", report.warnings);
+    assert!(!seen.events.is_empty());
+}
+
+#[test]
+fn the_time_window_selects_events() {
+    let dir = TempDir::new("window");
+    let path = dir.file("t.ftr");
+    let events = sample_events(1000);
+    write(small_blocks(&path, true), &events);
+    let h = header();
+    // Events are at monotonic 2 s + i µs; the recording started at monotonic 1 s.
+    let since = h.wall_ns(2_000_100_000);
+    let until = h.wall_ns(2_000_200_000);
+    let (seen, _) = read_all(&[path], &ReplayOptions { since_wall_ns: Some(since), until_wall_ns: Some(until), ..Default::default() });
+    assert_eq!(seen.events.len(), 100);
+    assert_eq!(seen.events[0], events[100]);
+}
+
+#[test]
+fn end_marker_round_trips() {
+    let json = serde_json::to_string(&EndMarker { counters: Counters { dropped: 3, ..Default::default() }, events: 5, continued: true }).unwrap();
+    let back: EndMarker = serde_json::from_str(&json).unwrap();
+    assert!(back.continued && back.events == 5 && back.counters.dropped == 3);
 }

@@ -1,4 +1,6 @@
-//! JSON-lines output: one object per event, then a `summary` object.
+//! JSON output. `JsonLines` streams one object per event, then a `summary` object
+//! (`report --jsonl`); `report_document` is the whole aggregate report as one object
+//! (`report --json`). Both schemas are documented in docs/json.md.
 
 use std::{collections::HashMap, io::Write, sync::Arc};
 
@@ -15,15 +17,16 @@ pub struct JsonLines<W: Write> {
     gfp: GfpTable,
     pageblock_order: u32,
     stacks: HashMap<u32, Arc<Vec<String>>>,
+    cgroups: HashMap<u64, Option<String>>,
     events: u64,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W, gfp: GfpTable, pageblock_order: u32) -> Self {
-        Self { out, gfp, pageblock_order, stacks: HashMap::new(), events: 0 }
+        Self { out, gfp, pageblock_order, stacks: HashMap::new(), cgroups: HashMap::new(), events: 0 }
     }
 
-    fn task_fields(task: &Task) -> serde_json::Map<String, Value> {
+    fn task_fields(&self, task: &Task) -> serde_json::Map<String, Value> {
         let mut m = serde_json::Map::new();
         m.insert("ts_ns".into(), json!(task.ts_ns));
         m.insert("cpu".into(), json!(task.cpu));
@@ -31,6 +34,7 @@ impl<W: Write> JsonLines<W> {
         m.insert("tgid".into(), json!(task.tgid));
         m.insert("comm".into(), json!(task.comm));
         m.insert("cgroup_id".into(), json!(task.cgroup_id));
+        m.insert("cgroup".into(), json!(self.cgroups.get(&task.cgroup_id).cloned().flatten()));
         m
     }
 
@@ -38,7 +42,7 @@ impl<W: Write> JsonLines<W> {
     pub fn to_json(&self, event: &Event) -> Value {
         match event {
             Event::Failure(f) => {
-                let mut m = Self::task_fields(&f.task);
+                let mut m = self.task_fields(&f.task);
                 m.insert("kind".into(), json!("failure"));
                 m.insert("order".into(), json!(f.order));
                 m.insert("gfp_mask".into(), json!(format!("{:#x}", f.gfp_mask)));
@@ -50,7 +54,7 @@ impl<W: Write> JsonLines<W> {
                 Value::Object(m)
             }
             Event::Extfrag(e) => {
-                let mut m = Self::task_fields(&e.task);
+                let mut m = self.task_fields(&e.task);
                 m.insert("kind".into(), json!("extfrag"));
                 // The common fields, so consumers can treat every event alike.
                 m.insert("order".into(), json!(e.alloc_order));
@@ -75,6 +79,11 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Sink for JsonLines<W> {
+    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
+        self.cgroups.insert(id, path.map(str::to_string));
+        Ok(())
+    }
+
     fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
         self.stacks.insert(id, Arc::new(frames.to_vec()));
         Ok(())
@@ -103,4 +112,70 @@ impl<W: Write> Sink for JsonLines<W> {
         self.out.flush()?;
         Ok(())
     }
+}
+
+/// Facts about the input shown at the top of a report.
+pub struct ReportSource<'a> {
+    pub files: Vec<String>,
+    pub hostname: &'a str,
+    pub kernel: &'a str,
+    pub probe_mode: String,
+    pub start_wall_ns: u64,
+    /// Seconds between the first and the last event.
+    pub span_s: f64,
+    pub warnings: Vec<String>,
+    pub clean_end: bool,
+}
+
+/// The aggregate report (`report --json`): the same tables as the text report.
+pub fn report_document(
+    source: &ReportSource<'_>,
+    snapshot: &crate::aggregate::Snapshot,
+    gfp: &GfpTable,
+    stacks: &HashMap<u32, Vec<String>>,
+) -> Value {
+    let s = snapshot;
+    let groups: Vec<Value> = s
+        .groups
+        .iter()
+        .map(|g| {
+            json!({
+                "comm": g.comm, "order": g.order, "gfp_mask": format!("{:#x}", g.gfp_mask),
+                "gfp_flags": gfp.decode(g.gfp_mask), "count": g.count, "last_seen_ns": g.last_seen_ns,
+                "top_stack": g.top_stack.and_then(|id| stacks.get(&id)).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let by_order: serde_json::Map<String, Value> =
+        s.by_order.iter().enumerate().filter(|(_, n)| **n > 0).map(|(o, n)| (o.to_string(), json!(n))).collect();
+    json!({
+        "kind": "report",
+        "source": {
+            "files": source.files, "hostname": source.hostname, "kernel": source.kernel,
+            "probe_mode": source.probe_mode, "start_wall_ns": source.start_wall_ns, "span_s": source.span_s,
+            "clean_end": source.clean_end, "warnings": source.warnings,
+        },
+        "counters": s.counters,
+        "failures": {
+            "total": s.failures,
+            "silent": s.silent_failures,
+            "by_order": by_order,
+            "by_gfp": s.by_gfp.iter().map(|(m, n)| json!({"gfp_mask": format!("{m:#x}"), "gfp_flags": gfp.decode(*m), "count": n})).collect::<Vec<_>>(),
+            "by_comm": s.by_comm.iter().map(|(c, n)| json!({"comm": c, "count": n})).collect::<Vec<_>>(),
+            "by_cgroup": s.by_cgroup.iter().map(|c| json!({"cgroup_id": c.cgroup_id, "cgroup": c.path, "count": c.count})).collect::<Vec<_>>(),
+            "groups": groups,
+        },
+        "extfrag": {
+            "total": s.extfrag,
+            "fragmenting": s.extfrag_fragmenting,
+            "severe": s.extfrag_severe,
+            "by_migratetype": s.extfrag_groups.iter().map(|g| json!({
+                "alloc_migratetype": migratetype_name(g.alloc_migratetype),
+                "fallback_migratetype": migratetype_name(g.fallback_migratetype),
+                "count": g.count, "fragmenting": g.fragmenting, "severe": g.severe,
+            })).collect::<Vec<_>>(),
+        },
+        "dropped": s.lost,
+        "zones": s.zones.iter().map(|z| json!({"node": z.node, "zone": z.zone, "free_blocks": z.free_blocks, "free_pages": z.free_pages()})).collect::<Vec<_>>(),
+    })
 }

@@ -5,7 +5,6 @@ use std::fmt::Write;
 
 use crate::{
     aggregate::{ORDERS, Snapshot},
-    buddyinfo::ZoneFree,
     event::migratetype_name,
     gfp::GfpTable,
 };
@@ -16,17 +15,50 @@ pub struct HeaderInfo<'a> {
     pub kernel: &'a str,
     pub probe_mode: &'a str,
     pub elapsed_s: f64,
-    /// Allocations per second seen by the probe over the last interval.
-    pub allocs_per_s: f64,
+    /// Allocations per second seen by the probe over the last interval (`None` offline).
+    pub allocs_per_s: Option<f64>,
 }
 
 pub struct RenderInput<'a> {
     pub header: HeaderInfo<'a>,
     pub snapshot: &'a Snapshot,
     pub gfp: &'a GfpTable,
-    pub zones: &'a [ZoneFree],
     pub stack_of: &'a dyn Fn(u32) -> Option<String>,
     pub max_rows: usize,
+}
+
+const BAR_WIDTH: usize = 20;
+
+/// A horizontal bar of `value / max` of `BAR_WIDTH` cells, in eighths of a cell.
+pub fn bar(value: u64, max: u64) -> String {
+    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    if max == 0 || value == 0 {
+        return " ".repeat(BAR_WIDTH);
+    }
+    let eighths = ((value as u128 * (BAR_WIDTH * 8) as u128).div_ceil(max as u128)) as usize;
+    let eighths = eighths.clamp(1, BAR_WIDTH * 8);
+    let mut s = "█".repeat(eighths / 8);
+    if eighths % 8 != 0 {
+        s.push(PARTS[eighths % 8]);
+    }
+    let cells = s.chars().count();
+    s.push_str(&" ".repeat(BAR_WIDTH - cells));
+    s
+}
+
+/// Rows of `label  count  bar`, the bar scaled to the largest count shown.
+fn bar_table<'a>(out: &mut String, title: &str, rows: impl Iterator<Item = (String, u64)> + 'a, max_rows: usize) {
+    let rows: Vec<(String, u64)> = rows.take(max_rows).collect();
+    let _ = writeln!(out, "\n{title}");
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (none)");
+        return;
+    }
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
+    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0).clamp(8, 60);
+    for (label, count) in rows {
+        let _ = writeln!(out, "  {label:<width$} {count:>9}  {}", bar(count, max));
+    }
 }
 
 pub fn render(input: &RenderInput<'_>) -> String {
@@ -34,13 +66,16 @@ pub fn render(input: &RenderInput<'_>) -> String {
     let h = &input.header;
     let mut out = String::new();
     let c = &s.counters;
+    let rate = h.allocs_per_s.map(|r| format!(" — {r:.0} allocs/s")).unwrap_or_default();
     let _ = writeln!(
         out,
-        "fragtrace — {} — kernel {} — probe {} — {:.0}s — {:.0} allocs/s — failures {} (silent {}) — extfrag {} — dropped {}{}",
-        h.host, h.kernel, h.probe_mode, h.elapsed_s, h.allocs_per_s, s.failures, s.silent_failures, s.extfrag, c.dropped,
-        if c.dropped > 0 { " (!)" } else { "" },
+        "fragtrace — {} — kernel {} — probe {} — {:.0}s{rate} — failures {} (silent {}) — extfrag {} — dropped {}{}",
+        h.host, h.kernel, h.probe_mode, h.elapsed_s, s.failures, s.silent_failures, s.extfrag, s.lost.max(c.dropped),
+        if s.lost.max(c.dropped) > 0 { " (!)" } else { "" },
     );
-    let _ = writeln!(out, "delivery lag p50 {}µs p99 {}µs max {}µs", s.lag.p50_us, s.lag.p99_us, s.lag.max_us);
+    if h.allocs_per_s.is_some() {
+        let _ = writeln!(out, "delivery lag p50 {}µs p99 {}µs max {}µs", s.lag.p50_us, s.lag.p99_us, s.lag.max_us);
+    }
 
     let _ = writeln!(out, "\nFAILURES  {:<16} {:>5} {:>8}  {:<44} {}", "COMM", "ORDER", "COUNT", "GFP", "TOP STACK");
     if s.groups.is_empty() {
@@ -55,31 +90,53 @@ pub fn render(input: &RenderInput<'_>) -> String {
         );
     }
 
-    let _ = write!(out, "\nORDERS   ");
+    let max_order = s.by_order.iter().copied().max().unwrap_or(0);
+    let _ = writeln!(out, "\nFAILURES BY ORDER");
     for order in 0..ORDERS {
-        let _ = write!(out, " {order:>2}:{:<5}", s.by_order[order]);
+        if s.by_order[order] > 0 {
+            let label = if order == ORDERS - 1 { format!("{order}+") } else { order.to_string() };
+            let _ = writeln!(out, "  order {label:<3} {:>9}  {}", s.by_order[order], bar(s.by_order[order], max_order));
+        }
     }
-    let _ = writeln!(out);
+    if max_order == 0 {
+        let _ = writeln!(out, "  (none)");
+    }
+    bar_table(
+        &mut out,
+        "FAILURES BY GFP MASK",
+        s.by_gfp.iter().map(|(mask, n)| (format!("{mask:#x} {}", input.gfp.decode_joined(*mask)), *n)),
+        input.max_rows,
+    );
+    bar_table(&mut out, "FAILURES BY PROCESS", s.by_comm.iter().map(|(c, n)| (c.clone(), *n)), input.max_rows);
+    bar_table(
+        &mut out,
+        "FAILURES BY CGROUP",
+        s.by_cgroup.iter().map(|c| (c.path.clone().unwrap_or_else(|| format!("cgroup id {}", c.cgroup_id)), c.count)),
+        input.max_rows,
+    );
 
     let _ = writeln!(
         out,
         "\nEXTFRAG   total {} fragmenting {} severe(≤3) {}",
         s.extfrag, s.extfrag_fragmenting, s.extfrag_severe
     );
+    let max_extfrag = s.extfrag_groups.iter().map(|g| g.count).max().unwrap_or(0);
     for g in s.extfrag_groups.iter().take(input.max_rows) {
         let _ = writeln!(
             out,
-            "          {:>11} → {:<11} {:>8}  fragmenting {}",
+            "          {:>11} → {:<11} {:>8}  fragmenting {:<8} severe {:<8} {}",
             migratetype_name(g.alloc_migratetype),
             migratetype_name(g.fallback_migratetype),
             g.count,
-            g.fragmenting
+            g.fragmenting,
+            g.severe,
+            bar(g.count, max_extfrag),
         );
     }
 
-    if !input.zones.is_empty() {
+    if !s.zones.is_empty() {
         let _ = writeln!(out, "\nZONES     free blocks per order 0..10 (/proc/buddyinfo)");
-        for z in input.zones {
+        for z in &s.zones {
             let blocks: Vec<String> = z.free_blocks.iter().map(|n| format!("{n:>6}")).collect();
             let _ = writeln!(out, "  node {} {:<8}{}", z.node, z.zone, blocks.join(""));
         }
@@ -90,22 +147,38 @@ pub fn render(input: &RenderInput<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{aggregate::FailureGroup, gfp::GfpName};
+    use crate::{
+        aggregate::{CgroupCount, FailureGroup},
+        buddyinfo::ZoneFree,
+        gfp::GfpName,
+    };
 
     #[test]
-    fn renders_groups_orders_and_zones() {
+    fn bars_scale_to_the_largest_value() {
+        assert_eq!(bar(10, 10).trim_end().chars().count(), BAR_WIDTH);
+        assert_eq!(bar(5, 10).trim_end(), "█".repeat(BAR_WIDTH / 2));
+        assert_eq!(bar(0, 10).trim(), "");
+        assert_eq!(bar(1, 1_000_000).trim_end(), "▏", "a non-zero count is always visible");
+        assert_eq!(bar(3, 0).trim(), "");
+        assert!(bar(7, 10).chars().count() == BAR_WIDTH);
+    }
+
+    #[test]
+    fn renders_groups_orders_tables_and_zones() {
         let mut snapshot = Snapshot::default();
         snapshot.failures = 3;
         snapshot.by_order[6] = 3;
         snapshot.groups.push(FailureGroup { comm: "runc:[1:CHILD]".into(), order: 6, gfp_mask: 0x50, count: 3, last_seen_ns: 1, top_stack: Some(7) });
+        snapshot.by_gfp = vec![(0x50, 3)];
+        snapshot.by_comm = vec![("runc:[1:CHILD]".into(), 3)];
+        snapshot.by_cgroup = vec![CgroupCount { cgroup_id: 9, path: Some("/kubepods/pod1".into()), count: 2 }, CgroupCount { cgroup_id: 4, path: None, count: 1 }];
+        snapshot.zones = vec![ZoneFree { node: 0, zone: "Normal".into(), free_blocks: vec![5, 0, 0] }];
         let gfp = GfpTable { names: vec![GfpName { value: 0x50, name: "GFP_X".into() }] };
-        let zones = vec![ZoneFree { node: 0, zone: "Normal".into(), free_blocks: vec![5, 0, 0] }];
         let stack_of = |id: u32| (id == 7).then(|| "nf_conntrack_init_net".to_string());
         let text = render(&RenderInput {
-            header: HeaderInfo { host: "h", kernel: "3.10", probe_mode: "tp_btf", elapsed_s: 1.0, allocs_per_s: 10.0 },
+            header: HeaderInfo { host: "h", kernel: "3.10", probe_mode: "tp_btf", elapsed_s: 1.0, allocs_per_s: Some(10.0) },
             snapshot: &snapshot,
             gfp: &gfp,
-            zones: &zones,
             stack_of: &stack_of,
             max_rows: 10,
         });
@@ -114,7 +187,12 @@ mod tests {
             row.split_whitespace().collect::<Vec<_>>(),
             vec!["runc:[1:CHILD]", "6", "3", "GFP_X", "nf_conntrack_init_net"]
         );
-        assert!(text.contains(" 6:3 "), "{text}");
+        let order_row = text.lines().find(|l| l.trim_start().starts_with("order 6")).expect("order row");
+        assert!(order_row.contains(&"█".repeat(BAR_WIDTH)), "{order_row}");
+        assert!(text.lines().any(|l| l.trim_start().starts_with("0x50 GFP_X") && l.contains(" 3 ")), "{text}");
+        let cg = text.lines().find(|l| l.contains("/kubepods/pod1")).expect("cgroup row");
+        assert!(cg.contains(&"█".repeat(BAR_WIDTH)));
+        assert!(text.lines().any(|l| l.contains("cgroup id 4")), "unresolved cgroups show their id");
         assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["node", "0", "Normal", "5", "0", "0"]));
     }
 }
