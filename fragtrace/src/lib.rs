@@ -21,6 +21,7 @@ pub mod record;
 pub mod session;
 pub mod sink;
 pub mod symbolize;
+pub mod timespec;
 pub mod tracefs;
 pub mod view;
 pub mod zones;

@@ -12,12 +12,16 @@ use std::{
 };
 
 use fragtrace::{
+    cgroup::CgroupResolver,
     event::{Counters, Event, Extfrag, Failure},
+    filter::EventFilter,
     probe::{ProbeConfig, ProbeMode, Probes},
-    session::{Session, SessionStats},
+    session::{RunOptions, Session, SessionStats},
     sink::{Sink, SinkError},
     symbolize::Kallsyms,
 };
+
+pub mod cli;
 
 /// The end-to-end tests attach probes and change global sysctls: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -96,6 +100,39 @@ impl Drop for MemCgroup {
     fn drop(&mut self) {
         // Lift the limit so anything still inside can finish, then remove the directory.
         let _ = std::fs::write(self.dir.join("memory.limit_in_bytes"), "-1");
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("WARNING: could not remove {}", self.dir.display());
+    }
+}
+
+/// A cgroup in the cgroup v2 hierarchy (on hybrid machines, the unified mount), removed on
+/// drop once the processes in it have exited. Its id is the directory's inode.
+pub struct Cgroup2 {
+    pub dir: PathBuf,
+    /// The path the resolver should report, e.g. `/fragtrace-e2e-x-123`.
+    pub path: String,
+}
+
+impl Cgroup2 {
+    pub fn new(name: &str) -> Self {
+        let root = CgroupResolver::discover().root().map(Path::to_path_buf).expect("a cgroup2 mount (see /proc/self/mountinfo)");
+        let path = format!("/{name}-{}", std::process::id());
+        let dir = root.join(&path[1..]);
+        if dir.exists() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        Self { dir, path }
+    }
+}
+
+impl Drop for Cgroup2 {
+    fn drop(&mut self) {
         for _ in 0..50 {
             if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
                 return;
@@ -214,7 +251,7 @@ pub fn collect_during<T: Send + 'static>(
         assert_eq!(probes.mode, mode);
         let info = KernelFacts { gfp: probes.kernel.gfp.clone(), pageblock_order: probes.kernel.pageblock_order };
         let kallsyms = Kallsyms::load().expect("kallsyms (root sees real addresses)");
-        let mut session = Session::new(probes, kallsyms);
+        let mut session = Session::new(probes, kallsyms, CgroupResolver::discover());
         let mut collector = Collector::default();
         let handle = tokio::task::spawn_blocking(work);
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -224,7 +261,8 @@ pub fn collect_during<T: Send + 'static>(
             tokio::time::sleep(Duration::from_millis(200)).await;
             let _ = tx.send(result);
         };
-        let stats = session.run(&mut [&mut collector], Duration::from_millis(100), stop).await.expect("session");
+        let options = RunOptions { tick: Duration::from_millis(100), zones_every: None, filter: EventFilter::default() };
+        let stats = session.run(&mut [&mut collector], &options, stop).await.expect("session");
         let result = rx.await.expect("work result").unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         (result, collector, stats, info)
     })

@@ -1,78 +1,19 @@
-//! The real binary end to end: `record` while failures are provoked, `report --json` and
-//! `report` on the file, `top --batch` while failures are provoked, and bad input.
+//! The real binary end to end: `record` while failures are provoked, then every report
+//! format and `top --replay` on the file; `top --batch` live; bad input.
 
-use std::{
-    io::{BufRead, BufReader},
-    os::unix::fs::PermissionsExt,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
+use std::{os::unix::fs::PermissionsExt, process::Stdio, time::Duration};
+
+use fragtrace_tests::{
+    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, temp_path, wait_for},
+    require_root, row_starting_with,
 };
 
-use fragtrace_tests::{MemCgroup, SysctlGuard, TriggerResult, built_binary, require_root, row_starting_with, run_trigger};
-
-fn fragtrace() -> Command {
-    Command::new(built_binary("fragtrace"))
-}
-
-fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fragtrace-e2e-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    path
-}
-
-/// Forwards a child's output lines to a channel.
-fn lines_of(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_for(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => {
-                let found = line.contains(needle);
-                seen.push(line);
-                if found {
-                    return;
-                }
-            }
-            Err(_) => panic!("no line containing {needle:?} within 30 s; got {seen:?}"),
-        }
-    }
-}
-
-/// Provokes the four pipe-resize failures (orders 6–9) in a fresh memory cgroup.
-fn provoke_failures(tag: &str) -> TriggerResult {
-    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
-    let cgroup = MemCgroup::with_headroom(&format!("fragtrace-e2e-cli-{tag}"), 128 * 1024);
-    let dir = cgroup.dir.display().to_string();
-    let result = run_trigger(&["pipe-resize", &dir, "16", "32", "64", "128"], Duration::from_secs(60));
-    assert_eq!(result.errnos, vec![libc::ENOMEM; 4]);
-    result
-}
-
-fn interrupt(child: &mut Child) {
-    // SAFETY: signalling our own child by pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-}
-
 #[test]
-fn record_then_report_json_and_text() {
+fn record_then_every_report_format_and_replay() {
     let _serial = require_root();
     let file = temp_path("failures.ftr");
     let mut recorder = fragtrace()
-        .args(["record", "-o"])
+        .args(["record", "--compress", "--zones-interval", "500ms", "-o"])
         .arg(&file)
         .args(["--duration", "60s"])
         .stderr(Stdio::piped())
@@ -81,28 +22,29 @@ fn record_then_report_json_and_text() {
     let stderr = lines_of(recorder.stderr.take().expect("stderr"));
     let mut seen = Vec::new();
     wait_for(&stderr, "recording to", &mut seen);
-    let trigger = provoke_failures("record");
-    std::thread::sleep(Duration::from_millis(300));
-    interrupt(&mut recorder);
+    // Let a zone snapshot and a tick land before the failures, so the replay has ticks.
+    std::thread::sleep(Duration::from_millis(1200));
+    let trigger = provoke_failures("record", None);
+    std::thread::sleep(Duration::from_millis(1200));
+    signal(&recorder, libc::SIGINT);
     let status = recorder.wait().expect("recorder exit");
     assert!(status.success(), "record exited with {status}; stderr {seen:?}");
     wait_for(&stderr, "recorded", &mut seen);
     assert_eq!(std::fs::metadata(&file).expect("file").permissions().mode() & 0o777, 0o600);
 
-    let report = fragtrace().args(["report", "--json"]).arg(&file).output().expect("report --json");
+    // --jsonl: one object per event (the foundation schema), then a summary.
+    let report = fragtrace().args(["report", "--jsonl"]).arg(&file).output().expect("report --jsonl");
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
-    let objects: Vec<serde_json::Value> = String::from_utf8_lossy(&report.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect();
-    let ours: Vec<&serde_json::Value> =
-        objects.iter().filter(|o| o["kind"] == "failure" && o["tgid"] == trigger.pid).collect();
+    assert!(report.stderr.is_empty(), "a clean recording gives no warnings: {}", String::from_utf8_lossy(&report.stderr));
+    let objects = json_lines(&report.stdout);
+    let ours: Vec<&serde_json::Value> = objects.iter().filter(|o| o["kind"] == "failure" && o["tgid"] == trigger.pid).collect();
     let orders: Vec<u64> = ours.iter().map(|o| o["order"].as_u64().expect("order")).collect();
     assert_eq!(orders, vec![6, 7, 8, 9]);
     for o in &ours {
         assert_eq!(o["pid"], trigger.pid);
         assert_eq!(o["comm"], "alloc-trigger");
         assert!(o["cgroup_id"].as_u64().expect("cgroup_id") > 0);
+        assert!(o["cgroup"].is_string(), "the cgroup id was resolved to a path at record time: {o}");
         assert!(o["ts_ns"].as_u64().expect("ts_ns") > 0);
         assert!(o["gfp_mask"].as_str().expect("gfp_mask").starts_with("0x"));
         assert_eq!(o["gfp_flags"][0], "GFP_KERNEL_ACCOUNT", "{o}");
@@ -116,12 +58,44 @@ fn record_then_report_json_and_text() {
     assert!(summary["failures"].as_u64().expect("failures") >= 4);
     assert!(summary["allocs_seen"].as_u64().expect("allocs_seen") > 0);
 
+    // --json: the aggregate report as one document.
+    let doc = fragtrace().args(["report", "--json", "--comm", "alloc-trigger"]).arg(&file).output().expect("report --json");
+    assert!(doc.status.success(), "{}", String::from_utf8_lossy(&doc.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).expect("one JSON document");
+    assert_eq!(doc["kind"], "report");
+    assert_eq!(doc["failures"]["total"], 4);
+    for order in ["6", "7", "8", "9"] {
+        assert_eq!(doc["failures"]["by_order"][order], 1, "{}", doc["failures"]);
+    }
+    assert_eq!(doc["failures"]["by_comm"][0]["comm"], "alloc-trigger");
+    assert_eq!(doc["failures"]["by_gfp"][0]["count"], 4);
+    assert_eq!(doc["failures"]["by_cgroup"][0]["count"], 4);
+    assert!(doc["zones"].as_array().expect("zones").iter().any(|z| z["zone"] == "Normal"), "zone snapshots were recorded");
+
+    // Text: tables with bars, and the zone state from the file.
     let text = fragtrace().arg("report").arg(&file).output().expect("report");
     assert!(text.status.success());
     let text = String::from_utf8_lossy(&text.stdout);
-    let row = row_starting_with(text.lines(), &["alloc-trigger", "6"], false)
-        .unwrap_or_else(|| panic!("no alloc-trigger order-6 row in:\n{text}"));
+    let row = row_starting_with(text.lines(), &["alloc-trigger", "6"], false).unwrap_or_else(|| panic!("no alloc-trigger order-6 row in:\n{text}"));
     assert!(row.contains("GFP_KERNEL_ACCOUNT") && row.contains("pipe_resize_ring"), "{row}");
+    assert!(text.lines().any(|l| l.trim_start().starts_with("order 9") && l.contains('█')), "order bars:\n{text}");
+    assert!(text.lines().any(|l| l.split_whitespace().take(3).eq(["node", "0", "Normal"])), "zones from the file:\n{text}");
+
+    // Chrome trace: valid JSON with the four failures on the trigger's track.
+    let trace = fragtrace().args(["report", "--format", "chrome-trace"]).arg(&file).output().expect("chrome-trace");
+    assert!(trace.status.success());
+    let trace: serde_json::Value = serde_json::from_slice(&trace.stdout).expect("trace is JSON");
+    let events = trace["traceEvents"].as_array().expect("traceEvents");
+    let instants = events.iter().filter(|e| e["ph"] == "i" && e["pid"] == trigger.pid && e["cat"] == "failure").count();
+    assert_eq!(instants, 4);
+    assert!(events.iter().any(|e| e["ph"] == "C" && e["name"].as_str().is_some_and(|n| n.contains("Normal"))), "buddyinfo counter tracks");
+
+    // The live view, driven from the file.
+    let replay = fragtrace().args(["top", "--batch", "--speed", "50", "--replay"]).arg(&file).output().expect("top --replay");
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    let out = String::from_utf8_lossy(&replay.stdout);
+    assert!(row_starting_with(out.lines(), &["alloc-trigger", "9"], true).is_some(), "replay shows the failures:\n{out}");
+    assert!(out.contains("replay"), "{out}");
 
     // An existing file is not overwritten without --force.
     let again = fragtrace().args(["record", "--duration", "1s", "-o"]).arg(&file).output().expect("record again");
@@ -134,23 +108,39 @@ fn record_then_report_json_and_text() {
 fn top_batch_shows_provoked_failures() {
     let _serial = require_root();
     let mut top = fragtrace()
-        .args(["top", "--batch", "--interval", "300ms", "--count", "10"])
+        .args(["top", "--batch", "--interval", "300ms", "--comm", "alloc-trig*"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawning fragtrace top");
     let stdout = lines_of(top.stdout.take().expect("stdout"));
     let mut seen = Vec::new();
     wait_for(&stdout, "fragtrace — ", &mut seen);
-    let trigger = provoke_failures("top");
+    let trigger = provoke_failures("top", None);
+    // Refreshes keep coming; wait for one that shows the order-9 failure, then one more
+    // whole report so the --comm check below sees a complete refresh.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while row_starting_with(seen.iter().map(String::as_str), &["alloc-trigger", "9"], true).is_none() {
+        assert!(std::time::Instant::now() < deadline, "top never showed the trigger's (pid {}) order-9 failure:\n{}", trigger.pid, seen.join("\n"));
+        if let Ok(line) = stdout.recv_timeout(Duration::from_secs(1)) {
+            seen.push(line);
+        }
+    }
+    wait_for(&stdout, "fragtrace — ", &mut seen);
+    wait_for(&stdout, "fragtrace — ", &mut seen);
+    signal(&top, libc::SIGINT);
     let status = top.wait().expect("top exit");
     assert!(status.success(), "top exited with {status}");
-    seen.extend(stdout.try_iter());
-    let row = row_starting_with(seen.iter().map(String::as_str), &["alloc-trigger", "9"], true)
-        .unwrap_or_else(|| panic!("top never showed the trigger's (pid {}) order-9 failure:\n{}", trigger.pid, seen.join("\n")));
+    let row = row_starting_with(seen.iter().map(String::as_str), &["alloc-trigger", "9"], true).expect("row");
     let fields: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(fields[2], "1", "one order-9 failure: {row}");
     assert!(fields[3].starts_with("GFP_KERNEL_ACCOUNT"), "{row}");
     assert_eq!(fields.last(), Some(&"pipe_resize_ring"), "{row}");
+    // The last complete report: between the last two header lines.
+    let headers: Vec<usize> = seen.iter().enumerate().filter(|(_, l)| l.starts_with("fragtrace — ")).map(|(i, _)| i).collect();
+    let report = &seen[headers[headers.len() - 2]..headers[headers.len() - 1]];
+    let start = report.iter().position(|l| l.starts_with("FAILURES  ")).expect("failures table");
+    let rows: Vec<&String> = report[start + 1..].iter().take_while(|l| !l.is_empty()).collect();
+    assert!(!rows.is_empty() && rows.iter().all(|l| l.contains("alloc-trigger")), "--comm keeps only the trigger's failures: {rows:?}");
 }
 
 #[test]
@@ -159,12 +149,36 @@ fn bad_input_is_a_clear_error() {
     std::fs::write(&garbage, b"this is not a recording").expect("write");
     let out = fragtrace().arg("report").arg(&garbage).output().expect("report");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a fragtrace recording"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a fragtrace recording") && err.contains("garbage.ftr"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let empty = temp_path("empty.ftr");
+    std::fs::write(&empty, b"").expect("write");
+    let out = fragtrace().arg("report").arg(&empty).output().expect("report");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty.ftr: the file is empty"));
+    let newer = temp_path("newer.ftr");
+    std::fs::write(&newer, [&b"FRAGTRCE"[..], &7u32.to_le_bytes(), &[0; 4]].concat()).expect("write");
+    let out = fragtrace().arg("report").arg(&newer).output().expect("report");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("version 7 is newer"), "{}", String::from_utf8_lossy(&out.stderr));
     let missing = fragtrace().args(["report", "/nonexistent/file.ftr"]).output().expect("report");
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("No such file"));
-    let bad_duration = fragtrace().args(["record", "-o", "/tmp/x.ftr", "--duration", "soon"]).output().expect("record");
-    assert_eq!(bad_duration.status.code(), Some(2), "clap usage error");
-    assert!(String::from_utf8_lossy(&bad_duration.stderr).contains("not a duration"));
-    let _ = std::fs::remove_file(&garbage);
+    for (args, needle) in [
+        (&["record", "-o", "/tmp/x.ftr", "--duration", "soon"][..], "not a duration"),
+        (&["record", "-o", "/tmp/x.ftr", "--max-size", "lots"][..], "not a size"),
+        (&["report", "--since", "yesterday", "x.ftr"][..], "yesterday"),
+        (&["report", "--format", "pdf", "x.ftr"][..], "pdf"),
+    ] {
+        let out = fragtrace().args(args).output().expect("fragtrace");
+        assert_eq!(out.status.code(), Some(2), "clap usage error for {args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(needle), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let bad_cgroup = fragtrace().args(["report", "--cgroup", "kubepods", "x.ftr"]).output().expect("report");
+    assert_eq!(bad_cgroup.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_cgroup.stderr).contains("kubepods"), "{}", String::from_utf8_lossy(&bad_cgroup.stderr));
+    for f in [garbage, empty, newer] {
+        let _ = std::fs::remove_file(f);
+    }
 }

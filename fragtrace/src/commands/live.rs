@@ -4,6 +4,7 @@ use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use fragtrace::{
+    cgroup::CgroupResolver,
     probe::{ProbeConfig, Probes},
     session::Session,
     symbolize::Kallsyms,
@@ -23,7 +24,11 @@ pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
         log::warn!("kernel stacks will show raw addresses: {e}");
         Kallsyms::default()
     });
-    Ok(Session::new(probes, kallsyms))
+    let cgroups = CgroupResolver::discover();
+    if cgroups.root().is_none() {
+        log::warn!("no cgroup2 filesystem is mounted: cgroup paths will show as ids");
+    }
+    Ok(Session::new(probes, kallsyms, cgroups))
 }
 
 /// Completes on SIGINT, SIGTERM, after `limit` if given, or when `done` is notified.

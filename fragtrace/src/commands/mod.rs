@@ -8,7 +8,7 @@ mod top;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use fragtrace::probe::ProbeMode;
+use fragtrace::{filter::EventFilter, probe::ProbeMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,9 +19,15 @@ use fragtrace::probe::ProbeMode;
     after_help = "Examples:\n  \
         sudo fragtrace top                         live view, refreshed every second\n  \
         sudo fragtrace top --batch --count 5       five plain-text reports, for logs and scripts\n  \
-        sudo fragtrace record -o incident.ftr --duration 10m\n  \
+        sudo fragtrace top --comm 'runc*' --min-order 4   only what matters to a stuck pod\n  \
+        sudo fragtrace record -o incident.ftr --duration 10m --compress\n  \
+        sudo fragtrace record -o ring.ftr --max-size 64M --keep 4   bounded disk use\n  \
         fragtrace report incident.ftr              summary of a recording (any machine)\n  \
-        fragtrace report incident.ftr --json       one JSON object per event, then a summary"
+        fragtrace report ring.ftr* --since 10:02   several parts, from a point in time\n  \
+        fragtrace report incident.ftr --json       the summary as one JSON document\n  \
+        fragtrace report incident.ftr --jsonl      one JSON object per event, then a summary\n  \
+        fragtrace report --format chrome-trace incident.ftr > trace.json   open in ui.perfetto.dev\n  \
+        fragtrace top --replay incident.ftr --speed 10   the live view, driven from a file"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -51,6 +57,34 @@ pub struct ProbeArgs {
     pub ring_buffer_kib: u32,
 }
 
+/// Event filters shared by `top`, `record` and `report`. Values of one option are
+/// alternatives; different options must all match. Ring-buffer drops are never filtered.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only tasks whose name matches PATTERN (exact, or a glob with * and ?; repeat the
+    /// option or separate with commas).
+    #[arg(long, value_name = "PATTERN", value_delimiter = ',')]
+    pub comm: Vec<String>,
+    /// Only these process or thread ids.
+    #[arg(long, value_name = "PID", value_delimiter = ',')]
+    pub pid: Vec<u32>,
+    /// Only allocations of at least this order (extfrag: the requested order).
+    #[arg(long, value_name = "ORDER")]
+    pub min_order: Option<u32>,
+    /// Only tasks in this cgroup v2 path or below it (e.g. /kubepods/burstable), or a glob
+    /// over the whole path (e.g. '*docker*').
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
+    pub cgroup: Vec<String>,
+}
+
+impl FilterArgs {
+    pub fn to_filter(&self) -> anyhow::Result<EventFilter> {
+        let filter = EventFilter { comms: self.comm.clone(), pids: self.pid.clone(), min_order: self.min_order, cgroups: self.cgroup.clone() };
+        filter.validate()?;
+        Ok(filter)
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Top(args) => top::run(args).await,
@@ -59,23 +93,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `500ms`, `10s`, `5m`, `2h`, or plain seconds.
+/// `500ms`, `10s`, `5m`, `1h30m`, or plain seconds (clap value parser).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration (try 30s, 5m, 1h)"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?} (use ms, s, m or h)")),
+    fragtrace::timespec::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// `4096`, `64K`, `100M`, `2G` (powers of 1024; a trailing `B`/`iB` is accepted).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let body = upper.strip_suffix("IB").or_else(|| upper.strip_suffix('B')).unwrap_or(&upper);
+    let split = body.find(|c: char| !c.is_ascii_digit()).unwrap_or(body.len());
+    let (number, unit) = body.split_at(split);
+    let shift = match unit {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("{t:?} is not a size: use a number with K, M, G or T, like 64M")),
     };
-    if !seconds.is_finite() || seconds <= 0.0 {
-        return Err(format!("{text:?} must be a positive duration"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    let n: u64 = number.parse().map_err(|_| format!("{t:?} is not a size: use a number with K, M, G or T, like 64M"))?;
+    n.checked_mul(1 << shift).filter(|v| *v > 0).ok_or_else(|| format!("{t:?} must be a positive size below 16 EiB"))
 }
 
 #[cfg(test)]
@@ -90,6 +129,18 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         for bad in ["", "x", "5y", "0", "-1s", "1.2.3s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1gb"), Ok(1 << 30));
+        for bad in ["", "M", "0", "-5M", "5X", "1.5G", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,39 +1,89 @@
-//! `fragtrace report`: the same views, from a recording.
+//! `fragtrace report`: the same views, from recordings: text tables, one JSON document,
+//! JSON lines, or a Chrome/Perfetto trace.
 
-use std::{collections::HashMap, io::Write, path::PathBuf};
+use std::{
+    collections::HashMap,
+    io::{BufWriter, Write},
+    path::PathBuf,
+};
 
-use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use fragtrace::{
     aggregate::Aggregator,
     event::Event,
-    record::Recording,
+    record::{ReadError, RecordingFile, ReplayOptions, ReplayReport, open_all, replay},
     sink::{Sink, SinkError},
     symbolize::caller_frame,
+    timespec::TimeBound,
     view::{
-        json::JsonLines,
+        chrome_trace::ChromeTrace,
+        json::{JsonLines, ReportSource, report_document},
         text::{HeaderInfo, RenderInput, render},
     },
 };
+use serde_json::json;
+
+use super::FilterArgs;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Tables with bar histograms.
+    Text,
+    /// The summary as one JSON document (docs/json.md).
+    Json,
+    /// One JSON object per event, then a summary object (docs/json.md).
+    Jsonl,
+    /// Trace Event Format for ui.perfetto.dev or chrome://tracing.
+    ChromeTrace,
+}
 
 #[derive(Debug, Args)]
+#[command(after_help = "Reads files written by `fragtrace record`, on any machine (no privileges needed). \
+Give every part of a rotated recording (FILE FILE.1 …, in any order). A file cut short or damaged \
+is read as far as its intact blocks go, with a warning on stderr; --strict makes that an error.\n\n\
+Examples:\n  \
+  fragtrace report incident.ftr\n  \
+  fragtrace report ring.ftr* --since 5m --until 10m     minutes 5 to 10 of the recording\n  \
+  fragtrace report incident.ftr --since 2026-11-27T10:02:00Z --comm mysqld\n  \
+  fragtrace report incident.ftr --jsonl | jq 'select(.kind==\"failure\")'\n  \
+  fragtrace report --format chrome-trace incident.ftr > trace.json")]
 pub struct ReportArgs {
-    /// A file written by `fragtrace record`.
-    pub file: PathBuf,
-    /// One JSON object per event, then a `summary` object.
-    #[arg(long)]
+    /// Recordings written by `fragtrace record`.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Same as --format json.
+    #[arg(long, conflicts_with_all = ["format", "jsonl"])]
     pub json: bool,
+    /// Same as --format jsonl.
+    #[arg(long, conflicts_with = "format")]
+    pub jsonl: bool,
+    /// Only from this point: an offset from the recording's start (90s, 5m) or a time
+    /// (2026-11-27T10:02:00Z, 2026-11-27 10:02:00 = UTC).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<TimeBound>,
+    /// Only before this point (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<TimeBound>,
+    /// Treat damage and truncation as errors (exit non-zero) instead of warnings.
+    #[arg(long)]
+    pub strict: bool,
     /// Rows per table (text output).
     #[arg(long, default_value_t = 30)]
     pub rows: usize,
 }
 
-/// Remembers the caller frame of each stack for the text view.
-struct Callers(HashMap<u32, String>);
+/// Keeps every stack seen, for the text (caller frame) and JSON (frames) views.
+#[derive(Default)]
+struct Stacks(HashMap<u32, Vec<String>>);
 
-impl Sink for Callers {
+impl Sink for Stacks {
     fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        self.0.insert(id, caller_frame(frames).unwrap_or("?").to_string());
+        self.0.insert(id, frames.to_vec());
         Ok(())
     }
     fn event(&mut self, _: &Event) -> Result<(), SinkError> {
@@ -41,48 +91,123 @@ impl Sink for Callers {
     }
 }
 
+fn broken_pipe(e: &ReadError) -> bool {
+    matches!(e, ReadError::Sink(SinkError::Io(io)) if io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let recording = Recording::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let header = &recording.header;
-    let kernel = &header.kernel;
-    let stats = if args.json {
-        let stdout = std::io::stdout().lock();
-        let mut json = JsonLines::new(std::io::BufWriter::new(stdout), kernel.gfp.clone(), kernel.pageblock_order);
-        recording.replay(&mut [&mut json])?
+    let format = if args.json {
+        ReportFormat::Json
+    } else if args.jsonl {
+        ReportFormat::Jsonl
     } else {
-        let nowarn = kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0);
-        let mut aggregator = Aggregator::new(kernel.pageblock_order, nowarn, false);
-        let mut callers = Callers(HashMap::new());
-        let stats = recording.replay(&mut [&mut aggregator, &mut callers])?;
-        let snapshot = aggregator.snapshot();
-        let stack_of = |id: u32| callers.0.get(&id).cloned();
+        args.format
+    };
+    let filter = args.filter.to_filter()?;
+    let files = open_all(&args.files)?;
+    let first = &files[0].header;
+    let options = ReplayOptions {
+        filter,
+        since_wall_ns: args.since.map(|t| t.resolve(first.start_wall_ns)),
+        until_wall_ns: args.until.map(|t| t.resolve(first.start_wall_ns)),
+        strict: args.strict,
+        speed: None,
+    };
+    if let (Some(s), Some(u)) = (options.since_wall_ns, options.until_wall_ns)
+        && s >= u
+    {
+        anyhow::bail!("--since must be before --until");
+    }
+    let result = match format {
+        ReportFormat::Text | ReportFormat::Json => summary(&files, &options, format, args.rows),
+        ReportFormat::Jsonl => {
+            let kernel = &first.kernel;
+            let mut sink = JsonLines::new(BufWriter::new(std::io::stdout().lock()), kernel.gfp.clone(), kernel.pageblock_order);
+            replay(&files, &options, &mut [&mut sink])
+        }
+        ReportFormat::ChromeTrace => {
+            let kernel = &first.kernel;
+            let meta = json!({
+                "hostname": first.hostname, "kernel": kernel.release, "recording_id": first.recording_id,
+                "start_wall_ns": first.start_wall_ns, "probe_mode": first.probe_mode.to_string(),
+                "files": args.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            });
+            let mut sink = ChromeTrace::new(
+                BufWriter::new(std::io::stdout().lock()),
+                kernel.gfp.clone(),
+                kernel.pageblock_order,
+                kernel.page_size,
+                first.start_monotonic_ns,
+                meta,
+            );
+            replay(&files, &options, &mut [&mut sink])
+        }
+    };
+    let report = match result {
+        Ok(r) => r,
+        Err(e) if broken_pipe(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for w in &report.warnings {
+        eprintln!("fragtrace: warning: {w}");
+    }
+    Ok(())
+}
+
+fn summary(files: &[RecordingFile], options: &ReplayOptions, format: ReportFormat, rows: usize) -> Result<ReplayReport, ReadError> {
+    let first = &files[0].header;
+    let kernel = &first.kernel;
+    let nowarn = kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0);
+    let mut aggregator = Aggregator::new(kernel.pageblock_order, nowarn, false);
+    let mut stacks = Stacks::default();
+    let report = replay(files, options, &mut [&mut aggregator, &mut stacks])?;
+    let snapshot = aggregator.snapshot();
+    let span_s = match (report.first_ts_ns, report.last_ts_ns) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
+        _ => 0.0,
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let io = |e: std::io::Error| ReadError::Sink(SinkError::Io(e));
+    if format == ReportFormat::Json {
+        let source = ReportSource {
+            files: files.iter().map(|f| f.path.display().to_string()).collect(),
+            hostname: &first.hostname,
+            kernel: &kernel.release,
+            probe_mode: first.probe_mode.to_string(),
+            start_wall_ns: first.start_wall_ns,
+            span_s,
+            warnings: report.warnings.iter().map(ToString::to_string).collect(),
+            clean_end: report.clean_end,
+        };
+        let doc = report_document(&source, &snapshot, &kernel.gfp, &stacks.0);
+        serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| ReadError::Sink(SinkError::Json(e)))?;
+        writeln!(out).map_err(io)?;
+    } else {
+        let stack_of = |id: u32| stacks.0.get(&id).map(|f| caller_frame(f).unwrap_or("?").to_string());
         let text = render(&RenderInput {
             header: HeaderInfo {
-                host: &header.hostname,
+                host: &first.hostname,
                 kernel: &kernel.release,
-                probe_mode: &header.probe_mode.to_string(),
-                elapsed_s: 0.0,
-                allocs_per_s: 0.0,
+                probe_mode: &first.probe_mode.to_string(),
+                elapsed_s: span_s,
+                allocs_per_s: None,
             },
             snapshot: &snapshot,
             gfp: &kernel.gfp,
-            zones: &[],
             stack_of: &stack_of,
-            max_rows: args.rows,
+            max_rows: rows,
         });
-        let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())?;
-        writeln!(out, "\nallocations seen {}  (recording: {} events)", stats.counters.allocs_seen, stats.events)?;
-        stats
-    };
-    if stats.truncated_bytes > 0 {
-        eprintln!(
-            "fragtrace: {} ends with an incomplete frame; ignored its last {} bytes (every complete frame was read)",
-            args.file.display(),
-            stats.truncated_bytes
-        );
-    } else if !stats.clean_end {
-        eprintln!("fragtrace: {} has no end marker: the recorder was interrupted; showing everything it wrote", args.file.display());
+        out.write_all(text.as_bytes()).map_err(io)?;
+        writeln!(
+            out,
+            "\nallocations seen {}  events {} of {} read{}",
+            report.counters.allocs_seen,
+            report.events,
+            report.events_read,
+            if first.filter.is_empty() { String::new() } else { format!("  (recorded with filter {})", first.filter) },
+        )
+        .map_err(io)?;
     }
-    Ok(())
+    out.flush().map_err(io)?;
+    Ok(report)
 }

@@ -1,4 +1,5 @@
 //! Views and output sinks.
 
+pub mod chrome_trace;
 pub mod json;
 pub mod text;

@@ -1,6 +1,7 @@
 //! `alloc-trigger`: provokes real kernel allocation events for the end-to-end tests.
 //!
-//! - `pipe-resize CGROUP_DIR MIB…`: joins the cgroup-v1 memory cgroup CGROUP_DIR and resizes a
+//! - `pipe-resize CGROUP_DIR[,CGROUP_DIR…] MIB…`: joins the cgroup-v1 memory cgroup CGROUP_DIR
+//!   (and any further cgroups listed, e.g. one in the cgroup v2 hierarchy) and resizes a
 //!   pipe to each size with `fcntl(F_SETPIPE_SZ)`. The pipe-slot array is a `GFP_KERNEL_ACCOUNT`
 //!   large kmalloc (order 6 for 16 MiB … order 9 for 128 MiB) whose memcg charge fails in a
 //!   cgroup with almost no headroom, so `mm_page_alloc` reports page == NULL once per call.
@@ -33,18 +34,23 @@ fn errno_of(rc: libc::c_int) -> i32 {
 
 fn pipe_resize(cgroup: &str, sizes_mib: &[u64]) -> Vec<i32> {
     let pipes: Vec<[i32; 2]> = sizes_mib.iter().map(|_| new_pipe()).collect();
-    let procs = std::ffi::CString::new(format!("{cgroup}/cgroup.procs")).expect("path without NUL");
+    let procs: Vec<std::ffi::CString> = cgroup
+        .split(',')
+        .map(|dir| std::ffi::CString::new(format!("{dir}/cgroup.procs")).expect("path without NUL"))
+        .collect();
     let pid = std::process::id().to_string();
     // SAFETY: plain syscalls on valid, NUL-terminated buffers.
     unsafe {
         if libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) != 0 {
             fail("mlockall");
         }
-        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 || libc::write(fd, pid.as_ptr().cast(), pid.len()) != pid.len() as isize {
-            fail("joining the cgroup");
+        for path in &procs {
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd < 0 || libc::write(fd, pid.as_ptr().cast(), pid.len()) != pid.len() as isize {
+                fail("joining the cgroup");
+            }
+            libc::close(fd);
         }
-        libc::close(fd);
     }
     sizes_mib
         .iter()
@@ -104,7 +110,7 @@ fn main() {
         }
         Some("fill-pipes") if args.len() == 3 => fill_pipes(args[2].parse().unwrap_or_else(|_| fail("bad MiB"))),
         _ => {
-            eprintln!("usage: alloc-trigger pipe-resize CGROUP_DIR MIB… | alloc-trigger fill-pipes MIB");
+            eprintln!("usage: alloc-trigger pipe-resize CGROUP_DIR[,CGROUP_DIR…] MIB… | alloc-trigger fill-pipes MIB");
             std::process::exit(2);
         }
     };

@@ -1,0 +1,142 @@
+//! Recording survives what happens during incidents: `kill -9` of the recorder, SIGINT right
+//! after the failures, damage on disk. And filters select by comm, pid, order and cgroup.
+
+use std::{
+    path::Path,
+    process::{Child, Stdio},
+    sync::mpsc::Receiver,
+    time::Duration,
+};
+
+use fragtrace_tests::{
+    Cgroup2,
+    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, temp_path, wait_for},
+    require_root,
+};
+
+fn start_recorder(file: &Path, extra: &[&str]) -> (Child, Receiver<String>, Vec<String>) {
+    let mut recorder = fragtrace()
+        .args(["record", "--duration", "120s", "-o"])
+        .arg(file)
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning fragtrace record");
+    let stderr = lines_of(recorder.stderr.take().expect("stderr"));
+    let mut seen = Vec::new();
+    wait_for(&stderr, "recording to", &mut seen);
+    (recorder, stderr, seen)
+}
+
+/// `report --jsonl` of `file`: (failure orders of `pid`, stderr, exit status).
+fn failures_of(file: &Path, pid: u32, extra: &[&str]) -> (Vec<u64>, String, i32) {
+    let out = fragtrace().args(["report", "--jsonl"]).args(extra).arg(file).output().expect("report");
+    let orders = json_lines(&out.stdout)
+        .iter()
+        .filter(|o| o["kind"] == "failure" && o["tgid"] == pid)
+        .map(|o| o["order"].as_u64().expect("order"))
+        .collect();
+    (orders, String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn kill_9_keeps_every_complete_block() {
+    let _serial = require_root();
+    let file = temp_path("killed.ftr");
+    let (mut recorder, _stderr, _) = start_recorder(&file, &["--compress"]);
+    let trigger = provoke_failures("kill9", None);
+    // Blocks are written at every one-second tick: after 2.5 s the failures are on disk.
+    std::thread::sleep(Duration::from_millis(2500));
+    signal(&recorder, libc::SIGKILL);
+    let status = recorder.wait().expect("recorder exit");
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+
+    let (orders, stderr, code) = failures_of(&file, trigger.pid, &[]);
+    assert_eq!(code, 0, "a killed recording is still readable: {stderr}");
+    assert_eq!(orders, vec![6, 7, 8, 9], "every failure in a complete block is recovered");
+    assert!(stderr.contains("warning") && stderr.contains("killed.ftr"), "the interruption is reported: {stderr}");
+    let (_, stderr, code) = failures_of(&file, trigger.pid, &["--strict"]);
+    assert_eq!(code, 1, "--strict turns the warning into an error: {stderr}");
+    assert!(stderr.contains("--strict"), "{stderr}");
+    std::fs::remove_file(&file).expect("cleanup");
+}
+
+#[test]
+fn sigint_right_after_the_failures_loses_nothing() {
+    let _serial = require_root();
+    let file = temp_path("interrupted.ftr");
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &[]);
+    let trigger = provoke_failures("sigint", None);
+    // No grace period: the events are in the ring buffer, and stopping drains it.
+    signal(&recorder, libc::SIGINT);
+    let status = recorder.wait().expect("recorder exit");
+    assert!(status.success(), "{status}");
+    wait_for(&stderr, "recorded", &mut seen);
+    let (orders, report_err, code) = failures_of(&file, trigger.pid, &["--strict"]);
+    assert_eq!(code, 0, "a cleanly closed file passes --strict: {report_err}");
+    assert_eq!(orders, vec![6, 7, 8, 9]);
+    std::fs::remove_file(&file).expect("cleanup");
+}
+
+#[test]
+fn a_damaged_block_is_named_and_skipped() {
+    let _serial = require_root();
+    let file = temp_path("damaged.ftr");
+    let (mut recorder, _stderr, _) = start_recorder(&file, &["--zones-interval", "200ms"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    let trigger = provoke_failures("damage", None);
+    std::thread::sleep(Duration::from_millis(2200));
+    signal(&recorder, libc::SIGTERM);
+    assert!(recorder.wait().expect("recorder exit").success());
+    // Flip a byte in the first data block (before the failures were written).
+    let mut bytes = std::fs::read(&file).expect("read");
+    let header_block = 16 + 24 + u32::from_le_bytes(bytes[24..28].try_into().expect("len")) as usize;
+    let victim = header_block + 24 + 3;
+    bytes[victim] ^= 0xff;
+    std::fs::write(&file, &bytes).expect("write");
+    let (orders, stderr, code) = failures_of(&file, trigger.pid, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("damaged block at byte {header_block}")), "names the block's offset: {stderr}");
+    assert_eq!(orders, vec![6, 7, 8, 9], "the blocks after the damaged one are read");
+    let (_, stderr, code) = failures_of(&file, trigger.pid, &["--strict"]);
+    assert_eq!(code, 1, "{stderr}");
+    std::fs::remove_file(&file).expect("cleanup");
+}
+
+#[test]
+fn filters_select_by_comm_pid_order_and_cgroup() {
+    let _serial = require_root();
+    let cgroup = Cgroup2::new("fragtrace-e2e-filter");
+    let kept = temp_path("kept.ftr");
+    let none = temp_path("none.ftr");
+    let (mut a, a_err, mut a_seen) =
+        start_recorder(&kept, &["--comm", "alloc-trigger", "--min-order", "8", "--cgroup", &cgroup.path]);
+    let (mut b, b_err, mut b_seen) = start_recorder(&none, &["--comm", "no-such-task", "--pid", "1"]);
+    let trigger = provoke_failures("filter", Some(&cgroup.dir));
+    for (child, err, seen) in [(&mut a, &a_err, &mut a_seen), (&mut b, &b_err, &mut b_seen)] {
+        signal(child, libc::SIGINT);
+        assert!(child.wait().expect("exit").success());
+        wait_for(err, "recorded", seen);
+    }
+    let (orders, stderr, _) = failures_of(&kept, trigger.pid, &[]);
+    assert_eq!(orders, vec![8, 9], "only orders ≥ 8 of the trigger in its cgroup: {stderr}");
+    let all = json_lines(&fragtrace().args(["report", "--jsonl"]).arg(&kept).output().expect("report").stdout);
+    for o in all.iter().filter(|o| o["kind"] == "failure") {
+        assert_eq!(o["comm"], "alloc-trigger", "{o}");
+        assert_eq!(o["cgroup"], cgroup.path.as_str(), "the cgroup path was resolved at record time: {o}");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_slice(&fragtrace().args(["report", "--json"]).arg(&kept).output().expect("report").stdout).expect("json");
+    assert_eq!(doc["failures"]["by_cgroup"][0]["cgroup"], cgroup.path.as_str());
+    assert_eq!(doc["failures"]["by_cgroup"][0]["count"], 2);
+    let (orders, _, _) = failures_of(&none, trigger.pid, &[]);
+    assert!(orders.is_empty(), "a filter matching nothing records none of the trigger's failures");
+    // The same filters apply when reading.
+    let (orders, _, _) = failures_of(&kept, trigger.pid, &["--min-order", "9"]);
+    assert_eq!(orders, vec![9]);
+    let (orders, _, _) = failures_of(&kept, trigger.pid, &["--cgroup", "/elsewhere"]);
+    assert!(orders.is_empty());
+    for f in [kept, none] {
+        std::fs::remove_file(f).expect("cleanup");
+    }
+}
