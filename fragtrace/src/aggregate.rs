@@ -5,7 +5,7 @@
 //! `event` runs once per event (millions per second when replaying a file), so the per-event
 //! path looks strings up by `&str` and only allocates for a key it has never seen.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -123,12 +123,12 @@ impl Aggregator {
             failures: 0,
             silent_failures: 0,
             by_order: [0; ORDERS],
-            groups: HashMap::new(),
-            by_gfp: HashMap::new(),
-            by_cgroup: HashMap::new(),
-            cgroup_paths: HashMap::new(),
+            groups: HashMap::default(),
+            by_gfp: HashMap::default(),
+            by_cgroup: HashMap::default(),
+            cgroup_paths: HashMap::default(),
             zones: None,
-            extfrag: HashMap::new(),
+            extfrag: HashMap::default(),
             extfrag_total: 0,
             lost: 0,
             lag_us: Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds"),

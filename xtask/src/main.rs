@@ -2,6 +2,7 @@
 //!
 //! Every step checks before it acts, so a second run on a ready machine installs nothing.
 
+mod bench;
 mod setup;
 mod shell;
 
@@ -28,12 +29,30 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Benchmarks (release build); figures are written into BENCHMARKS.md.
+    Bench {
+        #[command(subcommand)]
+        which: Option<Bench>,
+        /// Print the figures without updating BENCHMARKS.md.
+        #[arg(long, global = true)]
+        no_update: bool,
+    },
     /// Setup, then every test: unit tests and the privileged end-to-end tests (root only;
     /// they fail loudly rather than skip when not root).
     Test {
         /// Extra arguments for `cargo test`, e.g. a test name filter.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Bench {
+    /// `fragtrace report` throughput and bytes per event over a generated recording.
+    Reader {
+        /// Events in the generated recording.
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
     },
 }
 
@@ -47,6 +66,9 @@ fn main() -> anyhow::Result<()> {
         Command::Build => build(),
         Command::Top { args } => top(&args),
         Command::Test { args } => test(&args),
+        Command::Bench { which, no_update } => match which.unwrap_or(Bench::Reader { events: 10_000_000 }) {
+            Bench::Reader { events } => bench::reader(events, !no_update),
+        },
     }
 }
 

@@ -162,10 +162,8 @@ fn summary(files: &[RecordingFile], options: &ReplayOptions, format: ReportForma
     let mut stacks = Stacks::default();
     let report = replay(files, options, &mut [&mut aggregator, &mut stacks])?;
     let snapshot = aggregator.snapshot();
-    let span_s = match (report.first_ts_ns, report.last_ts_ns) {
-        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
-        _ => 0.0,
-    };
+    // The recording's length: from its start to its last record (ticks included).
+    let span_s = report.end_ts_ns.map_or(0.0, |end| end.saturating_sub(first.start_monotonic_ns) as f64 / 1e9);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let io = |e: std::io::Error| ReadError::Sink(SinkError::Io(e));
     if format == ReportFormat::Json {

@@ -3,11 +3,13 @@
 //! window, optional pacing at recorded speed, and warnings for damage instead of failure.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     fmt,
     path::PathBuf,
     time::{Duration, Instant},
 };
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{
     reader::{ReadError, RecordingFile, Step},
@@ -94,6 +96,8 @@ pub struct ReplayReport {
     /// CLOCK_MONOTONIC of the first and last event read.
     pub first_ts_ns: Option<u64>,
     pub last_ts_ns: Option<u64>,
+    /// CLOCK_MONOTONIC of the last timestamped record of any kind (ticks included).
+    pub end_ts_ns: Option<u64>,
 }
 
 /// Opens every file and orders them by recording start, then part.
@@ -148,9 +152,9 @@ struct Replayer<'a, 's> {
     options: &'a ReplayOptions,
     sinks: &'a mut [&'s mut dyn Sink],
     report: ReplayReport,
-    stacks_sent: HashSet<u32>,
-    cgroups: HashMap<u64, Option<String>>,
-    cgroups_sent: HashSet<u64>,
+    stacks_sent: FxHashSet<u32>,
+    cgroups: FxHashMap<u64, Option<String>>,
+    cgroups_sent: FxHashSet<u64>,
     pacer: Option<Pacer>,
     /// The window in this recording's CLOCK_MONOTONIC.
     window: (u64, u64),
@@ -170,6 +174,7 @@ impl Replayer<'_, '_> {
     }
 
     fn timed(&mut self, ts: u64) -> bool {
+        self.report.end_ts_ns = Some(self.report.end_ts_ns.map_or(ts, |e| e.max(ts)));
         if !self.in_window(ts) {
             return false;
         }
@@ -201,7 +206,10 @@ impl Replayer<'_, '_> {
                     Event::Extfrag(e) => Some(e.task.cgroup_id),
                     Event::Lost(_) => None,
                 };
-                let path = cgroup.and_then(|id| self.cgroups.get(&id)).and_then(|p| p.as_deref());
+                let path = match cgroup {
+                    Some(id) if self.options.filter.needs_cgroup_path() => self.cgroups.get(&id).and_then(|p| p.as_deref()),
+                    _ => None,
+                };
                 if !self.options.filter.matches(&event, path) || !self.timed(ts) {
                     return Ok(());
                 }
@@ -297,9 +305,9 @@ pub fn replay(files: &[RecordingFile], options: &ReplayOptions, sinks: &mut [&mu
         options,
         sinks,
         report: ReplayReport::default(),
-        stacks_sent: HashSet::new(),
-        cgroups: HashMap::new(),
-        cgroups_sent: HashSet::new(),
+        stacks_sent: FxHashSet::default(),
+        cgroups: FxHashMap::default(),
+        cgroups_sent: FxHashSet::default(),
         pacer: options.speed.filter(|s| *s > 0.0).map(|speed| Pacer { speed, origin: None }),
         window: (0, u64::MAX),
     };

@@ -121,7 +121,7 @@ pub struct ReportSource<'a> {
     pub kernel: &'a str,
     pub probe_mode: String,
     pub start_wall_ns: u64,
-    /// Seconds between the first and the last event.
+    /// Seconds from the recording's start to its last record.
     pub span_s: f64,
     pub warnings: Vec<String>,
     pub clean_end: bool,
