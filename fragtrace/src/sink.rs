@@ -14,9 +14,9 @@ use crate::{
 
 #[derive(Debug, Error)]
 pub enum SinkError {
-    #[error("I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
-    #[error("JSON: {0}")]
+    #[error(transparent)]
     Json(#[from] serde_json::Error),
     /// The sink has seen enough (e.g. `top --count`); the driver stops cleanly.
     #[error("stopped")]

@@ -140,3 +140,53 @@ fn filters_select_by_comm_pid_order_and_cgroup() {
         std::fs::remove_file(f).expect("cleanup");
     }
 }
+
+/// A small tmpfs, unmounted and removed on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Self {
+        let dir = temp_path("tmpfs");
+        std::fs::create_dir_all(&dir).expect("mount point");
+        let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&dir).status().expect("mount");
+        assert!(status.success(), "mounting a {size} tmpfs at {}", dir.display());
+        Self(dir)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_recorder_and_keeps_what_was_written() {
+    let _serial = require_root();
+    let disk = Tmpfs::mount("256k");
+    let file = disk.0.join("full.ftr");
+    // Zone snapshots every 20 ms (pagetypeinfo is a few KiB) fill 256 KiB in about a second.
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--zones-interval", "20ms"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = recorder.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            signal(&recorder, libc::SIGKILL);
+            panic!("the recorder did not stop on a full disk within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1), "a full disk is an error");
+    seen.extend(stderr.iter());
+    let err = seen.join("\n");
+    assert!(err.contains("No space left on device") && err.contains("full.ftr"), "names the cause and the file: {err}");
+    assert!(err.contains("readable"), "says the data written so far is kept: {err}");
+    let out = fragtrace().args(["report", "--json"]).arg(&file).output().expect("report");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(!doc["zones"].as_array().expect("zones").is_empty(), "the snapshots written before the disk filled are read");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning"), "the cut is reported");
+}

@@ -171,7 +171,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let stats = session
         .run(&mut [&mut sink], &run, stop)
         .await
-        .with_context(|| format!("recording to {} (everything written before this error is readable)", sink.recorder.current_path().display()))?;
+        .with_context(|| format!("recording to {} stopped; everything written before the error is readable", sink.recorder.current_path().display()))?;
     let c = stats.counters;
     let parts = sink.recorder.part() + 1;
     eprintln!(

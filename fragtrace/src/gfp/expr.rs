@@ -303,7 +303,7 @@ fn apply(op: &str, a: Value, b: Value) -> Result<Value, ExprError> {
 /// `0x400u`, `1UL`, `10`, `0` → value and width (`L` suffix or a value above 32 bits is wide).
 fn parse_number(text: &str) -> Result<Value, ExprError> {
     let digits_end = text
-        .find(|c: char| matches!(c, 'u' | 'U' | 'l' | 'L'))
+        .find(['u', 'U', 'l', 'L'])
         .filter(|&i| !text.starts_with("0x") || i > 1)
         .unwrap_or(text.len());
     let (digits, suffix) = text.split_at(digits_end);

@@ -38,7 +38,7 @@ pub fn bar(value: u64, max: u64) -> String {
     let eighths = ((value as u128 * (BAR_WIDTH * 8) as u128).div_ceil(max as u128)) as usize;
     let eighths = eighths.clamp(1, BAR_WIDTH * 8);
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 != 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(PARTS[eighths % 8]);
     }
     let cells = s.chars().count();
@@ -77,7 +77,7 @@ pub fn render(input: &RenderInput<'_>) -> String {
         let _ = writeln!(out, "delivery lag p50 {}µs p99 {}µs max {}µs", s.lag.p50_us, s.lag.p99_us, s.lag.max_us);
     }
 
-    let _ = writeln!(out, "\nFAILURES  {:<16} {:>5} {:>8}  {:<44} {}", "COMM", "ORDER", "COUNT", "GFP", "TOP STACK");
+    let _ = writeln!(out, "\nFAILURES  {:<16} {:>5} {:>8}  {:<44} TOP STACK", "COMM", "ORDER", "COUNT", "GFP");
     if s.groups.is_empty() {
         let _ = writeln!(out, "          (no allocation failures)");
     }
