@@ -182,3 +182,24 @@ fn bad_input_is_a_clear_error() {
         let _ = std::fs::remove_file(f);
     }
 }
+
+#[test]
+fn record_shows_a_status_line_on_a_terminal_only() {
+    let _serial = require_root();
+    let file = temp_path("status.ftr");
+    // `script` gives the recorder a pseudo-terminal as stderr.
+    let command = format!("{} record -o {} --duration 2500ms", fragtrace_tests::built_binary("fragtrace").display(), file.display());
+    let out = std::process::Command::new("script").args(["-qfec", &command, "/dev/null"]).output().expect("script (util-linux)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let tty = String::from_utf8_lossy(&out.stdout);
+    let updates: Vec<&str> = tty.split('\r').filter(|l| l.contains("events,") && l.contains("dropped,") && l.contains("KiB,")).collect();
+    assert!(updates.len() >= 2, "a status update every second on a terminal: {tty:?}");
+    assert!(updates.last().expect("update").trim_end().ends_with("2s"), "elapsed time: {updates:?}");
+    std::fs::remove_file(&file).expect("cleanup");
+    // Not a terminal: no status line, only the start and end messages.
+    let out = fragtrace().args(["record", "--duration", "1500ms", "-o"]).arg(&file).output().expect("record");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\r') && err.lines().count() == 2, "{err:?}");
+    std::fs::remove_file(&file).expect("cleanup");
+}
