@@ -31,13 +31,15 @@ pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
     Ok(Session::new(probes, kallsyms, cgroups))
 }
 
-/// Completes on SIGINT, SIGTERM, after `limit` if given, or when `done` is notified.
+/// Completes on SIGINT, SIGTERM, SIGHUP (the ssh session running it went away), after
+/// `limit` if given, or when `done` is notified.
 pub fn stop_signal(
     limit: Option<Duration>,
     done: std::sync::Arc<tokio::sync::Notify>,
 ) -> anyhow::Result<impl Future<Output = ()>> {
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     Ok(async move {
         let sleep = async {
             match limit {
@@ -48,6 +50,7 @@ pub fn stop_signal(
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
+            _ = hup.recv() => {}
             () = sleep => {}
             () = done.notified() => {}
         }

@@ -23,7 +23,7 @@ use fragtrace::{filter::EventFilter, probe::ProbeMode};
         sudo fragtrace record -o incident.ftr --duration 10m --compress\n  \
         sudo fragtrace record -o ring.ftr --max-size 64M --keep 4   bounded disk use\n  \
         fragtrace report incident.ftr              summary of a recording (any machine)\n  \
-        fragtrace report ring.ftr* --since 10:02   several parts, from a point in time\n  \
+        fragtrace report ring.ftr* --since 5m      every part, from 5 minutes in\n  \
         fragtrace report incident.ftr --json       the summary as one JSON document\n  \
         fragtrace report incident.ftr --jsonl      one JSON object per event, then a summary\n  \
         fragtrace report --format chrome-trace incident.ftr > trace.json   open in ui.perfetto.dev\n  \

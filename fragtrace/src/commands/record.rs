@@ -103,7 +103,8 @@ impl Sink for RecordSink {
         self.dropped = counters.dropped;
         self.recorder.tick(ts_ns, counters)?;
         if self.status {
-            self.status_line()?;
+            // Best effort: a broken terminal must not stop the recording.
+            let _ = self.status_line();
         }
         Ok(())
     }

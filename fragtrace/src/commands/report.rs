@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use fragtrace::{
     aggregate::Aggregator,
     event::Event,
-    record::{ReadError, RecordingFile, ReplayOptions, ReplayReport, open_all, replay},
+    record::{ReadError, Recording, ReplayOptions, ReplayReport, open_all, replay},
     sink::{Sink, SinkError},
     symbolize::caller_frame,
     timespec::TimeBound,
@@ -104,8 +104,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         args.format
     };
     let filter = args.filter.to_filter()?;
-    let files = open_all(&args.files)?;
-    let first = &files[0].header;
+    let recording = open_all(&args.files)?;
+    let first = recording.header();
     let options = ReplayOptions {
         filter,
         since_wall_ns: args.since.map(|t| t.resolve(first.start_wall_ns)),
@@ -119,11 +119,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         anyhow::bail!("--since must be before --until");
     }
     let result = match format {
-        ReportFormat::Text | ReportFormat::Json => summary(&files, &options, format, args.rows),
+        ReportFormat::Text | ReportFormat::Json => summary(&recording, &options, format, args.rows),
         ReportFormat::Jsonl => {
             let kernel = &first.kernel;
             let mut sink = JsonLines::new(BufWriter::new(std::io::stdout().lock()), kernel.gfp.clone(), kernel.pageblock_order);
-            replay(&files, &options, &mut [&mut sink])
+            replay(&recording, &options, &mut [&mut sink])
         }
         ReportFormat::ChromeTrace => {
             let kernel = &first.kernel;
@@ -140,7 +140,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                 first.start_monotonic_ns,
                 meta,
             );
-            replay(&files, &options, &mut [&mut sink])
+            replay(&recording, &options, &mut [&mut sink])
         }
     };
     let report = match result {
@@ -154,21 +154,24 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn summary(files: &[RecordingFile], options: &ReplayOptions, format: ReportFormat, rows: usize) -> Result<ReplayReport, ReadError> {
-    let first = &files[0].header;
+fn summary(recording: &Recording, options: &ReplayOptions, format: ReportFormat, rows: usize) -> Result<ReplayReport, ReadError> {
+    let first = recording.header();
     let kernel = &first.kernel;
     let nowarn = kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0);
     let mut aggregator = Aggregator::new(kernel.pageblock_order, nowarn, false);
     let mut stacks = Stacks::default();
-    let report = replay(files, options, &mut [&mut aggregator, &mut stacks])?;
+    let report = replay(recording, options, &mut [&mut aggregator, &mut stacks])?;
     let snapshot = aggregator.snapshot();
-    // The recording's length: from its start to its last record (ticks included).
-    let span_s = report.end_ts_ns.map_or(0.0, |end| end.saturating_sub(first.start_monotonic_ns) as f64 / 1e9);
+    // The length shown: from the recording's start (or --since) to its last record (or
+    // --until), in the recording's monotonic clock.
+    let from = options.since_wall_ns.map_or(first.start_monotonic_ns, |w| first.monotonic_ns(w).max(first.start_monotonic_ns));
+    let to = report.end_ts_ns.map(|end| options.until_wall_ns.map_or(end, |w| end.min(first.monotonic_ns(w))));
+    let span_s = to.map_or(0.0, |to| to.saturating_sub(from) as f64 / 1e9);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let io = |e: std::io::Error| ReadError::Sink(SinkError::Io(e));
     if format == ReportFormat::Json {
         let source = ReportSource {
-            files: files.iter().map(|f| f.path.display().to_string()).collect(),
+            files: recording.files.iter().map(|f| f.path.display().to_string()).collect(),
             hostname: &first.hostname,
             kernel: &kernel.release,
             probe_mode: first.probe_mode.to_string(),

@@ -15,7 +15,7 @@ use fragtrace::{
     event::{Counters, Event},
     gfp::GfpTable,
     probe::kernel::hostname,
-    record::{ReplayOptions, open_all, replay},
+    record::{ReplayOptions, open_all, replay, replay::SPEED_RANGE},
     session::RunOptions,
     sink::{Sink, SinkError},
     symbolize::caller_frame,
@@ -66,6 +66,8 @@ struct TopView {
     count: Option<u64>,
     clear_screen: bool,
     rows: usize,
+    /// Replays draw the final state too (events after the last recorded tick).
+    draw_on_finish: bool,
 }
 
 impl TopView {
@@ -137,7 +139,12 @@ impl Sink for TopView {
     }
 
     fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
-        self.aggregator.finish(counters)
+        self.aggregator.finish(counters)?;
+        if self.draw_on_finish && self.count.is_none_or(|n| self.refreshes < n) {
+            let ts = self.last.map_or(0, |(ts, _)| ts);
+            self.draw(ts, counters)?;
+        }
+        Ok(())
     }
 }
 
@@ -148,11 +155,16 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
     let filter = args.filter.to_filter()?;
     let clear_screen = !args.batch && std::io::stdout().is_terminal();
     if !args.replay.is_empty() {
-        if !(args.speed > 0.0 && args.speed.is_finite()) {
-            anyhow::bail!("--speed must be a positive number, e.g. 10 for ten times the recorded speed");
+        if !SPEED_RANGE.contains(&args.speed) {
+            anyhow::bail!(
+                "--speed must be between {} and {} (e.g. 10 for ten times the recorded speed), got {}",
+                SPEED_RANGE.start(),
+                SPEED_RANGE.end(),
+                args.speed
+            );
         }
-        let files = open_all(&args.replay)?;
-        let h = &files[0].header;
+        let recording = open_all(&args.replay)?;
+        let h = recording.header();
         let nowarn = h.kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0);
         let mut view = TopView {
             aggregator: Aggregator::new(h.kernel.pageblock_order, nowarn, false),
@@ -167,9 +179,10 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
             count: args.count,
             clear_screen,
             rows: args.rows,
+            draw_on_finish: true,
         };
         let options = ReplayOptions { filter, speed: Some(args.speed), ..Default::default() };
-        let report = replay(&files, &options, &mut [&mut view])?;
+        let report = replay(&recording, &options, &mut [&mut view])?;
         for w in &report.warnings {
             eprintln!("fragtrace: warning: {w}");
         }
@@ -191,6 +204,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         count: args.count,
         clear_screen,
         rows: args.rows,
+        draw_on_finish: false,
     };
     let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
     let run = RunOptions { tick: args.interval, zones_every: Some(args.interval), filter };

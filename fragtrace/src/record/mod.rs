@@ -12,5 +12,5 @@ mod tests;
 
 pub use format::{EndMarker, RecordingHeader, part_path};
 pub use reader::{ReadError, RecordingFile};
-pub use replay::{ReplayOptions, ReplayReport, Warning, open_all, replay};
+pub use replay::{Recording, ReplayOptions, ReplayReport, Warning, open_all, replay};
 pub use writer::{RecordError, Recorder, RecorderOptions};

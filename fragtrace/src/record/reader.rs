@@ -27,6 +27,12 @@ pub enum ReadError {
     Older(String, u32),
     #[error("{0}: the recording header is missing or damaged ({1})")]
     BadHeader(String, String),
+    #[error("{0}: not a regular file (recordings are read with random access: save a piped recording to a file first)")]
+    NotAFile(String),
+    #[error("{0}: uses format features this fragtrace does not know (flags {1:#x}); use a newer fragtrace")]
+    UnknownFlags(String, u32),
+    #[error("the files come from {count} different recordings ({detail}); report each recording separately")]
+    MixedRecordings { count: usize, detail: String },
     #[error("{0}")]
     Strict(String),
     #[error(transparent)]
@@ -38,8 +44,8 @@ pub enum ReadError {
 pub enum Step {
     /// A data block's records, decompressed.
     Data { offset: u64 },
-    /// The clean end of the file.
-    End { offset: u64, marker: EndMarker },
+    /// The clean end of the file; `trailing` bytes follow the end block.
+    End { offset: u64, marker: EndMarker, trailing: u64 },
     /// The end of the file without an `End` block.
     Eof,
     /// The file stops inside the block at `offset`; its last `bytes` bytes were ignored.
@@ -64,8 +70,8 @@ impl RecordingFile {
         let io = |e| ReadError::Io(name.clone(), e);
         let file = File::open(path).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
-        if meta.is_dir() {
-            return Err(ReadError::Io(name, std::io::Error::other("is a directory, not a recording")));
+        if !meta.is_file() {
+            return Err(ReadError::NotAFile(name));
         }
         let len = meta.len();
         if len == 0 {
@@ -85,6 +91,10 @@ impl RecordingFile {
         }
         if version < VERSION {
             return Err(ReadError::Older(name, version));
+        }
+        let flags = u32::from_le_bytes(start[12..16].try_into().expect("4 bytes"));
+        if flags != 0 {
+            return Err(ReadError::UnknownFlags(name, flags));
         }
         let mut cursor = Cursor::new(FILE_HEADER_LEN as u64);
         let (kind, payload) = match cursor.raw_block(&file, len).map_err(io)? {
@@ -167,7 +177,16 @@ impl Cursor {
                 return Ok(None);
             }
             for i in 0..=got - BLOCK_SYNC.len() {
-                if &buf[i..i + BLOCK_SYNC.len()] == BLOCK_SYNC && Self::header_at(file, base + i as u64)?.is_some() {
+                if &buf[i..i + BLOCK_SYNC.len()] != BLOCK_SYNC {
+                    continue;
+                }
+                // Check the candidate from the buffer when it is all there: a file full of
+                // "FTBK" must not cost a syscall per match.
+                let valid = match buf.get(i..i + BLOCK_HEADER_LEN) {
+                    Some(h) => BlockHeader::parse(h.try_into().expect("header length")).is_some(),
+                    None => Self::header_at(file, base + i as u64)?.is_some(),
+                };
+                if valid {
                     return Ok(Some(base + i as u64));
                 }
             }
@@ -188,16 +207,15 @@ impl Cursor {
             return Ok(RawStep::Truncated { offset, bytes: left });
         }
         let Some(header) = Self::header_at(file, offset)? else {
-            let next = Self::resync(file, len, offset + 1)?;
-            let reason = "block header damaged".to_string();
-            return Ok(match next {
+            return Ok(match Self::resync(file, len, offset + 1)? {
                 Some(next) => {
                     self.at = next;
-                    RawStep::Damaged { offset, skipped: next - offset, reason }
+                    RawStep::Damaged { offset, skipped: next - offset, reason: "block header damaged".into() }
                 }
+                // Nothing readable follows: a torn or zero-filled tail, as crashes leave.
                 None => {
                     self.at = len;
-                    RawStep::Damaged { offset, skipped: left, reason: format!("{reason}; no intact block after it") }
+                    RawStep::Truncated { offset, bytes: left }
                 }
             });
         };
@@ -209,10 +227,14 @@ impl Cursor {
         }
         let mut payload = vec![0u8; header.stored_len as usize];
         file.read_exact_at(&mut payload, offset + BLOCK_HEADER_LEN as u64)?;
-        self.at = end;
         if crc32fast::hash(&payload) != header.payload_crc {
-            return Ok(RawStep::Damaged { offset, skipped: end - offset, reason: "payload checksum mismatch".into() });
+            // Usually flipped bits, and the next block starts at `end`; but if bytes were
+            // lost or inserted it starts elsewhere, so search rather than trust the length.
+            let next = Self::resync(file, len, offset + BLOCK_HEADER_LEN as u64)?.unwrap_or(len);
+            self.at = next;
+            return Ok(RawStep::Damaged { offset, skipped: next - offset, reason: "payload checksum mismatch".into() });
         }
+        self.at = end;
         Ok(RawStep::Block { offset, header, payload })
     }
 }
@@ -245,7 +267,8 @@ impl BlockCursor<'_> {
             match BlockKind::from_u8(header.kind) {
                 Some(BlockKind::Data) => {
                     match Codec::from_u8(header.codec) {
-                        Some(Codec::None) => self.raw = payload,
+                        Some(Codec::None) if header.raw_len == header.stored_len => self.raw = payload,
+                        Some(Codec::None) => return damaged("uncompressed block with two different lengths".into()),
                         Some(Codec::Zstd) => {
                             let d = match &mut self.decompressor {
                                 Some(d) => d,
@@ -267,7 +290,7 @@ impl BlockCursor<'_> {
                 }
                 Some(BlockKind::End) => {
                     return match serde_json::from_slice(&payload) {
-                        Ok(marker) => Ok(Step::End { offset, marker }),
+                        Ok(marker) => Ok(Step::End { offset, marker, trailing: self.file.len.saturating_sub(offset + skipped) }),
                         Err(e) => damaged(format!("end block: {e}")),
                     };
                 }

@@ -47,8 +47,10 @@ pub enum Warning {
     Interrupted { file: PathBuf },
     /// Parts of a rotated recording are missing between the ones given.
     MissingParts { recording_id: String, missing: Vec<u32> },
-    /// The files come from more than one recording.
-    MixedRecordings { count: usize },
+    /// The same part was given twice (e.g. `FILE` and a glob matching it); read once.
+    DuplicatePart { file: PathBuf, same_as: PathBuf },
+    /// Bytes after the end block (e.g. files concatenated); not read.
+    TrailingData { file: PathBuf, offset: u64, bytes: u64 },
 }
 
 impl fmt::Display for Warning {
@@ -75,8 +77,11 @@ impl fmt::Display for Warning {
             Warning::MissingParts { recording_id, missing } => {
                 write!(f, "recording {recording_id}: parts {missing:?} are missing; events in them are not shown")
             }
-            Warning::MixedRecordings { count } => {
-                write!(f, "the files come from {count} different recordings; they are shown together")
+            Warning::DuplicatePart { file, same_as } => {
+                write!(f, "{} is the same recording part as {}; read once", file.display(), same_as.display())
+            }
+            Warning::TrailingData { file, offset, bytes } => {
+                write!(f, "{}: {bytes} bytes after the end of the recording at byte {offset} were not read", file.display())
             }
         }
     }
@@ -90,7 +95,7 @@ pub struct ReplayReport {
     pub events_read: u64,
     /// The last counters in the input (the final ones when `clean_end`).
     pub counters: Counters,
-    /// The (last) recording ended with an end marker.
+    /// The last part ended with an end marker that closes the recording.
     pub clean_end: bool,
     pub warnings: Vec<Warning>,
     /// CLOCK_MONOTONIC of the first and last event read.
@@ -100,38 +105,63 @@ pub struct ReplayReport {
     pub end_ts_ns: Option<u64>,
 }
 
-/// Opens every file and orders them by recording start, then part.
-pub fn open_all(paths: &[PathBuf]) -> Result<Vec<RecordingFile>, ReadError> {
-    let mut files = paths.iter().map(|p| RecordingFile::open(p)).collect::<Result<Vec<_>, _>>()?;
-    files.sort_by(|a, b| {
-        (a.header.start_wall_ns, &a.header.recording_id, a.header.part).cmp(&(b.header.start_wall_ns, &b.header.recording_id, b.header.part))
-    });
-    Ok(files)
+/// The parts of one recording, opened and in part order, plus warnings about duplicates.
+pub struct Recording {
+    pub files: Vec<RecordingFile>,
+    pub duplicates: Vec<Warning>,
 }
 
-/// Gaps between parts of the same recording (a missing oldest part is what `--keep` does,
-/// so only gaps between given parts count).
-fn missing_parts(files: &[RecordingFile]) -> Vec<Warning> {
-    let mut parts: HashMap<&str, Vec<u32>> = HashMap::new();
+impl Recording {
+    /// The first part's header: host, kernel and clock anchors shared by every part.
+    pub fn header(&self) -> &super::RecordingHeader {
+        &self.files[0].header
+    }
+}
+
+/// Opens every file, which must all be parts of one recording (ids, GFP tables and clocks
+/// differ between recordings, so mixing them would misattribute stacks and cgroups), and
+/// orders them by part. A part given twice is read once.
+pub fn open_all(paths: &[PathBuf]) -> Result<Recording, ReadError> {
+    if paths.is_empty() {
+        return Err(ReadError::Strict("no recording given".into()));
+    }
+    let mut files = paths.iter().map(|p| RecordingFile::open(p)).collect::<Result<Vec<_>, _>>()?;
+    let mut by_id: HashMap<&str, Vec<String>> = HashMap::new();
+    for f in &files {
+        by_id.entry(&f.header.recording_id).or_default().push(f.path.display().to_string());
+    }
+    if by_id.len() > 1 {
+        let mut groups: Vec<String> = by_id.into_iter().map(|(id, names)| format!("{id}: {}", names.join(" "))).collect();
+        groups.sort();
+        return Err(ReadError::MixedRecordings { count: groups.len(), detail: groups.join("; ") });
+    }
+    files.sort_by_key(|f| f.header.part);
+    let mut duplicates = Vec::new();
+    let mut kept: Vec<RecordingFile> = Vec::with_capacity(files.len());
     for f in files {
-        parts.entry(&f.header.recording_id).or_default().push(f.header.part);
-    }
-    let mut warnings = Vec::new();
-    if parts.len() > 1 {
-        warnings.push(Warning::MixedRecordings { count: parts.len() });
-    }
-    let mut ids: Vec<_> = parts.into_iter().collect();
-    ids.sort();
-    for (id, mut ps) in ids {
-        ps.sort_unstable();
-        ps.dedup();
-        let missing: Vec<u32> = ps.windows(2).flat_map(|w| w[0] + 1..w[1]).collect();
-        if !missing.is_empty() {
-            warnings.push(Warning::MissingParts { recording_id: id.to_string(), missing });
+        match kept.last() {
+            Some(last) if last.header.part == f.header.part => {
+                duplicates.push(Warning::DuplicatePart { file: f.path.clone(), same_as: last.path.clone() });
+            }
+            _ => kept.push(f),
         }
     }
-    warnings
+    Ok(Recording { files: kept, duplicates })
 }
+
+/// Gaps between the parts given (a missing oldest part is what `--keep` does, so only gaps
+/// between given parts count).
+fn missing_parts(files: &[RecordingFile]) -> Option<Warning> {
+    let parts: Vec<u32> = files.iter().map(|f| f.header.part).collect();
+    let missing: Vec<u32> = parts.windows(2).flat_map(|w| w[0] + 1..w[1]).collect();
+    (!missing.is_empty()).then(|| Warning::MissingParts { recording_id: files[0].header.recording_id.clone(), missing })
+}
+
+/// Slowest and fastest replay speeds accepted (`top --replay --speed`).
+pub const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+/// A recorded gap longer than this (a damaged timestamp, a suspended machine) is replayed
+/// as this long rather than waited out.
+const MAX_PAUSE: Duration = Duration::from_secs(10);
 
 struct Pacer {
     speed: f64,
@@ -141,9 +171,16 @@ struct Pacer {
 impl Pacer {
     fn wait_for(&mut self, ts_ns: u64) {
         let (ts0, t0) = *self.origin.get_or_insert((ts_ns, Instant::now()));
-        let due = Duration::from_secs_f64(ts_ns.saturating_sub(ts0) as f64 / 1e9 / self.speed);
-        if let Some(sleep) = due.checked_sub(t0.elapsed()) {
-            std::thread::sleep(sleep);
+        let recorded = Duration::from_nanos(ts_ns.saturating_sub(ts0));
+        let due = Duration::try_from_secs_f64(recorded.as_secs_f64() / self.speed).unwrap_or(Duration::MAX);
+        match due.checked_sub(t0.elapsed()) {
+            Some(sleep) if sleep > MAX_PAUSE => {
+                std::thread::sleep(MAX_PAUSE);
+                // Re-anchor so what follows keeps its recorded spacing.
+                self.origin = Some((ts_ns, Instant::now()));
+            }
+            Some(sleep) => std::thread::sleep(sleep),
+            None => {}
         }
     }
 }
@@ -271,20 +308,20 @@ impl Replayer<'_, '_> {
                         self.warn(Warning::BadRecords { file: path.clone(), offset, reason: e.to_string() })?;
                     }
                 }
-                Step::End { marker, .. } => {
+                Step::End { marker, trailing, .. } => {
                     self.report.counters = marker.counters;
                     self.report.clean_end = !marker.continued;
                     if marker.continued && last_of_recording {
                         self.warn(Warning::MissingParts { recording_id: h.recording_id.clone(), missing: vec![h.part + 1] })?;
                     }
+                    if trailing > 0 {
+                        self.warn(Warning::TrailingData { file: path, offset: file.len() - trailing, bytes: trailing })?;
+                    }
                     return Ok(());
                 }
                 Step::Eof => {
                     self.report.clean_end = false;
-                    if last_of_recording {
-                        return self.warn(Warning::Interrupted { file: path });
-                    }
-                    return Ok(());
+                    return self.warn(Warning::Interrupted { file: path });
                 }
                 Step::Truncated { offset, bytes } => {
                     self.report.clean_end = false;
@@ -300,7 +337,8 @@ impl Replayer<'_, '_> {
 
 /// Feeds every file to `sinks`, in order, then calls `finish` once. A sink returning
 /// `SinkError::Stopped` ends the replay early without error.
-pub fn replay(files: &[RecordingFile], options: &ReplayOptions, sinks: &mut [&mut dyn Sink]) -> Result<ReplayReport, ReadError> {
+pub fn replay(recording: &Recording, options: &ReplayOptions, sinks: &mut [&mut dyn Sink]) -> Result<ReplayReport, ReadError> {
+    let files = &recording.files;
     let mut replayer = Replayer {
         options,
         sinks,
@@ -308,15 +346,14 @@ pub fn replay(files: &[RecordingFile], options: &ReplayOptions, sinks: &mut [&mu
         stacks_sent: FxHashSet::default(),
         cgroups: FxHashMap::default(),
         cgroups_sent: FxHashSet::default(),
-        pacer: options.speed.filter(|s| *s > 0.0).map(|speed| Pacer { speed, origin: None }),
+        pacer: options.speed.map(|speed| Pacer { speed: speed.clamp(*SPEED_RANGE.start(), *SPEED_RANGE.end()), origin: None }),
         window: (0, u64::MAX),
     };
-    for w in missing_parts(files) {
+    for w in recording.duplicates.iter().cloned().chain(missing_parts(files)) {
         replayer.warn(w)?;
     }
     for (i, file) in files.iter().enumerate() {
-        let last = files.get(i + 1).is_none_or(|next| next.header.recording_id != file.header.recording_id);
-        match replayer.file(file, last) {
+        match replayer.file(file, i + 1 == files.len()) {
             Ok(()) => {}
             Err(ReadError::Sink(SinkError::Stopped)) => break,
             Err(e) => return Err(e),

@@ -226,7 +226,7 @@ fn every_cut_keeps_every_complete_block() {
             other => panic!("cut at {len}: {other:?}"),
         }
         let strict = ReplayOptions { strict: true, ..Default::default() };
-        let files = open_all(&[cut_path.clone()]).unwrap();
+        let files = open_all(std::slice::from_ref(&cut_path)).unwrap();
         let err = replay(&files, &strict, &mut [&mut Seen::default()]).unwrap_err();
         assert!(err.to_string().contains("--strict"), "{err}");
     }
@@ -260,9 +260,17 @@ fn a_damaged_block_is_skipped_and_reading_resumes() {
     let offsets = block_offsets(&path);
     assert!(offsets.len() > 6, "want several blocks, got {}", offsets.len());
     let victim = offsets[offsets.len() / 2];
-    for (what, flip_at) in [("payload", victim + BLOCK_HEADER_LEN as u64 + 5), ("length", victim + 9), ("sync", victim)] {
+    let flip = |at: u64| move |bytes: &mut Vec<u8>| bytes[at as usize] ^= 0x5a;
+    let delete = |at: u64| move |bytes: &mut Vec<u8>| drop(bytes.drain(at as usize..at as usize + 10));
+    let damages: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 4] = [
+        ("payload", Box::new(flip(victim + BLOCK_HEADER_LEN as u64 + 5))),
+        ("length", Box::new(flip(victim + 9))),
+        ("sync", Box::new(flip(victim))),
+        ("deleted bytes", Box::new(delete(victim + BLOCK_HEADER_LEN as u64 + 5))),
+    ];
+    for (what, damage) in damages {
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes[flip_at as usize] ^= 0x5a;
+        damage(&mut bytes);
         let damaged = dir.file(&format!("{what}.ftr"));
         std::fs::write(&damaged, &bytes).unwrap();
         let (seen, report) = read_all(&[damaged.clone()], &ReplayOptions::default());
@@ -270,7 +278,8 @@ fn a_damaged_block_is_skipped_and_reading_resumes() {
             panic!("{what}: {:?}", report.warnings)
         };
         assert_eq!(*offset, victim, "{what}: the warning names the damaged block");
-        let next = offsets[offsets.len() / 2 + 1];
+        let shift = if what == "deleted bytes" { 10 } else { 0 };
+        let next = offsets[offsets.len() / 2 + 1] - shift;
         assert_eq!(offset + skipped, next, "{what}: resumes at the next block");
         assert!(report.clean_end, "{what}: the end marker after the damage is still read");
         let lost = events.len() - seen.events.len();
@@ -285,10 +294,11 @@ fn a_damaged_block_is_skipped_and_reading_resumes() {
 #[test]
 fn bad_files_are_one_line_errors_naming_the_file() {
     let dir = TempDir::new("bad");
-    let cases: [(&str, Vec<u8>, &str); 5] = [
+    let cases: [(&str, Vec<u8>, &str); 6] = [
         ("empty.ftr", vec![], "empty"),
         ("text.ftr", b"hello, this is not a trace\n".to_vec(), "not a fragtrace recording"),
         ("newer.ftr", [&b"FRAGTRCE"[..], &99u32.to_le_bytes(), &[0; 4]].concat(), "newer"),
+        ("flags.ftr", [&b"FRAGTRCE"[..], &2u32.to_le_bytes(), &[1, 0, 0, 0]].concat(), "flags 0x1"),
         ("v1.ftr", [&b"FRAGTRCE"[..], &1u32.to_le_bytes(), &[0; 4]].concat(), "pre-release"),
         ("headless.ftr", [&b"FRAGTRCE"[..], &2u32.to_le_bytes(), &[0; 4], &[7; 40]].concat(), "header"),
     ];
@@ -301,6 +311,110 @@ fn bad_files_are_one_line_errors_naming_the_file() {
     }
     let err = RecordingFile::open(&dir.file("missing.ftr")).err().unwrap().to_string();
     assert!(err.contains("missing.ftr") && err.contains("No such file"), "{err}");
+    let err = RecordingFile::open(Path::new("/dev/null")).err().unwrap().to_string();
+    assert!(err.contains("/dev/null: not a regular file"), "{err}");
+}
+
+#[test]
+fn a_zero_filled_tail_is_a_truncation_and_appended_bytes_are_reported() {
+    let dir = TempDir::new("tail");
+    let path = dir.file("t.ftr");
+    let events = sample_events(300);
+    write(small_blocks(&path, false), &events);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let end_block = *block_offsets(&path).last().unwrap();
+    bytes.truncate(end_block as usize);
+    bytes.extend_from_slice(&[0u8; 4096]);
+    let zeroed = dir.file("zeroed.ftr");
+    std::fs::write(&zeroed, &bytes).unwrap();
+    let (seen, report) = read_all(&[zeroed], &ReplayOptions::default());
+    assert_eq!(seen.events, events);
+    assert!(matches!(report.warnings.as_slice(), [Warning::Truncated { bytes: 4096, .. }]), "{:?}", report.warnings);
+    let mut appended = std::fs::read(&path).unwrap();
+    let clean_len = appended.len() as u64;
+    appended.extend_from_slice(b"junk after the end");
+    let junk = dir.file("junk.ftr");
+    std::fs::write(&junk, &appended).unwrap();
+    let (seen, report) = read_all(&[junk], &ReplayOptions::default());
+    assert_eq!(seen.events, events);
+    assert_eq!(report.warnings, vec![Warning::TrailingData { file: dir.file("junk.ftr"), offset: clean_len, bytes: 18 }]);
+}
+
+#[test]
+fn recordings_are_not_mixed_and_a_part_given_twice_is_read_once() {
+    let dir = TempDir::new("mixed");
+    let a = dir.file("a.ftr");
+    let b = dir.file("b.ftr");
+    write(RecorderOptions::new(&a), &sample_events(50));
+    let mut other = header();
+    other.recording_id = "r2".into();
+    let mut rec = Recorder::create(RecorderOptions::new(&b), other).unwrap();
+    rec.finish(&Counters::default()).unwrap();
+    let err = open_all(&[a.clone(), b]).err().expect("mixed recordings are refused").to_string();
+    assert!(err.contains("2 different recordings") && err.contains("a.ftr") && err.contains("b.ftr"), "{err}");
+    let (seen, report) = read_all(&[a.clone(), a.clone()], &ReplayOptions::default());
+    assert_eq!(seen.events.len(), 50, "read once");
+    assert_eq!(report.warnings, vec![Warning::DuplicatePart { file: a.clone(), same_as: a }]);
+}
+
+#[test]
+fn force_replaces_links_and_old_modes_and_every_stale_part() {
+    let dir = TempDir::new("force-links");
+    let target = dir.file("precious");
+    std::fs::write(&target, b"do not touch").unwrap();
+    let path = dir.file("t.ftr");
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    write(RecorderOptions { force: true, ..RecorderOptions::new(&path) }, &sample_events(5));
+    assert_eq!(std::fs::read(&target).unwrap(), b"do not touch", "--force never writes through a symlink");
+    assert!(!std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Parts left with a gap by an earlier --keep run.
+    for stale in [6, 9] {
+        std::fs::write(part_path(&path, stale), b"stale").unwrap();
+    }
+    let rotating = RecorderOptions { max_size: Some(1 << 20), ..RecorderOptions::new(&path) };
+    let err = Recorder::create(rotating.clone(), header()).err().expect("stale parts are refused without --force");
+    assert!(err.to_string().contains("t.ftr."), "{err}");
+    write(RecorderOptions { force: true, ..rotating }, &sample_events(5));
+    assert!(!part_path(&path, 6).exists() && !part_path(&path, 9).exists(), "every stale part is removed");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn oversized_snapshots_are_capped_and_the_block_stays_readable() {
+    let dir = TempDir::new("huge");
+    let path = dir.file("t.ftr");
+    let mut rec = Recorder::create(RecorderOptions::new(&path), header()).unwrap();
+    let huge = "x".repeat(5 << 20);
+    rec.zones(&ZoneSnapshot { ts_ns: 1, buddyinfo: "Node 0, zone Normal 1\n".into(), pagetypeinfo: Some(huge) }).unwrap();
+    let events = sample_events(20);
+    for e in &events {
+        rec.event(e).unwrap();
+    }
+    rec.finish(&Counters::default()).unwrap();
+    let (seen, report) = read_all(&[path], &ReplayOptions::default());
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(seen.events, events, "events after a huge snapshot are kept");
+    let pti = seen.zones[0].pagetypeinfo.as_deref().unwrap();
+    assert!(pti.len() < 2 << 20 && pti.ends_with("bytes]\n"), "cut with a marker");
+}
+
+#[test]
+fn finishing_never_starts_an_empty_part() {
+    let dir = TempDir::new("finish");
+    let path = dir.file("t.ftr");
+    // ~45 KB of events stay in one unsealed 64 KiB block; sealing it at finish crosses the
+    // 16 KiB max size, which must not open an empty FILE.1.
+    let options = RecorderOptions { max_size: Some(16 * 1024), ..RecorderOptions::new(&path) };
+    let mut rec = Recorder::create(options, header()).unwrap();
+    for e in sample_events(3000) {
+        rec.event(&e).unwrap();
+    }
+    assert_eq!(rec.part(), 0);
+    rec.finish(&Counters::default()).unwrap();
+    assert!(rec.bytes_written() > 16 * 1024, "the test must cross the max size");
+    assert_eq!(rec.part(), 0);
+    assert!(!part_path(&path, 1).exists());
 }
 
 #[test]

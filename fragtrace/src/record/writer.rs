@@ -15,7 +15,7 @@ use std::{
 use thiserror::Error;
 
 use super::{
-    format::{BlockHeader, BlockKind, Codec, EndMarker, RecordingHeader, file_header, part_path},
+    format::{BlockHeader, BlockKind, Codec, EndMarker, MAX_BLOCK_LEN, RecordingHeader, file_header, part_path},
     records::BlockEncoder,
 };
 use crate::{
@@ -94,15 +94,18 @@ pub struct Recorder {
     counters: Counters,
 }
 
+/// Creates `path` with mode 0600. Always a new inode: with `overwrite` an existing file (or a
+/// symlink planted there) is unlinked first rather than truncated, so root never writes
+/// through a link and the mode is 0600 whatever the old file's was.
 fn create_file(path: &Path, overwrite: bool) -> Result<File, RecordError> {
-    let mut options = OpenOptions::new();
-    options.write(true).mode(0o600);
     if overwrite {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RecordError::Create(path.display().to_string(), e)),
+        }
     }
-    options.open(path).map_err(|e| match e.kind() {
+    OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => RecordError::Exists(path.display().to_string()),
         _ => RecordError::Create(path.display().to_string(), e),
     })
@@ -120,22 +123,51 @@ fn push_block(out: &mut Vec<u8>, kind: BlockKind, codec: Codec, raw_len: usize, 
     out.extend_from_slice(payload);
 }
 
+/// Every `base.<n>` (n a number) next to `base`, in no particular order.
+fn existing_parts(base: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (base.parent(), base.file_name()) else { return Vec::new() };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let prefix = format!("{}.", name.to_string_lossy());
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.strip_prefix(&prefix).is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|e| dir.join(e.file_name()))
+        .collect()
+}
+
+/// Largest zone snapshot text stored: /proc/pagetypeinfo on a big NUMA machine is tens of
+/// KiB; anything beyond this is cut (with a marker) so a record always fits a block.
+const MAX_SNAPSHOT_TEXT: usize = 1 << 20;
+
+fn capped(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_SNAPSHOT_TEXT {
+        return text.into();
+    }
+    let mut cut = MAX_SNAPSHOT_TEXT;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}\n[fragtrace: cut at {MAX_SNAPSHOT_TEXT} bytes]\n", &text[..cut]).into()
+}
+
 impl Recorder {
     /// Creates the first file (mode 0600; refusing to overwrite it, or a rotated part next
     /// to it, unless `force`) and writes the file header and the recording header.
     pub fn create(options: RecorderOptions, mut header: RecordingHeader) -> Result<Self, RecordError> {
-        let display = |p: &Path| p.display().to_string();
+        // Parts of an earlier recording (any FILE.<n>, with gaps where --keep deleted some)
+        // would collide with ours at rotation and be mixed into `report FILE*`.
+        let stale = existing_parts(&options.path);
         if options.force {
-            // Stale parts of an earlier recording would be mistaken for ours by `report FILE*`.
-            let mut part = 1;
-            while let Ok(meta) = std::fs::symlink_metadata(part_path(&options.path, part)) {
-                if meta.is_file() {
-                    std::fs::remove_file(part_path(&options.path, part)).map_err(|e| RecordError::RemoveStale(display(&part_path(&options.path, part)), e))?;
-                }
-                part += 1;
+            for part in stale {
+                std::fs::remove_file(&part).map_err(|e| RecordError::RemoveStale(part.display().to_string(), e))?;
             }
-        } else if options.max_size.is_some() && part_path(&options.path, 1).exists() {
-            return Err(RecordError::Exists(display(&part_path(&options.path, 1))));
+        } else if let Some(first) = stale.into_iter().next().filter(|_| options.max_size.is_some()) {
+            return Err(RecordError::Exists(first.display().to_string()));
         }
         header.part = 0;
         let file = create_file(&options.path, options.force)?;
@@ -202,8 +234,9 @@ impl Recorder {
         push_block(&mut self.out, kind, codec, raw_len, payload);
     }
 
-    /// Writes the current data block, if any, and rotates when the file is full.
-    fn seal(&mut self) -> Result<(), RecordError> {
+    /// Writes the current data block, if any, and rotates when the file is full (unless
+    /// this is the last block: finishing never starts an empty part).
+    fn seal(&mut self, may_rotate: bool) -> Result<(), RecordError> {
         if self.block.is_empty() {
             return Ok(());
         }
@@ -217,10 +250,13 @@ impl Recorder {
             Some(z) if z.len() < raw.len() => push_block(&mut self.out, BlockKind::Data, Codec::Zstd, raw.len(), &z),
             _ => push_block(&mut self.out, BlockKind::Data, Codec::None, raw.len(), raw),
         }
+        // Cannot happen with capped snapshots and 64 KiB blocks; checked so a reader never
+        // sees a block it must reject.
+        debug_assert!(raw.len() <= MAX_BLOCK_LEN as usize);
         self.file_events += self.block.events();
         self.block.clear();
         self.write_out()?;
-        if self.options.max_size.is_some_and(|max| self.file_bytes >= max) {
+        if may_rotate && self.options.max_size.is_some_and(|max| self.file_bytes >= max) {
             self.rotate()?;
         }
         Ok(())
@@ -235,12 +271,15 @@ impl Recorder {
     }
 
     fn rotate(&mut self) -> Result<(), RecordError> {
-        self.end_file(true)?;
         let part = self.header.part + 1;
+        let next_path = part_path(&self.options.path, part);
+        // Open the next part before marking this one `continued`, so a failure here leaves
+        // a file that honestly ends the recording. `create` removed stale parts.
+        let next = create_file(&next_path, false)?;
+        self.end_file(true)?;
         self.header.part = part;
-        self.file_path = part_path(&self.options.path, part);
-        // Parts after the first are always new files: `create` removed stale ones.
-        self.file = create_file(&self.file_path, false)?;
+        self.file_path = next_path;
+        self.file = next;
         self.file_bytes = 0;
         self.file_events = 0;
         self.start_file()?;
@@ -288,25 +327,33 @@ impl Sink for Recorder {
         self.block.event(event);
         self.total_events += 1;
         if self.block.len() >= self.options.block_bytes {
-            self.seal()?;
+            self.seal(true)?;
         }
         Ok(())
     }
 
     fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
-        self.block.zones(snapshot);
+        let capped = ZoneSnapshot {
+            ts_ns: snapshot.ts_ns,
+            buddyinfo: capped(&snapshot.buddyinfo).into_owned(),
+            pagetypeinfo: snapshot.pagetypeinfo.as_deref().map(|p| capped(p).into_owned()),
+        };
+        self.block.zones(&capped);
+        if self.block.len() >= self.options.block_bytes {
+            self.seal(true)?;
+        }
         Ok(())
     }
 
     fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
         self.counters = *counters;
         self.block.counters(ts_ns, counters);
-        Ok(self.seal()?)
+        Ok(self.seal(true)?)
     }
 
     fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
         self.counters = *counters;
-        self.seal()?;
+        self.seal(false)?;
         Ok(self.end_file(false)?)
     }
 }

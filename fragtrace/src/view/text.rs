@@ -65,13 +65,12 @@ pub fn render(input: &RenderInput<'_>) -> String {
     let s = input.snapshot;
     let h = &input.header;
     let mut out = String::new();
-    let c = &s.counters;
     let rate = h.allocs_per_s.map(|r| format!(" — {r:.0} allocs/s")).unwrap_or_default();
     let _ = writeln!(
         out,
         "fragtrace — {} — kernel {} — probe {} — {:.0}s{rate} — failures {} (silent {}) — extfrag {} — dropped {}{}",
-        h.host, h.kernel, h.probe_mode, h.elapsed_s, s.failures, s.silent_failures, s.extfrag, s.lost.max(c.dropped),
-        if s.lost.max(c.dropped) > 0 { " (!)" } else { "" },
+        h.host, h.kernel, h.probe_mode, h.elapsed_s, s.failures, s.silent_failures, s.extfrag, s.lost,
+        if s.lost > 0 { " (!)" } else { "" },
     );
     if h.allocs_per_s.is_some() {
         let _ = writeln!(out, "delivery lag p50 {}µs p99 {}µs max {}µs", s.lag.p50_us, s.lag.p99_us, s.lag.max_us);
