@@ -54,3 +54,76 @@ mod tests {
         assert_eq!(zones[0].free_pages(), 256 + 512 + 3 * 1024);
     }
 }
+
+/// The kernel's fragmentation metrics for one zone and order (mm/vmstat.c), from free block
+/// counts alone, so they work on buddyinfo from any kernel and any recording.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ZoneIndices {
+    /// Unusable free space index, 0.0–1.0: the share of free memory in blocks too small for
+    /// the order. Near 1 with plenty free = fragmented.
+    pub unusable: f64,
+    /// Fragmentation index, 0.0–1.0, or `None` when a suitable block exists (the kernel's
+    /// −1000): near 0 a failure would be from lack of memory, near 1 from fragmentation. The
+    /// kernel compacts above `vm.extfrag_threshold` (default 500, i.e. 0.5).
+    pub fragmentation: Option<f64>,
+}
+
+impl ZoneFree {
+    /// Both indices for allocations of `order`, with the kernel's integer arithmetic
+    /// (thousandths) so the numbers match debugfs `extfrag/*_index`.
+    pub fn indices(&self, order: u32) -> ZoneIndices {
+        let free_pages = self.free_pages();
+        let total_blocks: u64 = self.free_blocks.iter().sum();
+        // Counted in blocks of `order`, as fill_contig_page_info does: an order-5 block is
+        // 2^(5-order) suitable blocks.
+        let suitable: u64 =
+            self.free_blocks.iter().enumerate().skip(order as usize).map(|(k, n)| n << (k as u32 - order)).sum();
+        let unusable = if free_pages == 0 {
+            1000
+        } else {
+            (free_pages - (suitable << order).min(free_pages)) * 1000 / free_pages
+        };
+        let fragmentation = if suitable > 0 {
+            None
+        } else if total_blocks == 0 {
+            Some(0)
+        } else {
+            // 1000 - (1000 + free_pages * 1000 / 2^order) / total_blocks, as in fill_contig_page_info.
+            let requested = 1u64 << order;
+            Some(1000u64.saturating_sub((1000 + free_pages * 1000 / requested) / total_blocks))
+        };
+        ZoneIndices { unusable: unusable as f64 / 1000.0, fragmentation: fragmentation.map(|f| f as f64 / 1000.0) }
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    fn zone(blocks: &[u64]) -> ZoneFree {
+        ZoneFree { node: 0, zone: "Normal".into(), free_blocks: blocks.to_vec() }
+    }
+
+    #[test]
+    fn unusable_index_is_the_share_in_too_small_blocks() {
+        // 8 free pages: four order-0 blocks and one order-2 block.
+        let z = zone(&[4, 0, 1]);
+        assert_eq!(z.indices(0).unusable, 0.0);
+        assert_eq!(z.indices(1).unusable, 0.5, "the order-0 pages are unusable for order 1");
+        assert_eq!(z.indices(3).unusable, 1.0);
+        assert_eq!(zone(&[0, 0]).indices(0).unusable, 1.0, "no free memory is fully unusable");
+    }
+
+    #[test]
+    fn fragmentation_index_matches_the_kernel() {
+        assert_eq!(zone(&[4, 0, 1]).indices(2).fragmentation, None, "a suitable block exists (-1000)");
+        // 1000 free order-0 pages, order 3: 1000 - (1000 + 1000*1000/8) / 1000 = 1000 - 126 = 874.
+        assert_eq!(zone(&[1000]).indices(3).fragmentation, Some(0.874));
+        // One order-0 page for an order-10 request: 1000 - (1000 + 0) / 1 = 0: lack of memory.
+        assert_eq!(zone(&[1]).indices(10).fragmentation, Some(0.0));
+        assert_eq!(zone(&[0; 11]).indices(4).fragmentation, Some(0.0), "an empty zone: lack of memory, as the kernel says");
+        // Suitable blocks are counted in units of the order: two order-3 blocks are 4 order-2.
+        // 24 free pages, 16 of them in suitable blocks: (24 - 16) * 1000 / 24 = 333.
+        assert_eq!(zone(&[8, 0, 0, 2]).indices(2).unusable, 0.333);
+    }
+}
