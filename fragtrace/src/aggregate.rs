@@ -30,6 +30,20 @@ pub struct FailureGroup {
     pub last_seen_ns: u64,
     /// The most frequent stack id in the group.
     pub top_stack: Option<u32>,
+    /// The group's most frequent stacks (id, count), most frequent first, at most
+    /// `TOP_STACKS`.
+    pub stacks: Vec<(u32, u64)>,
+}
+
+/// Stacks kept per group in a snapshot (the TUI's stack view shows them).
+pub const TOP_STACKS: usize = 5;
+
+/// Failures with one kernel stack.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct StackCount {
+    pub stack_id: u32,
+    pub count: u64,
+    pub last_seen_ns: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -65,6 +79,11 @@ pub struct Snapshot {
     /// Failures with `__GFP_NOWARN`: never printed by `dmesg`.
     pub silent_failures: u64,
     pub by_order: [u64; ORDERS],
+    /// Silent (`__GFP_NOWARN`) failures per order.
+    pub silent_by_order: [u64; ORDERS],
+    /// Failures per kernel stack, by count descending (failures without a stack are not
+    /// here).
+    pub by_stack: Vec<StackCount>,
     /// Sorted by count, descending.
     pub groups: Vec<FailureGroup>,
     /// Failures per GFP mask, by count descending.
@@ -101,6 +120,8 @@ pub struct Aggregator {
     failures: u64,
     silent_failures: u64,
     by_order: [u64; ORDERS],
+    silent_by_order: [u64; ORDERS],
+    by_stack: HashMap<u32, (u64, u64)>,
     /// comm → (order, mask) → group: two levels so lookups need no owned key.
     groups: HashMap<String, HashMap<(u32, u64), GroupState>>,
     by_gfp: HashMap<u64, u64>,
@@ -123,6 +144,8 @@ impl Aggregator {
             failures: 0,
             silent_failures: 0,
             by_order: [0; ORDERS],
+            silent_by_order: [0; ORDERS],
+            by_stack: HashMap::default(),
             groups: HashMap::default(),
             by_gfp: HashMap::default(),
             by_cgroup: HashMap::default(),
@@ -137,10 +160,17 @@ impl Aggregator {
 
     fn failure(&mut self, f: &Failure) {
         self.failures += 1;
+        let order = (f.order as usize).min(ORDERS - 1);
         if self.nowarn_bit != 0 && f.gfp_mask & self.nowarn_bit != 0 {
             self.silent_failures += 1;
+            self.silent_by_order[order] += 1;
         }
-        self.by_order[(f.order as usize).min(ORDERS - 1)] += 1;
+        self.by_order[order] += 1;
+        if let Some(id) = f.stack_id {
+            let entry = self.by_stack.entry(id).or_default();
+            entry.0 += 1;
+            entry.1 = entry.1.max(f.task.ts_ns);
+        }
         *self.by_gfp.entry(f.gfp_mask).or_default() += 1;
         *self.by_cgroup.entry(f.task.cgroup_id).or_default() += 1;
         let per_comm = match self.groups.get_mut(f.task.comm.as_str()) {
@@ -185,8 +215,17 @@ impl Aggregator {
                 count: g.count,
                 last_seen_ns: g.last_seen_ns,
                 top_stack: g.stacks.iter().max_by_key(|(id, n)| (**n, std::cmp::Reverse(**id))).map(|(id, _)| *id),
+                stacks: {
+                    let mut top: Vec<(u32, u64)> = g.stacks.iter().map(|(id, n)| (*id, *n)).collect();
+                    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    top.truncate(TOP_STACKS);
+                    top
+                },
             })
             .collect();
+        let mut by_stack: Vec<StackCount> =
+            self.by_stack.iter().map(|(id, (n, last))| StackCount { stack_id: *id, count: *n, last_seen_ns: *last }).collect();
+        by_stack.sort_by(|a, b| b.count.cmp(&a.count).then(a.stack_id.cmp(&b.stack_id)));
         let mut by_gfp: Vec<(u64, u64)> = self.by_gfp.iter().map(|(k, v)| (*k, *v)).collect();
         by_gfp.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut by_comm: Vec<(String, u64)> =
@@ -206,6 +245,8 @@ impl Aggregator {
             failures: self.failures,
             silent_failures: self.silent_failures,
             by_order: self.by_order,
+            silent_by_order: self.silent_by_order,
+            by_stack,
             groups,
             by_gfp,
             by_comm,
@@ -293,7 +334,12 @@ mod tests {
         assert_eq!(s.silent_failures, 3);
         assert_eq!(s.by_order[4], 3);
         assert_eq!(s.by_order[ORDERS - 1], 1, "order 12 lands in the last bucket");
-        assert_eq!(s.groups[0], FailureGroup { comm: "a".into(), order: 4, gfp_mask: 0x2000, count: 3, last_seen_ns: 5, top_stack: Some(2) });
+        assert_eq!(
+            s.groups[0],
+            FailureGroup { comm: "a".into(), order: 4, gfp_mask: 0x2000, count: 3, last_seen_ns: 5, top_stack: Some(2), stacks: vec![(2, 2), (1, 1)] }
+        );
+        assert_eq!(s.silent_by_order[4], 3);
+        assert_eq!(s.by_stack[0], StackCount { stack_id: 2, count: 2, last_seen_ns: 5 });
         assert_eq!((s.extfrag, s.extfrag_fragmenting, s.extfrag_severe), (1, 1, 1));
         assert_eq!(s.lost, 5);
         assert_eq!(s.by_gfp, vec![(0x2000, 3), (0xcc0, 1)]);

@@ -23,6 +23,7 @@ pub mod sink;
 pub mod symbolize;
 pub mod timespec;
 pub mod tracefs;
+pub mod tui;
 pub mod view;
 pub mod zones;
 

@@ -167,7 +167,7 @@ mod tests {
         let mut snapshot = Snapshot::default();
         snapshot.failures = 3;
         snapshot.by_order[6] = 3;
-        snapshot.groups.push(FailureGroup { comm: "runc:[1:CHILD]".into(), order: 6, gfp_mask: 0x50, count: 3, last_seen_ns: 1, top_stack: Some(7) });
+        snapshot.groups.push(FailureGroup { comm: "runc:[1:CHILD]".into(), order: 6, gfp_mask: 0x50, count: 3, last_seen_ns: 1, top_stack: Some(7), stacks: vec![(7, 3)] });
         snapshot.by_gfp = vec![(0x50, 3)];
         snapshot.by_comm = vec![("runc:[1:CHILD]".into(), 3)];
         snapshot.by_cgroup = vec![CgroupCount { cgroup_id: 9, path: Some("/kubepods/pod1".into()), count: 2 }, CgroupCount { cgroup_id: 4, path: None, count: 1 }];

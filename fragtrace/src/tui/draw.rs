@@ -1,0 +1,67 @@
+//! Lays the panes out for the terminal's size and draws one frame. Generic over the
+//! ratatui backend: the real terminal and the tests' `TestBackend` take the same path.
+
+use ratatui::{
+    Frame,
+    layout::{Constraint, Direction, Layout, Rect},
+};
+
+use super::{
+    panes::{extfrag, failures, footer, header, help, orders, stacks, stalls, zones},
+    screen::Screen,
+};
+
+/// Wide enough for the two-column layout.
+const WIDE: u16 = 120;
+
+pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    let [head, body, foot] = Layout::vertical([Constraint::Length(2), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    header::render(screen, head, buf);
+    footer::render(screen, foot, buf);
+    let zone_rows = screen.snapshot.zones.len().clamp(1, 8) as u16;
+    if area.width >= WIDE {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        let [fail, ord] = Layout::vertical([Constraint::Min(6), Constraint::Length(13)]).areas(left);
+        let [zon, ext, stl] = Layout::vertical([Constraint::Length(zone_rows + 3), Constraint::Min(5), Constraint::Length(8)]).areas(right);
+        failures::render(screen, fail, buf);
+        orders::render(screen, ord, buf);
+        zones::render(screen, zon, buf);
+        extfrag::render(screen, ext, buf);
+        stalls::render(screen, stl, buf);
+    } else {
+        // On short terminals the failures pane gets the rows: the stall panes shrink to a
+        // line and the middle row loses one.
+        let short = area.height < 30;
+        let zone_height = zone_rows.min(3) + 3;
+        let (mid_height, stall_height) = if short { (6, 1) } else { (7, 3) };
+        let [fail, mid, zon, stl] = Layout::vertical([
+            Constraint::Min(5),
+            Constraint::Length(mid_height),
+            Constraint::Length(zone_height),
+            Constraint::Length(stall_height),
+        ])
+        .areas(body);
+        let [ord, ext] = Layout::new(Direction::Horizontal, [Constraint::Percentage(45), Constraint::Percentage(55)]).areas(mid);
+        failures::render(screen, fail, buf);
+        orders::render(screen, ord, buf);
+        extfrag::render(screen, ext, buf);
+        zones::render(screen, zon, buf);
+        stalls::render(screen, stl, buf);
+    }
+    if screen.ui.show_stacks {
+        stacks::render(screen, centered(area, 90, 80), buf);
+    }
+    if screen.ui.show_help {
+        let w = if area.width < 100 { 96 } else { 60 };
+        help::render(screen, centered(area, w, 96), buf);
+    }
+}
+
+/// A rectangle `pct_w` × `pct_h` percent of `area`, centred.
+pub fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {
+    let w = area.width * pct_w / 100;
+    let h = area.height * pct_h / 100;
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}

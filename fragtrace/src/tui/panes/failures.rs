@@ -1,0 +1,73 @@
+//! Failures: rows grouped by (comm, order, flags), cgroup or stack, with count, rate, last
+//! seen and decoded GFP flags; the selected row is highlighted and kept in view.
+
+use ratatui::{
+    buffer::Buffer,
+    layout::{Constraint, Rect},
+    style::{Modifier, Style},
+    text::Line,
+    widgets::{Paragraph, Row, StatefulWidget, Table, TableState, Widget},
+};
+
+use super::{DIM, block, compact, fit, rate};
+use crate::tui::{rows::failure_rows, screen::Screen, state::GroupBy};
+
+pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
+    let rows = failure_rows(screen);
+    let title = format!("Failures by {} — {} groups", screen.ui.group_by.label(), rows.len());
+    let block = block(&title);
+    if rows.is_empty() {
+        let text = if screen.snapshot.failures == 0 {
+            "no allocation failures since the start (or the last reset)"
+        } else {
+            "no group matches the filter"
+        };
+        Paragraph::new(Line::styled(text, DIM)).block(block).render(area, buf);
+        return;
+    }
+    let inner_width = area.width.saturating_sub(2) as usize;
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = match screen.ui.group_by {
+        GroupBy::Process => (
+            vec!["COMM", "ORD", "COUNT", "RATE", "LAST", "GFP FLAGS", "CALLER"],
+            vec![
+                Constraint::Length(16),
+                Constraint::Length(3),
+                Constraint::Length(7),
+                Constraint::Length(8),
+                Constraint::Length(5),
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+            ],
+        ),
+        GroupBy::Cgroup | GroupBy::Stack => (
+            vec![if screen.ui.group_by == GroupBy::Cgroup { "CGROUP" } else { "CALLER (stack)" }, "COUNT", "RATE", "LAST"],
+            vec![Constraint::Fill(1), Constraint::Length(7), Constraint::Length(8), Constraint::Length(5)],
+        ),
+    };
+    let label_width = if screen.ui.group_by == GroupBy::Process { 16 } else { inner_width.saturating_sub(24).max(8) };
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![fit(&r.label, label_width)];
+            if screen.ui.group_by == GroupBy::Process {
+                cells.push(r.order.map_or_else(String::new, |o| o.to_string()));
+            }
+            cells.push(compact(r.count));
+            cells.push(rate(r.rate));
+            cells.push(screen.ago(r.last_seen_ns));
+            if screen.ui.group_by == GroupBy::Process {
+                cells.push(r.gfp.clone().unwrap_or_default());
+                cells.push(r.caller.clone().unwrap_or_else(|| "?".into()));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let selected = screen.ui.selected.min(rows.len() - 1);
+    let table = Table::new(table_rows, widths)
+        .header(Row::new(header).style(Style::new().add_modifier(Modifier::BOLD)))
+        .column_spacing(1)
+        .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
+        .block(block);
+    let mut state = TableState::default().with_selected(Some(selected));
+    StatefulWidget::render(table, area, buf, &mut state);
+}

@@ -1,0 +1,86 @@
+//! The failures pane's rows for the current grouping, filter and sort: a pure function of
+//! the screen, shared by the pane and the stacks overlay.
+
+use super::{
+    screen::Screen,
+    state::{GroupBy, SortBy},
+};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailureRow {
+    /// What the row is: the comm, the cgroup path or the stack's caller.
+    pub label: String,
+    pub order: Option<u32>,
+    pub gfp: Option<String>,
+    pub count: u64,
+    pub rate: f64,
+    pub last_seen_ns: u64,
+    /// Caller frame of the most frequent stack.
+    pub caller: Option<String>,
+    /// The row's most frequent stacks (id, count).
+    pub stacks: Vec<(u32, u64)>,
+}
+
+pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
+    let s = &screen.snapshot;
+    let r = &screen.rates;
+    let mut rows: Vec<FailureRow> = match screen.ui.group_by {
+        GroupBy::Process => s
+            .groups
+            .iter()
+            .map(|g| FailureRow {
+                label: g.comm.clone(),
+                order: Some(g.order),
+                gfp: Some(screen.gfp.decode_joined(g.gfp_mask)),
+                count: g.count,
+                rate: r.groups.get(&(g.comm.clone(), g.order, g.gfp_mask)).copied().unwrap_or(0.0),
+                last_seen_ns: g.last_seen_ns,
+                caller: g.top_stack.and_then(|id| screen.caller(id)).map(str::to_string),
+                stacks: g.stacks.clone(),
+            })
+            .collect(),
+        GroupBy::Cgroup => s
+            .by_cgroup
+            .iter()
+            .map(|c| FailureRow {
+                label: c.path.clone().unwrap_or_else(|| format!("cgroup id {}", c.cgroup_id)),
+                order: None,
+                gfp: None,
+                count: c.count,
+                rate: r.cgroups.get(&c.cgroup_id).copied().unwrap_or(0.0),
+                last_seen_ns: 0,
+                caller: None,
+                stacks: Vec::new(),
+            })
+            .collect(),
+        GroupBy::Stack => s
+            .by_stack
+            .iter()
+            .map(|st| FailureRow {
+                label: screen.caller(st.stack_id).map_or_else(|| format!("stack {}", st.stack_id), str::to_string),
+                order: None,
+                gfp: None,
+                count: st.count,
+                rate: r.stacks.get(&st.stack_id).copied().unwrap_or(0.0),
+                last_seen_ns: st.last_seen_ns,
+                caller: None,
+                stacks: vec![(st.stack_id, st.count)],
+            })
+            .collect(),
+    };
+    if !screen.ui.filter.is_empty() {
+        let needle = screen.ui.filter.to_lowercase();
+        rows.retain(|row| {
+            row.label.to_lowercase().contains(&needle)
+                || row.gfp.as_deref().is_some_and(|g| g.to_lowercase().contains(&needle))
+                || row.caller.as_deref().is_some_and(|c| c.to_lowercase().contains(&needle))
+        });
+    }
+    match screen.ui.sort {
+        SortBy::Count => rows.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns))),
+        SortBy::Rate => rows.sort_by(|a, b| b.rate.total_cmp(&a.rate).then(b.count.cmp(&a.count))),
+        SortBy::LastSeen => rows.sort_by(|a, b| b.last_seen_ns.cmp(&a.last_seen_ns).then(b.count.cmp(&a.count))),
+        SortBy::Order => rows.sort_by(|a, b| b.order.cmp(&a.order).then(b.count.cmp(&a.count))),
+    }
+    rows
+}

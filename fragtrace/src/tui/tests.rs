@@ -1,0 +1,220 @@
+//! Snapshot tests: every pane and the whole screen from fixed snapshots, at 80×24 and
+//! 160×48, through ratatui's `TestBackend` with an injected clock. Golden files live in
+//! `src/tui/snapshots/`; `FRAGTRACE_UPDATE_SNAPSHOTS=1 cargo test` rewrites them after an
+//! intended change (review the diff).
+
+use std::{collections::HashMap, path::PathBuf, sync::Arc};
+
+use ratatui::{Terminal, backend::TestBackend, buffer::Buffer, layout::Rect};
+
+use super::{
+    draw::draw,
+    panes,
+    rates::Rates,
+    screen::{HeaderFacts, Screen},
+    state::{GroupBy, UiState},
+};
+use crate::{
+    aggregate::{CgroupCount, ExtfragGroup, FailureGroup, Snapshot, StackCount},
+    buddyinfo::ZoneFree,
+    gfp::{GfpName, GfpTable},
+};
+
+const NOW: u64 = 1_000_000_000_000;
+
+fn gfp() -> GfpTable {
+    GfpTable {
+        names: vec![
+            GfpName { value: 0x400cc0, name: "GFP_KERNEL_ACCOUNT".into() },
+            GfpName { value: 0xcc0, name: "GFP_KERNEL".into() },
+            GfpName { value: 0x2000, name: "__GFP_NOWARN".into() },
+            GfpName { value: 0x40000, name: "__GFP_COMP".into() },
+        ],
+    }
+}
+
+fn screen(snapshot: Snapshot, rates: Rates, ui: UiState) -> Screen {
+    let mut stacks = HashMap::new();
+    stacks.insert(7, vec!["__alloc_pages_noprof".to_string(), "___kmalloc_large_node".into(), "pipe_resize_ring".into(), "pipe_fcntl".into(), "do_fcntl".into()]);
+    stacks.insert(8, vec!["__alloc_pages_noprof".to_string(), "nf_conntrack_init_net".into(), "ops_init".into(), "setup_net".into()]);
+    Screen {
+        header: HeaderFacts {
+            host: "node-7".into(),
+            kernel: "6.18.0".into(),
+            probe_mode: "tp_btf".into(),
+            elapsed_s: 754.0,
+            interval_s: 2.0,
+            filters: String::new(),
+            replay: None,
+        },
+        snapshot: Arc::new(snapshot),
+        rates,
+        stacks: Arc::new(stacks),
+        gfp: Arc::new(gfp()),
+        now_ns: NOW,
+        pageblock_order: 9,
+        ui,
+    }
+}
+
+fn zones() -> Vec<ZoneFree> {
+    vec![
+        ZoneFree { node: 0, zone: "DMA".into(), free_blocks: vec![0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3] },
+        ZoneFree { node: 0, zone: "DMA32".into(), free_blocks: vec![1, 1, 4, 2, 5, 4, 3, 3, 4, 2, 752] },
+        ZoneFree { node: 0, zone: "Normal".into(), free_blocks: vec![19138, 20402, 11771, 3939, 1797, 905, 0, 0, 0, 0, 0] },
+    ]
+}
+
+fn normal() -> (Snapshot, Rates) {
+    let mut s = Snapshot::default();
+    s.failures = 42;
+    s.silent_failures = 12;
+    s.by_order[4] = 30;
+    s.by_order[6] = 12;
+    s.silent_by_order[4] = 12;
+    s.groups = vec![
+        FailureGroup { comm: "mysqld".into(), order: 4, gfp_mask: 0x402cc0, count: 30, last_seen_ns: NOW - 2_000_000_000, top_stack: Some(7), stacks: vec![(7, 28), (8, 2)] },
+        FailureGroup { comm: "runc:[1:CHILD]".into(), order: 6, gfp_mask: 0x400cc0, count: 12, last_seen_ns: NOW - 95_000_000_000, top_stack: Some(8), stacks: vec![(8, 12)] },
+    ];
+    s.by_gfp = vec![(0x402cc0, 30), (0x400cc0, 12)];
+    s.by_comm = vec![("mysqld".into(), 30), ("runc:[1:CHILD]".into(), 12)];
+    s.by_cgroup = vec![
+        CgroupCount { cgroup_id: 9, path: Some("/kubepods/burstable/pod1234/abcd".into()), count: 30 },
+        CgroupCount { cgroup_id: 1, path: Some("/".into()), count: 12 },
+    ];
+    s.by_stack = vec![StackCount { stack_id: 7, count: 28, last_seen_ns: NOW - 2_000_000_000 }, StackCount { stack_id: 8, count: 14, last_seen_ns: NOW - 95_000_000_000 }];
+    s.extfrag = 5400;
+    s.extfrag_fragmenting = 3000;
+    s.extfrag_severe = 800;
+    s.extfrag_groups = vec![
+        ExtfragGroup { alloc_migratetype: 0, fallback_migratetype: 1, count: 5000, fragmenting: 2900, severe: 700 },
+        ExtfragGroup { alloc_migratetype: 2, fallback_migratetype: 1, count: 400, fragmenting: 100, severe: 100 },
+    ];
+    s.zones = zones();
+    s.zones_ts_ns = Some(NOW);
+    s.counters.allocs_seen = 9_000_000;
+    let mut rates = Rates { allocs_per_s: 51234.0, failures_per_s: 1.5, extfrag_per_s: 250.0, ..Default::default() };
+    rates.groups.insert(("mysqld".into(), 4, 0x402cc0), 1.5);
+    rates.extfrag.insert((0, 1), 240.0);
+    rates.cgroups.insert(9, 1.5);
+    rates.stacks.insert(7, 1.5);
+    (s, rates)
+}
+
+fn overflowing() -> (Snapshot, Rates) {
+    let (mut s, rates) = normal();
+    for i in 0..300u64 {
+        s.groups.push(FailureGroup {
+            comm: format!("a-very-long-process-name-{i}"),
+            order: (i % 11) as u32,
+            gfp_mask: 0x400cc0 | 0x2000 | 0x40000,
+            count: 1_000_000 + i,
+            last_seen_ns: NOW - i * 1_000_000_000,
+            top_stack: Some(7),
+            stacks: vec![(7, 1_000_000 + i)],
+        });
+    }
+    s.by_order = [123_456_789; 11];
+    s.silent_by_order = [23_456_789; 11];
+    s.failures = 1_358_024_679;
+    s.lost = 98_765;
+    (s, rates)
+}
+
+/// The buffer as text, one line per row, trailing spaces trimmed.
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let line: String = (0..area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn check(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/tui/snapshots").join(format!("{name}.txt"));
+    if std::env::var_os("FRAGTRACE_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; run with FRAGTRACE_UPDATE_SNAPSHOTS=1 to create it", path.display()));
+    if expected != actual {
+        panic!("{name} differs from {}:\n--- expected\n{expected}\n--- actual\n{actual}", path.display());
+    }
+}
+
+fn full(name: &str, screen: &Screen, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| draw(f, screen)).unwrap();
+    let t = text(terminal.backend().buffer());
+    check(&format!("{name}-{w}x{h}"), &t);
+    t
+}
+
+#[test]
+fn full_screen_empty_normal_overflowing_at_two_sizes() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let empty = full("empty", &screen(Snapshot::default(), Rates::default(), UiState::default()), w, h);
+        assert!(empty.contains("no allocation failures"), "{empty}");
+        assert!(empty.contains("not yet collected"), "stall panes never fake data");
+        let (s, r) = normal();
+        let t = full("normal", &screen(s, r, UiState::default()), w, h);
+        assert!(t.contains("mysqld") && t.contains("runc:[1:CHILD]"), "{t}");
+        assert!(t.contains("GFP_KERNEL_ACCOUNT"), "{t}");
+        let (s, r) = overflowing();
+        let t = full("overflowing", &screen(s, r, UiState::default()), w, h);
+        assert!(t.contains("DROPPED 98.8k"), "{t}");
+        assert!(t.lines().all(|l| l.chars().count() <= w as usize));
+    }
+}
+
+#[test]
+fn overlays_and_modes() {
+    let (s, r) = normal();
+    let t = full("help", &screen(s.clone(), r.clone(), UiState { show_help: true, ..Default::default() }), 80, 24);
+    assert!(t.contains("quit") && t.contains("fragmentation index"), "{t}");
+    let t = full("stacks", &screen(s.clone(), r.clone(), UiState { show_stacks: true, ..Default::default() }), 80, 24);
+    assert!(t.contains("pipe_resize_ring") && t.contains("28 failures"), "the selected group's stacks: {t}");
+    let t = full("by-cgroup", &screen(s.clone(), r.clone(), UiState { group_by: GroupBy::Cgroup, ..Default::default() }), 160, 48);
+    assert!(t.contains("/kubepods/burstable/pod1234/abcd"), "{t}");
+    let t = full("by-stack", &screen(s.clone(), r.clone(), UiState { group_by: GroupBy::Stack, ..Default::default() }), 160, 48);
+    assert!(t.contains("pipe_resize_ring") && t.contains("nf_conntrack_init_net"), "{t}");
+    let t = full("filtering", &screen(s.clone(), r.clone(), UiState { filter: "runc".into(), editing_filter: true, paused: true, ..Default::default() }), 80, 24);
+    assert!(t.contains("filter: runc") && t.contains("PAUSED") && !t.contains("mysqld"), "{t}");
+}
+
+#[test]
+fn every_pane_alone() {
+    let (s, r) = normal();
+    let sc = screen(s, r, UiState { selected: 1, ..Default::default() });
+    let area = Rect::new(0, 0, 78, 12);
+    type Pane = fn(&Screen, Rect, &mut Buffer);
+    let panes: [(&str, Pane); 7] = [
+        ("pane-header", panes::header::render),
+        ("pane-failures", panes::failures::render),
+        ("pane-orders", panes::orders::render),
+        ("pane-extfrag", panes::extfrag::render),
+        ("pane-zones", panes::zones::render),
+        ("pane-stalls", panes::stalls::render),
+        ("pane-footer", panes::footer::render),
+    ];
+    for (name, render) in panes {
+        let mut buf = Buffer::empty(area);
+        render(&sc, area, &mut buf);
+        check(name, &text(&buf));
+    }
+}
+
+#[test]
+fn zone_order_defaults_to_the_highest_recent_failure() {
+    let (s, r) = normal();
+    let sc = screen(s, r, UiState::default());
+    assert_eq!(sc.zone_order(), 4, "order 6 failed 95 s ago, order 4 two seconds ago");
+    let sc = screen(Snapshot::default(), Rates::default(), UiState::default());
+    assert_eq!(sc.zone_order(), 3);
+    let (s, r) = normal();
+    assert_eq!(screen(s, r, UiState { zone_order: Some(9), ..Default::default() }).zone_order(), 9);
+}
