@@ -4,6 +4,7 @@ mod live;
 mod record;
 mod report;
 mod top;
+mod top_tui;
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
-//! `fragtrace top`: a periodic plain-text view (the full-screen TUI replaces it later), live
-//! or replayed from a recording.
+//! `fragtrace top`: the live view. Full-screen on a terminal; plain text (or JSON) every
+//! interval with `--batch`, `--json` or when stdout is not a terminal; from a recording with
+//! `--replay`.
 
 use std::{
     collections::HashMap,
@@ -9,39 +10,58 @@ use std::{
     time::Duration,
 };
 
+use anyhow::Context;
 use clap::Args;
 use fragtrace::{
     aggregate::Aggregator,
     event::{Counters, Event},
+    filter::EventFilter,
     gfp::GfpTable,
     probe::kernel::hostname,
     record::{ReplayOptions, open_all, replay, replay::SPEED_RANGE},
     session::RunOptions,
     sink::{Sink, SinkError},
     symbolize::caller_frame,
-    view::text::{HeaderInfo, RenderInput, render},
+    tui::{rates::Rates, screen::HeaderFacts, terminal::TerminalGuard},
+    view::{
+        json::{ReportSource, report_document},
+        text::{HeaderInfo, RenderInput, render},
+    },
     zones::ZoneSnapshot,
 };
+use serde_json::json;
 use tokio::sync::Notify;
 
-use super::{FilterArgs, ProbeArgs, live, parse_duration};
+use super::{FilterArgs, ProbeArgs, live, parse_duration, top_tui::TuiTop};
 
 #[derive(Debug, Args)]
+#[command(after_help = "On a terminal, a full-screen view (press ? for keys). With --batch, --json, or when \
+stdout is not a terminal (kubectl exec, pipes, logs), a plain report every interval.\n\n\
+Examples:\n  \
+  sudo fragtrace top\n  \
+  sudo fragtrace top --comm 'runc*' --min-order 4\n  \
+  sudo fragtrace top --batch --iterations 5 > top.log\n  \
+  sudo fragtrace top --json --iterations 1 | jq .failures\n  \
+  fragtrace top --replay incident.ftr --speed 10")]
 pub struct TopArgs {
     #[command(flatten)]
     pub probe: ProbeArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Refresh interval (live; a replay refreshes at the recorded ticks).
-    #[arg(long, short = 'i', default_value = "1s", value_parser = parse_duration)]
+    /// Refresh interval (a replay refreshes at the recorded ticks).
+    #[arg(long, short = 'i', default_value = "2s", value_parser = parse_duration)]
     pub interval: Duration,
     /// Exit after this many refreshes.
-    #[arg(long, short = 'n')]
-    pub count: Option<u64>,
-    /// Append plain reports instead of redrawing the screen (for logs and pipes).
+    #[arg(long, short = 'n', alias = "count", value_name = "N")]
+    pub iterations: Option<u64>,
+    /// Plain text reports instead of the full-screen view (automatic when stdout is not a
+    /// terminal).
     #[arg(long)]
     pub batch: bool,
-    /// Rows per table.
+    /// One JSON object per interval (implies --batch); schema in docs/json.md.
+    #[arg(long)]
+    pub json: bool,
+    /// Rows per table in batch mode.
     #[arg(long, default_value_t = 15)]
     pub rows: usize,
     /// Drive the view from recordings instead of the live kernel (no privileges needed).
@@ -52,62 +72,91 @@ pub struct TopArgs {
     pub speed: f64,
 }
 
-struct TopView {
+/// The batch view: text or JSON reports appended every refresh.
+struct BatchTop {
     aggregator: Aggregator,
     gfp: GfpTable,
-    callers: HashMap<u32, String>,
+    stacks: HashMap<u32, Vec<String>>,
     host: String,
     kernel: String,
     probe_mode: String,
-    /// First tick (CLOCK_MONOTONIC of the source) and the previous one with its counters.
+    filters: String,
+    json: bool,
+    interval_s: f64,
+    /// First tick (CLOCK_MONOTONIC of the source) and the previous refresh's snapshot.
     first_ts: Option<u64>,
-    last: Option<(u64, u64)>,
+    previous: Option<(fragtrace::aggregate::Snapshot, u64)>,
     refreshes: u64,
-    count: Option<u64>,
-    clear_screen: bool,
+    iterations: Option<u64>,
     rows: usize,
     /// Replays draw the final state too (events after the last recorded tick).
     draw_on_finish: bool,
 }
 
-impl TopView {
-    fn draw(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
-        let allocs_per_s = self.last.map(|(at, seen)| {
-            counters.allocs_seen.saturating_sub(seen) as f64 / (ts_ns.saturating_sub(at) as f64 / 1e9).max(1e-3)
-        });
-        self.last = Some((ts_ns, counters.allocs_seen));
+impl BatchTop {
+    fn draw(&mut self, ts_ns: u64) -> Result<(), SinkError> {
         let snapshot = self.aggregator.snapshot();
-        let callers = &self.callers;
-        let stack_of = |id: u32| callers.get(&id).cloned();
-        let text = render(&RenderInput {
-            header: HeaderInfo {
-                host: &self.host,
-                kernel: &self.kernel,
-                probe_mode: &self.probe_mode,
-                elapsed_s: ts_ns.saturating_sub(self.first_ts.unwrap_or(ts_ns)) as f64 / 1e9,
-                allocs_per_s,
-            },
-            snapshot: &snapshot,
-            gfp: &self.gfp,
-            stack_of: &stack_of,
-            max_rows: self.rows,
-        });
+        let rates = self.previous.as_ref().map(|(prev, at)| Rates::between(Some(prev), &snapshot, ts_ns.saturating_sub(*at) as f64 / 1e9));
+        let elapsed_s = ts_ns.saturating_sub(self.first_ts.unwrap_or(ts_ns)) as f64 / 1e9;
         let mut out = std::io::stdout().lock();
-        if self.clear_screen {
-            out.write_all(b"\x1b[H\x1b[2J")?;
-        } else if self.refreshes > 0 {
+        if self.json {
+            let source = ReportSource {
+                files: vec![],
+                hostname: &self.host,
+                kernel: &self.kernel,
+                probe_mode: self.probe_mode.clone(),
+                start_wall_ns: 0,
+                span_s: elapsed_s,
+                warnings: vec![],
+                clean_end: true,
+            };
+            let mut doc = report_document(&source, &snapshot, &self.gfp, &self.stacks);
+            doc["kind"] = json!("top");
+            doc["interval"] = json!(self.refreshes + 1);
+            doc["filters"] = json!(self.filters);
+            doc["interval_s"] = json!(self.interval_s);
+            doc["rates"] = match &rates {
+                Some(r) => json!({"allocs_per_s": r.allocs_per_s, "failures_per_s": r.failures_per_s, "extfrag_per_s": r.extfrag_per_s}),
+                None => serde_json::Value::Null,
+            };
+            serde_json::to_writer(&mut out, &doc)?;
             out.write_all(b"\n")?;
+        } else {
+            let stacks = &self.stacks;
+            let stack_of = |id: u32| stacks.get(&id).map(|f| caller_frame(f).unwrap_or("?").to_string());
+            let probe_mode = if self.filters.is_empty() { self.probe_mode.clone() } else { format!("{} — filter {}", self.probe_mode, self.filters) };
+            let text = render(&RenderInput {
+                header: HeaderInfo {
+                    host: &self.host,
+                    kernel: &self.kernel,
+                    probe_mode: &probe_mode,
+                    elapsed_s,
+                    allocs_per_s: rates.as_ref().map(|r| r.allocs_per_s),
+                },
+                snapshot: &snapshot,
+                gfp: &self.gfp,
+                stack_of: &stack_of,
+                max_rows: self.rows,
+            });
+            if self.refreshes > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(text.as_bytes())?;
         }
-        out.write_all(text.as_bytes())?;
         out.flush()?;
+        self.previous = Some((snapshot, ts_ns));
+        self.refreshes += 1;
+        if self.iterations.is_some_and(|n| self.refreshes >= n) {
+            return Err(SinkError::Stopped);
+        }
         Ok(())
     }
 }
 
-impl Sink for TopView {
+impl Sink for BatchTop {
     fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        self.callers.insert(id, caller_frame(frames).unwrap_or("?").to_string());
-        self.aggregator.stack(id, frames)
+        self.stacks.insert(id, frames.to_vec());
+        Ok(())
     }
 
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
@@ -124,36 +173,79 @@ impl Sink for TopView {
 
     fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
         self.aggregator.tick(ts_ns, counters)?;
-        // The first tick only sets the baseline, so every drawn rate covers a real interval.
+        // The first tick only sets the baseline, so every report's rates cover an interval.
         if self.first_ts.is_none() {
             self.first_ts = Some(ts_ns);
-            self.last = Some((ts_ns, counters.allocs_seen));
+            self.previous = Some((self.aggregator.snapshot(), ts_ns));
             return Ok(());
         }
-        self.draw(ts_ns, counters)?;
-        self.refreshes += 1;
-        if self.count.is_some_and(|n| self.refreshes >= n) {
-            return Err(SinkError::Stopped);
-        }
-        Ok(())
+        self.draw(ts_ns)
     }
 
     fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
         self.aggregator.finish(counters)?;
-        if self.draw_on_finish && self.count.is_none_or(|n| self.refreshes < n) {
-            let ts = self.last.map_or(0, |(ts, _)| ts);
-            self.draw(ts, counters)?;
+        if self.draw_on_finish && self.iterations.is_none_or(|n| self.refreshes < n) {
+            let ts = self.previous.as_ref().map_or(0, |(_, ts)| *ts);
+            match self.draw(ts) {
+                Ok(()) | Err(SinkError::Stopped) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
 }
 
+struct Source {
+    host: String,
+    kernel: String,
+    probe_mode: String,
+    gfp: GfpTable,
+    pageblock_order: u32,
+    nowarn: u64,
+}
+
+fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, interval_s: f64) -> BatchTop {
+    BatchTop {
+        aggregator: Aggregator::new(src.pageblock_order, src.nowarn, live),
+        gfp: src.gfp.clone(),
+        stacks: HashMap::new(),
+        host: src.host.clone(),
+        kernel: src.kernel.clone(),
+        probe_mode: src.probe_mode.clone(),
+        filters: filter.describe(),
+        json: args.json,
+        interval_s,
+        first_ts: None,
+        previous: None,
+        refreshes: 0,
+        iterations: args.iterations,
+        rows: args.rows,
+        draw_on_finish: !live,
+    }
+}
+
+fn tui_view(src: &Source, filter: &EventFilter, live: bool, interval: Duration, replay: Option<String>) -> anyhow::Result<TuiTop> {
+    let guard = TerminalGuard::enter().context("cannot switch the terminal to full-screen mode (try --batch)")?;
+    let header = HeaderFacts {
+        host: src.host.clone(),
+        kernel: src.kernel.clone(),
+        probe_mode: src.probe_mode.clone(),
+        elapsed_s: 0.0,
+        interval_s: interval.as_secs_f64(),
+        filters: filter.describe(),
+        replay,
+    };
+    let mut tui = TuiTop::new(Aggregator::new(src.pageblock_order, src.nowarn, live), header, src.gfp.clone(), src.pageblock_order, interval, guard);
+    tui.hold_at_end = !live;
+    Ok(tui)
+}
+
 pub async fn run(args: TopArgs) -> anyhow::Result<()> {
-    if args.count == Some(0) {
-        anyhow::bail!("--count must be at least 1");
+    if args.iterations == Some(0) {
+        anyhow::bail!("--iterations must be at least 1");
     }
     let filter = args.filter.to_filter()?;
-    let clear_screen = !args.batch && std::io::stdout().is_terminal();
+    let full_screen = !args.batch && !args.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if !args.replay.is_empty() {
         if !SPEED_RANGE.contains(&args.speed) {
             anyhow::bail!(
@@ -165,24 +257,27 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         }
         let recording = open_all(&args.replay)?;
         let h = recording.header();
-        let nowarn = h.kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0);
-        let mut view = TopView {
-            aggregator: Aggregator::new(h.kernel.pageblock_order, nowarn, false),
-            gfp: h.kernel.gfp.clone(),
-            callers: HashMap::new(),
+        let src = Source {
             host: h.hostname.clone(),
             kernel: h.kernel.release.clone(),
-            probe_mode: format!("{} (replay ×{})", h.probe_mode, args.speed),
-            first_ts: None,
-            last: None,
-            refreshes: 0,
-            count: args.count,
-            clear_screen,
-            rows: args.rows,
-            draw_on_finish: true,
+            probe_mode: h.probe_mode.to_string(),
+            gfp: h.kernel.gfp.clone(),
+            pageblock_order: h.kernel.pageblock_order,
+            nowarn: h.kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
         };
-        let options = ReplayOptions { filter, speed: Some(args.speed), ..Default::default() };
-        let report = replay(&recording, &options, &mut [&mut view])?;
+        let options = ReplayOptions { filter: filter.clone(), speed: Some(args.speed), ..Default::default() };
+        let label = format!("{} ×{}", args.replay[0].display(), args.speed);
+        // Recordings tick once a second: that is the replay's refresh.
+        let report = if full_screen {
+            let mut view = tui_view(&src, &filter, false, Duration::from_secs(1), Some(label))?;
+            let report = replay(&recording, &options, &mut [&mut view]);
+            drop(view);
+            report?
+        } else {
+            let mut view = batch_view(&args, &src, &filter, false, 1.0);
+            view.probe_mode = format!("{} (replay {label})", src.probe_mode);
+            replay(&recording, &options, &mut [&mut view])?
+        };
         for w in &report.warnings {
             eprintln!("fragtrace: warning: {w}");
         }
@@ -190,24 +285,27 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
     }
     let mut session = live::start_session(&args.probe)?;
     let kernel = &session.probes().kernel;
-    let nowarn = kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0);
-    let mut view = TopView {
-        aggregator: Aggregator::new(kernel.pageblock_order, nowarn, true),
-        gfp: kernel.gfp.clone(),
-        callers: HashMap::new(),
+    let src = Source {
         host: hostname(),
         kernel: kernel.release.clone(),
         probe_mode: session.probes().mode.to_string(),
-        first_ts: None,
-        last: None,
-        refreshes: 0,
-        count: args.count,
-        clear_screen,
-        rows: args.rows,
-        draw_on_finish: false,
+        gfp: kernel.gfp.clone(),
+        pageblock_order: kernel.pageblock_order,
+        nowarn: kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
     };
     let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
-    let run = RunOptions { tick: args.interval, zones_every: Some(args.interval), filter };
-    session.run(&mut [&mut view], &run, stop).await?;
+    if full_screen {
+        let mut view = tui_view(&src, &filter, true, args.interval, None)?;
+        // Short ticks so keys take effect quickly; the view refreshes its numbers once per
+        // interval.
+        let run = RunOptions { tick: Duration::from_millis(100), zones_every: Some(args.interval), filter };
+        let result = session.run(&mut [&mut view], &run, stop).await;
+        drop(view);
+        result?;
+    } else {
+        let mut view = batch_view(&args, &src, &filter, true, args.interval.as_secs_f64());
+        let run = RunOptions { tick: args.interval, zones_every: Some(args.interval), filter };
+        session.run(&mut [&mut view], &run, stop).await?;
+    }
     Ok(())
 }

@@ -22,7 +22,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
     footer::render(screen, foot, buf);
     let zone_rows = screen.snapshot.zones.len().clamp(1, 8) as u16;
     if area.width >= WIDE {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)]).areas(body);
         let [fail, ord] = Layout::vertical([Constraint::Min(6), Constraint::Length(13)]).areas(left);
         let [zon, ext, stl] = Layout::vertical([Constraint::Length(zone_rows + 3), Constraint::Min(5), Constraint::Length(8)]).areas(right);
         failures::render(screen, fail, buf);

@@ -31,7 +31,8 @@ pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
             .map(|g| FailureRow {
                 label: g.comm.clone(),
                 order: Some(g.order),
-                gfp: Some(screen.gfp.decode_joined(g.gfp_mask)),
+                // "__GFP_" adds nothing on screen: GFP_KERNEL_ACCOUNT|ZERO|NOWARN|COMP.
+                gfp: Some(screen.gfp.decode_joined(g.gfp_mask).replace("__GFP_", "")),
                 count: g.count,
                 rate: r.groups.get(&(g.comm.clone(), g.order, g.gfp_mask)).copied().unwrap_or(0.0),
                 last_seen_ns: g.last_seen_ns,

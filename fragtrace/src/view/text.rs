@@ -29,21 +29,24 @@ pub struct RenderInput<'a> {
 
 const BAR_WIDTH: usize = 20;
 
-/// A horizontal bar of `value / max` of `BAR_WIDTH` cells, in eighths of a cell.
-pub fn bar(value: u64, max: u64) -> String {
+/// A horizontal bar of `value / max` of `width` cells, in eighths of a cell; a non-zero
+/// value is always visible. Not padded.
+pub fn bar_of_width(value: u64, max: u64, width: usize) -> String {
     const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
-    if max == 0 || value == 0 {
-        return " ".repeat(BAR_WIDTH);
+    if max == 0 || value == 0 || width == 0 {
+        return String::new();
     }
-    let eighths = ((value as u128 * (BAR_WIDTH * 8) as u128).div_ceil(max as u128)) as usize;
-    let eighths = eighths.clamp(1, BAR_WIDTH * 8);
+    let eighths = ((value as u128 * (width * 8) as u128).div_ceil(max as u128) as usize).clamp(1, width * 8);
     let mut s = "█".repeat(eighths / 8);
     if !eighths.is_multiple_of(8) {
         s.push(PARTS[eighths % 8]);
     }
-    let cells = s.chars().count();
-    s.push_str(&" ".repeat(BAR_WIDTH - cells));
     s
+}
+
+/// `bar_of_width` padded to `BAR_WIDTH` cells.
+pub fn bar(value: u64, max: u64) -> String {
+    format!("{:<BAR_WIDTH$}", bar_of_width(value, max, BAR_WIDTH))
 }
 
 /// Rows of `label  count  bar`, the bar scaled to the largest count shown.

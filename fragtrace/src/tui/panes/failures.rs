@@ -32,10 +32,10 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
             vec![
                 Constraint::Length(16),
                 Constraint::Length(3),
+                Constraint::Length(6),
                 Constraint::Length(7),
-                Constraint::Length(8),
-                Constraint::Length(5),
-                Constraint::Fill(3),
+                Constraint::Length(4),
+                Constraint::Fill(4),
                 Constraint::Fill(2),
             ],
         ),

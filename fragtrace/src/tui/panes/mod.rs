@@ -21,19 +21,7 @@ pub fn block(title: &str) -> Block<'_> {
     Block::default().borders(Borders::ALL).title(Span::styled(format!(" {title} "), Style::default().add_modifier(Modifier::BOLD)))
 }
 
-/// A horizontal bar `value/max` of `width` cells, in eighths.
-pub fn bar(value: u64, max: u64, width: usize) -> String {
-    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
-    if max == 0 || value == 0 || width == 0 {
-        return String::new();
-    }
-    let eighths = ((value as u128 * (width * 8) as u128).div_ceil(max as u128) as usize).clamp(1, width * 8);
-    let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 != 0 {
-        s.push(PARTS[eighths % 8]);
-    }
-    s
-}
+pub use crate::view::text::bar_of_width as bar;
 
 /// Compact counts: 999, 12.3k, 4.5M.
 pub fn compact(n: u64) -> String {

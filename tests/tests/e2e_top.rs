@@ -1,0 +1,87 @@
+//! `fragtrace top` as users run it: full screen on a terminal (driven through a pty and read
+//! back as a screen), and batch text/JSON for scripts.
+
+use std::{process::Stdio, time::Duration};
+
+use fragtrace_tests::{
+    built_binary,
+    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, wait_for},
+    pty::Pty,
+    require_root,
+};
+
+#[test]
+fn full_screen_shows_the_failures_and_q_restores_the_terminal() {
+    let _serial = require_root();
+    let mut command = std::process::Command::new(built_binary("fragtrace"));
+    command.args(["top", "--interval", "500ms"]);
+    let mut pty = Pty::spawn(command, 120, 40);
+    pty.wait_for("the failures pane", Duration::from_secs(30), |s| s.contains("Failures by process/order/flags"));
+    assert!(pty.contents().contains("Zones"), "the zones pane shows live buddyinfo");
+    let trigger = provoke_failures("tui", None);
+    // Pane borders touch the text: compare words with them blanked out.
+    let words = |l: &str| l.replace(['│', '┐', '┌'], " ").split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let screen = pty.wait_for("the trigger's order-9 failure", Duration::from_secs(30), |s| {
+        s.lines().any(|l| words(l).starts_with(&["alloc-trigger".to_string(), "9".to_string()]))
+    });
+    let row = screen.lines().find(|l| l.contains("alloc-trigger")).expect("row");
+    assert!(row.contains("GFP_KERNEL_ACCOUNT"), "decoded flags in the row: {row}");
+    assert!(screen.contains("o9"), "the failing-orders pane counts order 9:\n{screen}");
+    // Enter opens the selected group's stacks.
+    pty.type_keys(b"/alloc-trigger\r\r");
+    pty.wait_for("the stacks overlay", Duration::from_secs(10), |s| s.contains("pipe_resize_ring") && s.contains("Stacks of"));
+    // A lone Esc is told from an escape sequence by the pause after it.
+    pty.type_keys(b"\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    pty.wait_for("the overlay to close", Duration::from_secs(5), |s| !s.contains("Stacks of"));
+    pty.type_keys(b"q");
+    let status = pty.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "top exited with {status}; pid {}", trigger.pid);
+    assert!(pty.terminal_is_cooked(), "raw mode is undone on exit");
+    let raw = pty.raw();
+    let tail = &raw[raw.len().saturating_sub(256)..];
+    let s = String::from_utf8_lossy(tail);
+    assert!(s.contains("\x1b[?1049l"), "the alternate screen is left on exit: {s:?}");
+    assert!(s.contains("\x1b[?25h"), "the cursor is shown again: {s:?}");
+}
+
+#[test]
+fn batch_text_and_json_show_the_same_failures() {
+    let _serial = require_root();
+    let mut text = fragtrace().args(["top", "--batch", "--interval", "500ms", "--comm", "alloc-trigger"]).stdout(Stdio::piped()).spawn().expect("top --batch");
+    let mut json = fragtrace().args(["top", "--json", "--interval", "500ms", "--comm", "alloc-trigger"]).stdout(Stdio::piped()).spawn().expect("top --json");
+    let text_out = lines_of(text.stdout.take().expect("stdout"));
+    let json_out = lines_of(json.stdout.take().expect("stdout"));
+    let (mut text_seen, mut json_seen) = (Vec::new(), Vec::new());
+    wait_for(&text_out, "fragtrace — ", &mut text_seen);
+    wait_for(&json_out, "\"kind\":\"top\"", &mut json_seen);
+    provoke_failures("batch", None);
+    std::thread::sleep(Duration::from_millis(1500));
+    for child in [&text, &json] {
+        signal(child, libc::SIGINT);
+    }
+    assert!(text.wait().expect("exit").success() && json.wait().expect("exit").success());
+    text_seen.extend(text_out.iter());
+    json_seen.extend(json_out.iter());
+    // Text: the last report has the four groups.
+    let last = text_seen.iter().rposition(|l| l.starts_with("fragtrace — ")).expect("a report");
+    // Rows of the FAILURES table are indented by ten spaces.
+    let orders: Vec<&str> = text_seen[last..]
+        .iter()
+        .filter(|l| l.starts_with("          alloc-trigger"))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    let mut sorted = orders.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["6", "7", "8", "9"], "{:?}", &text_seen[last..]);
+    // JSON: the last object has the same groups.
+    let objects = json_lines(json_seen.join("\n").as_bytes());
+    let doc = objects.last().expect("a JSON report");
+    assert_eq!(doc["kind"], "top");
+    assert_eq!(doc["filters"], "comm=alloc-trigger");
+    let mut json_orders: Vec<u64> = doc["failures"]["groups"].as_array().expect("groups").iter().map(|g| g["order"].as_u64().expect("order")).collect();
+    json_orders.sort_unstable();
+    assert_eq!(json_orders, [6, 7, 8, 9]);
+    assert!(doc["failures"]["groups"].as_array().expect("groups").iter().all(|g| g["comm"] == "alloc-trigger"));
+    assert!(doc["rates"]["allocs_per_s"].as_f64().is_some(), "rates over the interval: {}", doc["rates"]);
+}
