@@ -93,13 +93,14 @@ fn render(results: &[Result]) -> String {
     s
 }
 
-/// Replaces the reader section of BENCHMARKS.md (or appends it).
-fn update_benchmarks_md(section: &str) -> anyhow::Result<()> {
+/// Replaces the section between `start` and `end` in BENCHMARKS.md, or appends it under
+/// `heading`.
+pub fn update_section(start: &str, end: &str, heading: &str, section: &str) -> anyhow::Result<()> {
     let path = Path::new("BENCHMARKS.md");
     let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# fragtrace benchmarks\n".into());
-    let new = match (old.find(START), old.find(END)) {
-        (Some(a), Some(b)) if a < b => format!("{}{}{}", &old[..a], section, &old[b + END.len()..]),
-        _ => format!("{}\n## Reader\n\n{section}\n", old.trim_end()),
+    let new = match (old.find(start), old.find(end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{}{}", &old[..a], section, &old[b + end.len()..]),
+        _ => format!("{}\n\n{heading}\n\n{section}\n", old.trim_end()),
     };
     std::fs::write(path, new).context("writing BENCHMARKS.md")
 }
@@ -123,7 +124,7 @@ pub fn reader(events: u64, update: bool) -> anyhow::Result<()> {
     let section = render(&results);
     println!("{section}");
     if update {
-        update_benchmarks_md(&section)?;
+        update_section(START, END, "## Reader", &section)?;
         eprintln!("bench: BENCHMARKS.md updated");
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! Every step checks before it acts, so a second run on a ready machine installs nothing.
 
 mod bench;
+mod bench_top;
 mod setup;
 mod shell;
 
@@ -29,7 +30,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Benchmarks (release build); figures are written into BENCHMARKS.md.
+    /// Benchmarks (release build; all of them without a subcommand); figures are written
+    /// into BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
         which: Option<Bench>,
@@ -54,6 +56,12 @@ enum Bench {
         #[arg(long, default_value_t = 10_000_000)]
         events: u64,
     },
+    /// CPU and memory of the full-screen `fragtrace top` under a 50 k events/s extfrag storm.
+    Top {
+        /// Length of the measured window.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,8 +74,10 @@ fn main() -> anyhow::Result<()> {
         Command::Build => build(),
         Command::Top { args } => top(&args),
         Command::Test { args } => test(&args),
-        Command::Bench { which, no_update } => match which.unwrap_or(Bench::Reader { events: 10_000_000 }) {
-            Bench::Reader { events } => bench::reader(events, !no_update),
+        Command::Bench { which, no_update } => match which {
+            Some(Bench::Reader { events }) => bench::reader(events, !no_update),
+            Some(Bench::Top { seconds }) => bench_top::top(seconds, !no_update),
+            None => bench::reader(10_000_000, !no_update).and_then(|()| bench_top::top(20, !no_update)),
         },
     }
 }

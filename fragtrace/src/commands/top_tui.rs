@@ -64,6 +64,8 @@ pub struct TuiTop {
     pub input: mpsc::Receiver<Input>,
     /// A replay keeps its last screen until `q`.
     pub hold_at_end: bool,
+    /// `q` was pressed: do not hold at the end.
+    quitting: bool,
     ui: UiState,
     stacks: Arc<HashMap<u32, Vec<String>>>,
     snapshot: Arc<Snapshot>,
@@ -85,6 +87,7 @@ impl TuiTop {
             guard,
             input: spawn_input_reader(),
             hold_at_end: false,
+            quitting: false,
             ui: UiState::default(),
             stacks: Arc::new(HashMap::new()),
             snapshot: Arc::new(Snapshot::default()),
@@ -141,7 +144,10 @@ impl TuiTop {
             let rows = failure_rows(&screen).len();
             let auto_order = Screen { ui: UiState { zone_order: None, ..self.ui.clone() }, ..screen }.zone_order();
             match self.ui.handle(key, rows, auto_order) {
-                Action::Quit => return Err(SinkError::Stopped),
+                Action::Quit => {
+                    self.quitting = true;
+                    return Err(SinkError::Stopped);
+                }
                 Action::Reset => {
                     self.aggregator.reset();
                     self.previous = None;
@@ -195,7 +201,7 @@ impl Sink for TuiTop {
 
     fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
         self.aggregator.finish(counters)?;
-        if !self.hold_at_end {
+        if !self.hold_at_end || self.quitting {
             return Ok(());
         }
         self.header.replay = self.header.replay.take().map(|r| format!("{r} · ended, q quits"));

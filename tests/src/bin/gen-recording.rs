@@ -7,7 +7,9 @@
 //! and slab traffic, an occasional ring-buffer drop, a tick every recorded second and a zone
 //! snapshot every five.
 //!
-//! Usage: gen-recording -o FILE --events N [--compress]
+//! With `--extfrag-only` every event is an extfrag fallback (the `top` benchmark's storm).
+//!
+//! Usage: gen-recording -o FILE --events N [--compress] [--extfrag-only]
 
 use std::path::PathBuf;
 
@@ -52,6 +54,7 @@ fn main() {
     let mut output = None;
     let mut events = 0u64;
     let mut compress = false;
+    let mut extfrag_only = false;
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -59,6 +62,11 @@ fn main() {
             "--events" => events = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| fail("--events N")),
             "--compress" => {
                 compress = true;
+                i += 1;
+                continue;
+            }
+            "--extfrag-only" => {
+                extfrag_only = true;
                 i += 1;
                 continue;
             }
@@ -129,7 +137,8 @@ fn main() {
             cgroup_id: 100 + p % 6,
             comm: comms[p as usize].into(),
         };
-        let event = match rng.below(1000) {
+        let kind = if extfrag_only { 700 + rng.below(299) } else { rng.below(1000) };
+        let event = match kind {
             0..=699 => {
                 c.failures += 1;
                 let shape = rng.below(5) as usize;
