@@ -3,7 +3,7 @@
 use core::mem::size_of;
 
 /// Bumped whenever a record's layout changes; the decoder refuses other versions.
-pub const ABI_VERSION: u16 = 1;
+pub const ABI_VERSION: u16 = 2;
 
 /// `TASK_COMM_LEN` in the kernel.
 pub const COMM_LEN: usize = 16;
@@ -34,17 +34,57 @@ pub struct EventHeader {
     pub pid: u32,
     /// Thread-group id (the process's pid).
     pub tgid: u32,
-    /// cgroup v2 id of the task (`bpf_get_current_cgroup_id`), the inode number of its
-    /// directory in the unified hierarchy.
+    /// Id of the task's memory cgroup: the kernfs node id (= inode number) of its directory
+    /// in the hierarchy that holds the memory controller (cgroup v1 `memory`, or v2). When
+    /// the loader could not find the kernel's struct offsets (no BTF), the cgroup v2 id from
+    /// `bpf_get_current_cgroup_id` instead.
     pub cgroup_id: u64,
     /// Task name, NUL-padded.
     pub comm: [u8; COMM_LEN],
 }
 const _: () = assert!(size_of::<EventHeader>() == 48);
 
-/// A failed page allocation.
+/// Memory-cgroup path levels captured with a failure, leaf first.
+pub const CGROUP_LEVELS: usize = 6;
+/// Longest cgroup directory name kept (`cri-containerd-<64 hex>.scope` is 85 bytes).
+pub const CGROUP_NAME_LEN: usize = 128;
+/// Ancestors captured with a failure (parent, grandparent, great-grandparent).
+pub const ANCESTORS: usize = 3;
+
+/// One ancestor of the failing task.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ancestor {
+    pub tgid: u32,
+    pub _pad: u32,
+    pub comm: [u8; COMM_LEN],
+}
+const _: () = assert!(size_of::<Ancestor>() == 24);
+
+/// Who failed, captured in the kernel at the moment of the failure: short-lived tasks such
+/// as `runc:[1:CHILD]` are gone before user space could look them up in /proc.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attribution {
+    /// Memory-cgroup directory names filled, leaf first (0 without kernel offsets).
+    pub levels: u32,
+    /// [`ATTR_TRUNCATED`]: the cgroup is deeper than [`CGROUP_LEVELS`].
+    pub flags: u32,
+    /// NUL-terminated directory names, leaf first; the hierarchy root is not included.
+    pub names: [[u8; CGROUP_NAME_LEN]; CGROUP_LEVELS],
+    /// Ancestors filled.
+    pub ancestors_len: u32,
+    pub _pad: u32,
+    pub ancestors: [Ancestor; ANCESTORS],
+}
+const _: () = assert!(size_of::<Attribution>() == 8 + CGROUP_LEVELS * CGROUP_NAME_LEN + 8 + ANCESTORS * 24);
+
+/// `Attribution::flags`: the path has more levels than were captured.
+pub const ATTR_TRUNCATED: u32 = 1;
+
+/// A failed page allocation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FailureEvent {
     pub header: EventHeader,
     /// The GFP mask as the kernel passed it (64 bits wide so future kernels fit).
@@ -54,8 +94,9 @@ pub struct FailureEvent {
     /// Id in the `STACKS` map, or [`NO_STACK`].
     pub stack_id: i32,
     pub _pad: u32,
+    pub attribution: Attribution,
 }
-const _: () = assert!(size_of::<FailureEvent>() == 72);
+const _: () = assert!(size_of::<FailureEvent>() == 72 + size_of::<Attribution>());
 
 /// An external-fragmentation fallback (`mm_page_alloc_extfrag`).
 #[repr(C)]

@@ -41,10 +41,34 @@ impl ExtfragLayout {
     pub const ABSENT: u32 = u32::MAX;
 }
 
+/// Kernel struct offsets (from the running kernel's BTF) for following
+/// task → css_set → memory cgroup → kernfs node, and task → parent.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskLayout {
+    /// 0 when the loader found no offsets: the probes then use `bpf_get_current_cgroup_id`
+    /// and capture no path or ancestry.
+    pub enabled: u32,
+    /// `memory_cgrp_id`: the memory controller's index in `css_set.subsys`.
+    pub memory_cgrp_id: u32,
+    pub task_cgroups: u32,
+    pub task_real_parent: u32,
+    pub task_tgid: u32,
+    pub task_comm: u32,
+    pub css_set_subsys: u32,
+    pub css_cgroup: u32,
+    pub cgroup_kn: u32,
+    pub kn_parent: u32,
+    pub kn_name: u32,
+    pub kn_id: u32,
+}
+const _: () = assert!(size_of::<TaskLayout>() == 48);
+
 #[cfg(feature = "user")]
 mod user {
     // SAFETY: plain-old-data: `#[repr(C)]`, integer fields only, no implicit padding
     // (asserted by the size checks above).
     unsafe impl aya::Pod for super::PageAllocLayout {}
     unsafe impl aya::Pod for super::ExtfragLayout {}
+    unsafe impl aya::Pod for super::TaskLayout {}
 }

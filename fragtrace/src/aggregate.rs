@@ -325,7 +325,7 @@ mod tests {
     fn groups_and_counts() {
         let mut agg = Aggregator::new(9, 0x2000, false);
         for (comm, order, gfp, stack) in [("a", 4, 0x2000u64, Some(1)), ("a", 4, 0x2000, Some(2)), ("a", 4, 0x2000, Some(2)), ("b", 12, 0xcc0, None)] {
-            agg.event(&Event::Failure(Failure { task: task(comm, 5), order, gfp_mask: gfp, migratetype: 0, stack_id: stack })).unwrap();
+            agg.event(&Event::Failure(Failure { task: task(comm, 5), order, gfp_mask: gfp, migratetype: 0, stack_id: stack, ancestry: vec![], captured_cgroup: None })).unwrap();
         }
         agg.event(&Event::Extfrag(Extfrag { task: task("c", 6), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false })).unwrap();
         agg.event(&Event::Lost(Lost { ts_ns: 7, count: 5 })).unwrap();

@@ -1,4 +1,12 @@
-//! Cgroup id → path in the cgroup v2 hierarchy.
+//! Cgroup id → path.
+//!
+//! With in-kernel attribution (the usual case: kernel BTF present) the probes record the id
+//! of the task's *memory* cgroup: the kernfs node id of its directory in the hierarchy that
+//! holds the memory controller: the v1 `memory` mount on v1 and hybrid machines, the cgroup2
+//! mount on pure v2. [`CgroupResolver::for_memory`] walks that hierarchy. Failures also carry
+//! the path as the kernel named it, so short-lived cgroups never need resolving.
+//!
+//! Without BTF the probes fall back to `bpf_get_current_cgroup_id()`, described next.
 //!
 //! The probe records `bpf_get_current_cgroup_id()`, the id of the task's cgroup in the unified
 //! (v2) hierarchy. That id is the kernfs node id, which is also the inode number of the cgroup's
@@ -40,6 +48,13 @@ impl CgroupResolver {
             .ok()
             .and_then(|text| cgroup2_mount(&text));
         Self::new(root)
+    }
+
+    /// Finds the hierarchy holding the memory controller: the v1 `memory` mount if there is
+    /// one, else the cgroup2 mount. This is where the probes' memory-cgroup ids live.
+    pub fn for_memory() -> Self {
+        let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        Self::new(memory_v1_mount(&text).or_else(|| cgroup2_mount(&text)))
     }
 
     /// A resolver over the cgroup2 hierarchy mounted (or, in tests, mimicked) at `root`.
@@ -126,6 +141,18 @@ pub fn cgroup2_mount(mountinfo: &str) -> Option<PathBuf> {
     })
 }
 
+/// The mount point of the cgroup v1 hierarchy with the `memory` controller, if any (its
+/// super options list the controllers: `rw,memory`).
+pub fn memory_v1_mount(mountinfo: &str) -> Option<PathBuf> {
+    mountinfo.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let mount_point = fields.get(4)?;
+        let sep = fields.iter().skip(6).position(|f| *f == "-")? + 6;
+        let is_memory = fields.get(sep + 1)? == &"cgroup" && fields.get(sep + 3)?.split(',').any(|o| o == "memory");
+        is_memory.then(|| unescape_octal(mount_point))
+    })
+}
+
 /// Undoes the kernel's `\ooo` escaping; anything that is not a valid escape stays as it is.
 fn unescape_octal(s: &str) -> PathBuf {
     let bytes = s.as_bytes();
@@ -194,6 +221,12 @@ mod tests {
     #[test]
     fn mountinfo_hybrid_finds_unified() {
         assert_eq!(cgroup2_mount(HYBRID), Some(PathBuf::from("/sys/fs/cgroup/unified")));
+    }
+
+    #[test]
+    fn the_memory_hierarchy_is_v1_memory_when_mounted() {
+        assert_eq!(memory_v1_mount(HYBRID), Some(PathBuf::from("/sys/fs/cgroup/memory")));
+        assert_eq!(memory_v1_mount(PURE_V2), None, "pure v2: the resolver falls back to the cgroup2 mount");
     }
 
     #[test]

@@ -4,10 +4,13 @@
 
 use std::mem::{offset_of, size_of};
 
-use fragtrace_ebpf::{ABI_VERSION, COMM_LEN, EventHeader, ExtfragEvent, FailureEvent, kind};
+use fragtrace_ebpf::{
+    ABI_VERSION, ANCESTORS, ATTR_TRUNCATED, Ancestor as RawAncestor, Attribution, CGROUP_LEVELS, CGROUP_NAME_LEN, COMM_LEN, EventHeader,
+    ExtfragEvent, FailureEvent, kind,
+};
 use thiserror::Error;
 
-use crate::event::{Event, Extfrag, Failure, Task};
+use crate::event::{Ancestor, Event, Extfrag, Failure, Task};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -73,6 +76,41 @@ fn task(r: &Reader<'_>) -> Task {
     }
 }
 
+/// The kernel-captured memory-cgroup path: directory names leaf first, joined root first.
+/// A name that is not valid UTF-8 is escaped like a comm. `None` when nothing was captured.
+fn captured_cgroup(r: &Reader<'_>) -> Option<String> {
+    let base = offset_of!(FailureEvent, attribution);
+    let levels = (r.u32(base + offset_of!(Attribution, levels)) as usize).min(CGROUP_LEVELS);
+    if levels == 0 {
+        return None;
+    }
+    let flags = r.u32(base + offset_of!(Attribution, flags));
+    let names_at = base + offset_of!(Attribution, names);
+    let mut path = String::new();
+    if flags & ATTR_TRUNCATED != 0 {
+        path.push_str("/…");
+    }
+    for level in (0..levels).rev() {
+        let at = names_at + level * CGROUP_NAME_LEN;
+        path.push('/');
+        path.push_str(&comm_from_bytes(&r.0[at..at + CGROUP_NAME_LEN]));
+    }
+    Some(path)
+}
+
+fn ancestry(r: &Reader<'_>) -> Vec<Ancestor> {
+    let base = offset_of!(FailureEvent, attribution);
+    let n = (r.u32(base + offset_of!(Attribution, ancestors_len)) as usize).min(ANCESTORS);
+    let at = base + offset_of!(Attribution, ancestors);
+    (0..n)
+        .map(|i| {
+            let a = at + i * size_of::<RawAncestor>();
+            let comm_at = a + offset_of!(RawAncestor, comm);
+            Ancestor { pid: r.u32(a + offset_of!(RawAncestor, tgid)), comm: comm_from_bytes(&r.0[comm_at..comm_at + COMM_LEN]) }
+        })
+        .collect()
+}
+
 /// Decodes one ring-buffer record.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     need("event header", bytes, size_of::<EventHeader>())?;
@@ -92,6 +130,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 migratetype: r.i32(offset_of!(FailureEvent, migratetype)),
                 // NO_STACK and any other negative value (a kernel error code) mean no stack.
                 stack_id: u32::try_from(stack_id).ok(),
+                ancestry: ancestry(&r),
+                captured_cgroup: captured_cgroup(&r),
             }))
         }
         kind::EXTFRAG => {
@@ -119,7 +159,32 @@ pub fn encode_failure(e: &FailureEvent) -> Vec<u8> {
     out.extend_from_slice(&e.migratetype.to_ne_bytes());
     out.extend_from_slice(&e.stack_id.to_ne_bytes());
     out.extend_from_slice(&e._pad.to_ne_bytes());
+    let a = &e.attribution;
+    out.extend_from_slice(&a.levels.to_ne_bytes());
+    out.extend_from_slice(&a.flags.to_ne_bytes());
+    for name in &a.names {
+        out.extend_from_slice(name);
+    }
+    out.extend_from_slice(&a.ancestors_len.to_ne_bytes());
+    out.extend_from_slice(&a._pad.to_ne_bytes());
+    for anc in &a.ancestors {
+        out.extend_from_slice(&anc.tgid.to_ne_bytes());
+        out.extend_from_slice(&anc._pad.to_ne_bytes());
+        out.extend_from_slice(&anc.comm);
+    }
     out
+}
+
+/// An empty attribution (nothing captured).
+pub fn no_attribution() -> Attribution {
+    Attribution {
+        levels: 0,
+        flags: 0,
+        names: [[0; CGROUP_NAME_LEN]; CGROUP_LEVELS],
+        ancestors_len: 0,
+        _pad: 0,
+        ancestors: [RawAncestor::default(); ANCESTORS],
+    }
 }
 
 /// Encodes an extfrag record as the probe lays it out.
@@ -156,13 +221,13 @@ mod tests {
     }
 
     fn failure() -> FailureEvent {
-        FailureEvent { header: header(kind::FAILURE), gfp_mask: 0x442dc0, order: 4, migratetype: 0, stack_id: 3, _pad: 0 }
+        FailureEvent { header: header(kind::FAILURE), gfp_mask: 0x442dc0, order: 4, migratetype: 0, stack_id: 3, _pad: 0, attribution: no_attribution() }
     }
 
     #[test]
     fn round_trips_a_failure() {
         let bytes = encode_failure(&failure());
-        assert_eq!(bytes.len(), 72);
+        assert_eq!(bytes.len(), size_of::<FailureEvent>());
         let Event::Failure(f) = decode(&bytes).unwrap() else { panic!("not a failure") };
         assert_eq!((f.order, f.gfp_mask, f.migratetype, f.stack_id), (4, 0x442dc0, 0, Some(3)));
         assert_eq!((f.task.pid, f.task.tgid, f.task.cpu, f.task.ts_ns, f.task.cgroup_id), (7, 6, 1, 42, 99));

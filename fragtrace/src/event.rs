@@ -15,6 +15,14 @@ pub struct Task {
     pub comm: String,
 }
 
+/// An ancestor of a failing task, captured in the kernel with the failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ancestor {
+    /// Process id (tgid).
+    pub pid: u32,
+    pub comm: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub task: Task,
@@ -23,6 +31,13 @@ pub struct Failure {
     pub migratetype: i32,
     /// Id in the kernel's stack map; `None` when the stack could not be taken.
     pub stack_id: Option<u32>,
+    /// Parent, grandparent, … as they were at the failure (`runc:[1:CHILD]` ← `runc` ←
+    /// `containerd-shim`).
+    pub ancestry: Vec<Ancestor>,
+    /// The memory cgroup's path as the kernel named it at the failure (live only: the session
+    /// turns it into a cgroup definition and clears it).
+    #[serde(skip)]
+    pub captured_cgroup: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

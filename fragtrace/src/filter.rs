@@ -217,7 +217,7 @@ mod tests {
     }
 
     fn failure(comm: &str, pid: u32, order: u32) -> Event {
-        Event::Failure(Failure { task: task(pid, pid, comm), order, gfp_mask: 0, migratetype: 0, stack_id: None })
+        Event::Failure(Failure { task: task(pid, pid, comm), order, gfp_mask: 0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None })
     }
 
     fn extfrag(comm: &str, alloc_order: i32) -> Event {
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn pid_matches_pid_or_tgid() {
         let f = EventFilter { pids: vec![42, 43], ..Default::default() };
-        let thread = Event::Failure(Failure { task: task(100, 42, "t"), order: 0, gfp_mask: 0, migratetype: 0, stack_id: None });
+        let thread = Event::Failure(Failure { task: task(100, 42, "t"), order: 0, gfp_mask: 0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None });
         assert!(f.matches(&thread, None), "tgid");
         assert!(f.matches(&failure("t", 43, 0), None), "pid");
         assert!(!f.matches(&failure("t", 44, 0), None));

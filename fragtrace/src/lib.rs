@@ -10,6 +10,7 @@
 //! from a file.
 
 pub mod aggregate;
+pub mod btf;
 pub mod buddyinfo;
 pub mod cgroup;
 pub mod decode;

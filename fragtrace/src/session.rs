@@ -170,7 +170,7 @@ impl Session {
                 Some(item) => decode(&item),
                 None => return Ok(()),
             };
-            let event = match decoded {
+            let mut event = match decoded {
                 Ok(event) => event,
                 Err(e) => {
                     self.stats.decode_errors += 1;
@@ -178,6 +178,16 @@ impl Session {
                     continue;
                 }
             };
+            // The kernel named the failing task's cgroup: better than any lookup, which could
+            // lose the race with a cgroup removed right after the failure.
+            if let Event::Failure(f) = &mut event
+                && let Some(path) = f.captured_cgroup.take()
+            {
+                let entry = self.cgroup_paths.entry(f.task.cgroup_id).or_insert((None, false));
+                if entry.0.is_none() {
+                    entry.0 = Some(path);
+                }
+            }
             let cgroup = match &event {
                 Event::Failure(f) => Some(f.task.cgroup_id),
                 Event::Extfrag(e) => Some(e.task.cgroup_id),

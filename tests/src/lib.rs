@@ -252,7 +252,8 @@ pub fn collect_during<T: Send + 'static>(
         assert_eq!(probes.mode, mode);
         let info = KernelFacts { gfp: probes.kernel.gfp.clone(), pageblock_order: probes.kernel.pageblock_order };
         let kallsyms = Kallsyms::load().expect("kallsyms (root sees real addresses)");
-        let mut session = Session::new(probes, kallsyms, CgroupResolver::discover());
+        let cgroups = if probes.attribution { CgroupResolver::for_memory() } else { CgroupResolver::discover() };
+        let mut session = Session::new(probes, kallsyms, cgroups);
         let mut collector = Collector::default();
         let handle = tokio::task::spawn_blocking(work);
         let (tx, rx) = tokio::sync::oneshot::channel();

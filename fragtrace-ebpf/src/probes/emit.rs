@@ -12,7 +12,10 @@ use fragtrace_ebpf::{
     ABI_VERSION, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, counter, kind,
 };
 
-use super::maps::{EVENTS, STACKS, count};
+use super::{
+    maps::{EVENTS, STACKS, count},
+    task,
+};
 
 /// Fields of a failed allocation, as read from either probe flavour.
 pub struct Failure {
@@ -30,6 +33,18 @@ pub struct Extfrag {
     pub change_ownership: i32,
 }
 
+/// The memory cgroup's id when the kernel's offsets are known, else the cgroup v2 id.
+#[inline(always)]
+fn cgroup_id() -> u64 {
+    if let Some(l) = task::layout()
+        && let Some(id) = task::memcg_kn(&l).and_then(|kn| task::kn_id(&l, kn))
+    {
+        return id;
+    }
+    // SAFETY: helper without preconditions.
+    unsafe { bpf_get_current_cgroup_id() }
+}
+
 #[inline(always)]
 fn header(kind: u16) -> EventHeader {
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -41,7 +56,7 @@ fn header(kind: u16) -> EventHeader {
         ts_ns: unsafe { bpf_ktime_get_ns() },
         pid: pid_tgid as u32,
         tgid: (pid_tgid >> 32) as u32,
-        cgroup_id: unsafe { bpf_get_current_cgroup_id() },
+        cgroup_id: cgroup_id(),
         comm: bpf_get_current_comm().unwrap_or([0; 16]),
     }
 }
@@ -61,14 +76,26 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
         count(counter::DROPPED);
         return;
     };
-    entry.write(FailureEvent {
-        header: header(kind::FAILURE),
-        gfp_mask: failure.gfp_mask,
-        order: failure.order,
-        migratetype: failure.migratetype,
-        stack_id,
-        _pad: 0,
-    });
+    // The record (~1 KiB) is far bigger than the 512-byte BPF stack: fill it in place.
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` points at reserved ring-buffer memory of the record's size, ours
+    // until submit; fields are written one by one through the raw pointer.
+    unsafe {
+        (*event).header = header(kind::FAILURE);
+        (*event).gfp_mask = failure.gfp_mask;
+        (*event).order = failure.order;
+        (*event).migratetype = failure.migratetype;
+        (*event).stack_id = stack_id;
+        (*event)._pad = 0;
+        match task::layout() {
+            Some(l) => task::fill_attribution(&l, &mut (*event).attribution),
+            None => {
+                (*event).attribution.levels = 0;
+                (*event).attribution.flags = 0;
+                (*event).attribution.ancestors_len = 0;
+            }
+        }
+    }
     entry.submit(0);
 }
 

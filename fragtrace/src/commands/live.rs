@@ -24,9 +24,10 @@ pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
         log::warn!("kernel stacks will show raw addresses: {e}");
         Kallsyms::default()
     });
-    let cgroups = CgroupResolver::discover();
+    // With in-kernel attribution the ids are memory-cgroup ids; without, cgroup v2 ids.
+    let cgroups = if probes.attribution { CgroupResolver::for_memory() } else { CgroupResolver::discover() };
     if cgroups.root().is_none() {
-        log::warn!("no cgroup2 filesystem is mounted: cgroup paths will show as ids");
+        log::warn!("no cgroup hierarchy to resolve ids in: cgroup paths will show as ids");
     }
     Ok(Session::new(probes, kallsyms, cgroups))
 }

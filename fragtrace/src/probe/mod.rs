@@ -2,6 +2,7 @@
 
 pub mod kernel;
 pub mod preflight;
+pub mod task_layout;
 
 use aya::{
     Btf, Ebpf, EbpfLoader,
@@ -88,6 +89,8 @@ pub struct Probes {
     pub ring: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
     stacks: StackTraceMap<MapData>,
+    /// Events carry the memory cgroup's id, and failures its path and the task's ancestry.
+    pub attribution: bool,
 }
 
 impl Probes {
@@ -109,9 +112,11 @@ impl Probes {
             None => ExtfragLayout::default(),
         };
         let ring_bytes = config.ring_bytes.next_power_of_two().max(4096);
+        let task = task_layout::discover();
         let mut ebpf = EbpfLoader::new()
             .override_global("PAGE_ALLOC_LAYOUT", &page_alloc, true)
             .override_global("EXTFRAG_LAYOUT", &extfrag, true)
+            .override_global("TASK_LAYOUT", &task, true)
             .map_max_entries("EVENTS", ring_bytes)
             .load(crate::EBPF_OBJECT)?;
 
@@ -133,7 +138,7 @@ impl Probes {
             .map_err(|source| LoadError::Map { name: "COUNTERS", source })?;
         let stacks = StackTraceMap::try_from(take_map(&mut ebpf, "STACKS")?)
             .map_err(|source| LoadError::Map { name: "STACKS", source })?;
-        Ok(Self { _ebpf: ebpf, mode, kernel, ring, counters, stacks })
+        Ok(Self { _ebpf: ebpf, mode, kernel, ring, counters, stacks, attribution: task.enabled != 0 })
     }
 
     /// Kernel counters summed over CPUs.

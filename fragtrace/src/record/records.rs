@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! 1 failure  Δts cpu pid tgid cgroup comm# order gfp_mask migratetype stack(0=none, id+1)
+//!            n (pid comm#)*n              (ancestry: parent first)
 //! 2 extfrag  Δts cpu pid tgid cgroup comm# alloc_order fallback_order alloc_mt fallback_mt ownership
 //! 3 lost     Δts count
 //! 4 counters Δts allocs_seen failures extfrag dropped stack_errors
@@ -21,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
 use crate::{
-    event::{Counters, Event, Extfrag, Failure, Lost, Task},
+    event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, Task},
     zones::ZoneSnapshot,
 };
 
@@ -38,6 +39,8 @@ const ZONES: u8 = 8;
 const MAX_STRING: u64 = 4 << 20;
 /// Deepest stack kept (the kernel's PERF_MAX_STACK_DEPTH is 127).
 const MAX_FRAMES: u64 = 1024;
+/// Longest ancestry kept.
+const MAX_ANCESTORS: u64 = 64;
 
 fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -166,11 +169,18 @@ impl BlockEncoder {
         self.events += 1;
         match event {
             Event::Failure(f) => {
+                // Comm definitions must precede the record that uses them.
+                let ancestors: Vec<(u32, u64)> = f.ancestry.iter().map(|a| (a.pid, self.comm(&a.comm))).collect();
                 self.task(FAILURE, &f.task);
                 put_varint(&mut self.buf, u64::from(f.order));
                 put_varint(&mut self.buf, f.gfp_mask);
                 put_varint(&mut self.buf, zigzag(i64::from(f.migratetype)));
                 put_varint(&mut self.buf, f.stack_id.map_or(0, |id| u64::from(id) + 1));
+                put_varint(&mut self.buf, ancestors.len() as u64);
+                for (pid, comm) in ancestors {
+                    put_varint(&mut self.buf, u64::from(pid));
+                    put_varint(&mut self.buf, comm);
+                }
             }
             Event::Extfrag(e) => {
                 self.task(EXTFRAG, &e.task);
@@ -318,7 +328,18 @@ impl<'a> BlockDecoder<'a> {
                         0 => None,
                         n => Some(u32::try_from(n - 1).map_err(|_| self.err("stack id out of range"))?),
                     };
-                    Record::Event(Event::Failure(Failure { task, order, gfp_mask, migratetype, stack_id }))
+                    let n = self.varint()?;
+                    if n > MAX_ANCESTORS {
+                        return Err(self.err("implausible ancestry"));
+                    }
+                    let mut ancestry = Vec::with_capacity(n as usize);
+                    for _ in 0..n {
+                        let pid = self.u32()?;
+                        let c = self.varint()?;
+                        let comm = self.comms.get(c as usize).ok_or_else(|| self.err("undefined comm"))?.clone();
+                        ancestry.push(Ancestor { pid, comm });
+                    }
+                    Record::Event(Event::Failure(Failure { task, order, gfp_mask, migratetype, stack_id, ancestry, captured_cgroup: None }))
                 }
                 EXTFRAG => {
                     let task = self.task()?;
@@ -422,7 +443,7 @@ mod tests {
         let task = Task { ts_ns: 5_000_000_000, cpu: 1, pid: 7, tgid: 7, cgroup_id: 99, comm: "mysqld".into() };
         enc.define_stack(3, &["a".into(), "b".into()]);
         enc.define_cgroup(99, Some("/kubepods/pod1"));
-        enc.event(&Event::Failure(Failure { task: task.clone(), order: 4, gfp_mask: 0x400cc0, migratetype: 1, stack_id: Some(3) }));
+        enc.event(&Event::Failure(Failure { task: task.clone(), order: 4, gfp_mask: 0x400cc0, migratetype: 1, stack_id: Some(3), ancestry: vec![Ancestor { pid: 9, comm: "runc".into() }], captured_cgroup: None }));
         enc.event(&Event::Extfrag(Extfrag { task: Task { ts_ns: 4_999_999_000, ..task }, alloc_order: 0, fallback_order: -1, alloc_migratetype: 0, fallback_migratetype: 2, change_ownership: true }));
         enc.counters(6_000_000_000, &Counters { allocs_seen: 10, ..Default::default() });
         enc.zones(&ZoneSnapshot { ts_ns: 6_000_000_001, buddyinfo: "Node 0".into(), pagetypeinfo: None });

@@ -10,7 +10,7 @@ use super::{
     part_path, replay,
 };
 use crate::{
-    event::{Counters, Event, Extfrag, Failure, Lost, Task},
+    event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, Task},
     gfp::{GfpName, GfpTable},
     probe::{KernelInfo, ProbeMode},
     sink::{Sink, SinkError},
@@ -116,7 +116,7 @@ fn task(i: u64) -> Task {
 fn sample_events(n: u64) -> Vec<Event> {
     (0..n)
         .map(|i| match i % 10 {
-            0..=5 => Event::Failure(Failure { task: task(i), order: [4, 6, 9][(i % 3) as usize], gfp_mask: 0x400cc0, migratetype: 0, stack_id: Some((i % 3) as u32) }),
+            0..=5 => Event::Failure(Failure { task: task(i), order: [4, 6, 9][(i % 3) as usize], gfp_mask: 0x400cc0, migratetype: 0, stack_id: Some((i % 3) as u32), ancestry: if i % 5 == 0 { vec![Ancestor { pid: 1, comm: "runc".into() }, Ancestor { pid: 0, comm: "swapper/0".into() }] } else { vec![] }, captured_cgroup: None }),
             6..=8 => Event::Extfrag(Extfrag { task: task(i), alloc_order: 0, fallback_order: (i % 11) as i32, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: i % 2 == 0 }),
             _ => Event::Lost(Lost { ts_ns: 2_000_000_000 + i * 1000, count: 3 }),
         })

@@ -51,6 +51,7 @@ impl<W: Write> JsonLines<W> {
                 m.insert("migratetype_name".into(), json!(migratetype_name(f.migratetype)));
                 let stack = f.stack_id.and_then(|id| self.stacks.get(&id)).map(|s| s.as_slice()).unwrap_or(&[]);
                 m.insert("stack".into(), json!(stack));
+                m.insert("ancestry".into(), json!(f.ancestry.iter().map(|a| json!({"pid": a.pid, "comm": a.comm})).collect::<Vec<_>>()));
                 Value::Object(m)
             }
             Event::Extfrag(e) => {

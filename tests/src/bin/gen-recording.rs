@@ -142,7 +142,7 @@ fn main() {
             0..=699 => {
                 c.failures += 1;
                 let shape = rng.below(5) as usize;
-                Event::Failure(Failure { task, order: orders[(shape + p as usize) % orders.len()], gfp_mask: masks[shape], migratetype: (shape % 3) as i32, stack_id: Some((p * 8 + shape as u64) as u32 % 64) })
+                Event::Failure(Failure { task, order: orders[(shape + p as usize) % orders.len()], gfp_mask: masks[shape], migratetype: (shape % 3) as i32, stack_id: Some((p * 8 + shape as u64) as u32 % 64), ancestry: vec![], captured_cgroup: None })
             }
             700..=998 => {
                 c.extfrag += 1;
