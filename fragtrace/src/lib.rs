@@ -12,6 +12,7 @@
 pub mod aggregate;
 pub mod btf;
 pub mod buddyinfo;
+pub mod capture;
 pub mod cgroup;
 pub mod decode;
 pub mod event;

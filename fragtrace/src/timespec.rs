@@ -261,6 +261,23 @@ fn parse_rfc3339(text: &str) -> Result<u64, TimeSpecError> {
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`):
 /// years are shifted to start in March so the leap day is the last day of the year.
+/// `2026-11-27T10:02:03Z` for a Unix time in nanoseconds (UTC, whole seconds).
+pub fn format_utc(unix_ns: u64) -> String {
+    let secs = unix_ns / 1_000_000_000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // civil_from_days (Howard Hinnant), the inverse of days_from_civil below.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -324,6 +341,19 @@ impl Cursor<'_> {
         }
         self.0 = &self.0[len..];
         Some(nanos)
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn formats_what_it_parses() {
+        for text in ["1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z", "2026-11-27T10:02:03Z", "2100-03-01T00:00:00Z"] {
+            let TimeBound::Wall { unix_ns } = TimeBound::parse(text).unwrap() else { panic!("{text}") };
+            assert_eq!(format_utc(unix_ns), text);
+        }
     }
 }
 
