@@ -62,6 +62,7 @@ pub struct CgroupCount {
     /// Path in the cgroup v2 hierarchy, when it could be resolved.
     pub path: Option<String>,
     pub count: u64,
+    pub last_seen_ns: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
@@ -125,7 +126,7 @@ pub struct Aggregator {
     /// comm → (order, mask) → group: two levels so lookups need no owned key.
     groups: HashMap<String, HashMap<(u32, u64), GroupState>>,
     by_gfp: HashMap<u64, u64>,
-    by_cgroup: HashMap<u64, u64>,
+    by_cgroup: HashMap<u64, (u64, u64)>,
     cgroup_paths: HashMap<u64, Option<String>>,
     zones: Option<(u64, Vec<ZoneFree>)>,
     extfrag: HashMap<(i32, i32), ExtfragGroup>,
@@ -172,7 +173,9 @@ impl Aggregator {
             entry.1 = entry.1.max(f.task.ts_ns);
         }
         *self.by_gfp.entry(f.gfp_mask).or_default() += 1;
-        *self.by_cgroup.entry(f.task.cgroup_id).or_default() += 1;
+        let cg = self.by_cgroup.entry(f.task.cgroup_id).or_default();
+        cg.0 += 1;
+        cg.1 = cg.1.max(f.task.ts_ns);
         let per_comm = match self.groups.get_mut(f.task.comm.as_str()) {
             Some(m) => m,
             None => self.groups.entry(f.task.comm.clone()).or_default(),
@@ -234,7 +237,7 @@ impl Aggregator {
         let mut by_cgroup: Vec<CgroupCount> = self
             .by_cgroup
             .iter()
-            .map(|(id, n)| CgroupCount { cgroup_id: *id, path: self.cgroup_paths.get(id).cloned().flatten(), count: *n })
+            .map(|(id, (n, last))| CgroupCount { cgroup_id: *id, path: self.cgroup_paths.get(id).cloned().flatten(), count: *n, last_seen_ns: *last })
             .collect();
         by_cgroup.sort_by(|a, b| b.count.cmp(&a.count).then(a.cgroup_id.cmp(&b.cgroup_id)));
         groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns)).then(a.comm.cmp(&b.comm)));
@@ -344,7 +347,7 @@ mod tests {
         assert_eq!(s.lost, 5);
         assert_eq!(s.by_gfp, vec![(0x2000, 3), (0xcc0, 1)]);
         assert_eq!(s.by_comm, vec![("a".to_string(), 3), ("b".to_string(), 1)]);
-        assert_eq!(s.by_cgroup, vec![CgroupCount { cgroup_id: 1, path: None, count: 4 }]);
+        assert_eq!(s.by_cgroup, vec![CgroupCount { cgroup_id: 1, path: None, count: 4, last_seen_ns: 5 }]);
         agg.reset();
         assert_eq!(agg.snapshot().failures, 0);
     }

@@ -47,10 +47,10 @@ struct Member {
 #[derive(Clone, Debug)]
 enum Type {
     Composite { name: u32, members: Vec<Member> },
-    Enum { name: u32, values: Vec<(u32, i64)> },
+    Enum { values: Vec<(u32, i64)> },
     /// Typedefs and qualifiers: resolve to `target`.
     Alias { target: u32 },
-    Other { name: u32 },
+    Other,
 }
 
 pub struct Btf {
@@ -99,7 +99,7 @@ impl Btf {
         let strings = data.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or(BtfError::Malformed("string section out of bounds"))?.to_vec();
         let mut r = Reader { data: types_bytes, at: 0 };
         // Type id 0 is `void`.
-        let mut types = vec![Type::Other { name: 0 }];
+        let mut types = vec![Type::Other];
         while r.at < types_bytes.len() {
             let name = r.u32()?;
             let info = r.u32()?;
@@ -123,7 +123,7 @@ impl Btf {
                         let (v_name, v) = (r.u32()?, r.u32()?);
                         values.push((v_name, i64::from(v as i32)));
                     }
-                    Type::Enum { name, values }
+                    Type::Enum { values }
                 }
                 KIND_ENUM64 => {
                     let mut values = Vec::with_capacity(vlen);
@@ -131,26 +131,26 @@ impl Btf {
                         let (v_name, lo, hi) = (r.u32()?, r.u32()?, r.u32()?);
                         values.push((v_name, (u64::from(hi) << 32 | u64::from(lo)) as i64));
                     }
-                    Type::Enum { name, values }
+                    Type::Enum { values }
                 }
                 KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => Type::Alias { target: size_or_type },
                 KIND_INT | KIND_VAR | KIND_DECL_TAG => {
                     r.skip(4)?;
-                    Type::Other { name }
+                    Type::Other
                 }
                 KIND_ARRAY => {
                     r.skip(12)?;
-                    Type::Other { name }
+                    Type::Other
                 }
                 KIND_FUNC_PROTO => {
                     r.skip(8 * vlen)?;
-                    Type::Other { name }
+                    Type::Other
                 }
                 KIND_DATASEC => {
                     r.skip(12 * vlen)?;
-                    Type::Other { name }
+                    Type::Other
                 }
-                KIND_PTR | KIND_FWD | KIND_FUNC | KIND_FLOAT => Type::Other { name },
+                KIND_PTR | KIND_FWD | KIND_FUNC | KIND_FLOAT => Type::Other,
                 _ => return Err(BtfError::Malformed("unknown type kind")),
             };
             types.push(ty);

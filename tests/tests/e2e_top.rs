@@ -85,3 +85,38 @@ fn batch_text_and_json_show_the_same_failures() {
     assert!(doc["failures"]["groups"].as_array().expect("groups").iter().all(|g| g["comm"] == "alloc-trigger"));
     assert!(doc["rates"]["allocs_per_s"].as_f64().is_some(), "rates over the interval: {}", doc["rates"]);
 }
+
+#[test]
+fn a_full_screen_replay_at_80x24_pauses_resets_and_restores_the_terminal_on_sigterm() {
+    let _serial = require_root();
+    let file = fragtrace_tests::cli::temp_path("replay-tui.ftr");
+    let mut recorder = fragtrace().args(["record", "--duration", "60s", "-o"]).arg(&file).stderr(Stdio::piped()).spawn().expect("record");
+    let err = lines_of(recorder.stderr.take().expect("stderr"));
+    let mut seen = Vec::new();
+    wait_for(&err, "recording to", &mut seen);
+    std::thread::sleep(Duration::from_millis(1200));
+    provoke_failures("replay-tui", None);
+    std::thread::sleep(Duration::from_millis(1200));
+    signal(&recorder, libc::SIGINT);
+    assert!(recorder.wait().expect("exit").success());
+
+    let mut command = std::process::Command::new(built_binary("fragtrace"));
+    command.args(["top", "--replay"]).arg(&file);
+    let mut pty = Pty::spawn(command, 80, 24);
+    let words = |l: &str| l.replace(['│', '┐', '┌'], " ").split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    pty.wait_for("the replayed failures", Duration::from_secs(30), |s| {
+        s.contains("replay") && s.lines().any(|l| words(l).starts_with(&["alloc-trigger".to_string(), "9".to_string()]))
+    });
+    pty.type_keys(b"p");
+    pty.wait_for("the pause marker", Duration::from_secs(5), |s| s.starts_with("PAUSED"));
+    pty.type_keys(b"pr");
+    pty.wait_for("the reset", Duration::from_secs(5), |s| !s.starts_with("PAUSED") && s.contains("no allocation failures"));
+    signal(&pty.child, libc::SIGTERM);
+    let status = pty.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "SIGTERM ends the replay: {status}");
+    assert!(pty.terminal_is_cooked(), "raw mode is undone on SIGTERM");
+    let raw = pty.raw();
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(256)..]).into_owned();
+    assert!(tail.contains("\x1b[?1049l"), "the alternate screen is left: {tail:?}");
+    std::fs::remove_file(&file).expect("cleanup");
+}

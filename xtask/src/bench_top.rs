@@ -84,6 +84,17 @@ pub fn top(seconds: u64, update: bool) -> anyhow::Result<()> {
         .spawn()
         .context("starting fragtrace top")?;
     let pid = child.id();
+    // Kill our child (by pid) if anything below fails, so no full-screen top is left behind.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            if let Ok(None) = self.0.try_wait() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+    let mut child = KillOnDrop(child);
     // Drain the screen output like a terminal would.
     let mut reader = master.try_clone()?;
     std::thread::spawn(move || {
@@ -98,9 +109,8 @@ pub fn top(seconds: u64, update: bool) -> anyhow::Result<()> {
     let rss = peak_rss_mib(pid)?;
     std::io::Write::write_all(&mut master, b"q")?;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait()?.is_none() {
+    while child.0.try_wait()?.is_none() {
         if Instant::now() > deadline {
-            let _ = child.kill();
             bail!("fragtrace top did not quit on q");
         }
         std::thread::sleep(Duration::from_millis(50));

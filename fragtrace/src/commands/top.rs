@@ -201,6 +201,7 @@ struct Source {
     probe_mode: String,
     gfp: GfpTable,
     pageblock_order: u32,
+    page_size: u64,
     nowarn: u64,
 }
 
@@ -224,7 +225,7 @@ fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, in
     }
 }
 
-fn tui_view(src: &Source, filter: &EventFilter, live: bool, interval: Duration, replay: Option<String>) -> anyhow::Result<TuiTop> {
+fn tui_view(src: &Source, filter: &EventFilter, live: bool, interval: Duration, replay: Option<String>, iterations: Option<u64>) -> anyhow::Result<TuiTop> {
     let guard = TerminalGuard::enter().context("cannot switch the terminal to full-screen mode (try --batch)")?;
     let header = HeaderFacts {
         host: src.host.clone(),
@@ -237,6 +238,9 @@ fn tui_view(src: &Source, filter: &EventFilter, live: bool, interval: Duration, 
     };
     let mut tui = TuiTop::new(Aggregator::new(src.pageblock_order, src.nowarn, live), header, src.gfp.clone(), src.pageblock_order, interval, guard);
     tui.hold_at_end = !live;
+    tui.iterations = iterations;
+    tui.page_size = src.page_size;
+    tui.draw_initial()?;
     Ok(tui)
 }
 
@@ -263,13 +267,16 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
             probe_mode: h.probe_mode.to_string(),
             gfp: h.kernel.gfp.clone(),
             pageblock_order: h.kernel.pageblock_order,
+            page_size: h.kernel.page_size,
             nowarn: h.kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
         };
         let options = ReplayOptions { filter: filter.clone(), speed: Some(args.speed), ..Default::default() };
         let label = format!("{} ×{}", args.replay[0].display(), args.speed);
         // Recordings tick once a second: that is the replay's refresh.
         let report = if full_screen {
-            let mut view = tui_view(&src, &filter, false, Duration::from_secs(1), Some(label))?;
+            // The replay blocks in paced sleeps: signals end it with the terminal restored.
+            fragtrace::tui::terminal::exit_on_signals();
+            let mut view = tui_view(&src, &filter, false, Duration::from_secs(1), Some(label), args.iterations)?;
             let report = replay(&recording, &options, &mut [&mut view]);
             drop(view);
             report?
@@ -291,11 +298,12 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         probe_mode: session.probes().mode.to_string(),
         gfp: kernel.gfp.clone(),
         pageblock_order: kernel.pageblock_order,
+        page_size: kernel.page_size,
         nowarn: kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
     };
     let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
     if full_screen {
-        let mut view = tui_view(&src, &filter, true, args.interval, None)?;
+        let mut view = tui_view(&src, &filter, true, args.interval, None, args.iterations)?;
         // Short ticks so keys take effect quickly; the view refreshes its numbers once per
         // interval.
         let run = RunOptions { tick: Duration::from_millis(100), zones_every: Some(args.interval), filter };

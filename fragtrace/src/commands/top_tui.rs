@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, mpsc},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind};
@@ -64,8 +64,17 @@ pub struct TuiTop {
     pub input: mpsc::Receiver<Input>,
     /// A replay keeps its last screen until `q`.
     pub hold_at_end: bool,
+    /// Stop after this many refreshes (`--iterations`).
+    pub iterations: Option<u64>,
+    pub page_size: u64,
     /// `q` was pressed: do not hold at the end.
     quitting: bool,
+    refreshes: u64,
+    /// The selected group, followed across refreshes as rows re-sort.
+    selected_key: Option<String>,
+    /// The clock shown while paused (ages and uptime stop with the numbers).
+    paused_at: Option<u64>,
+    last_key_poll: Instant,
     ui: UiState,
     stacks: Arc<HashMap<u32, Vec<String>>>,
     snapshot: Arc<Snapshot>,
@@ -78,6 +87,7 @@ pub struct TuiTop {
 
 impl TuiTop {
     pub fn new(aggregator: Aggregator, header: HeaderFacts, gfp: GfpTable, pageblock_order: u32, interval: Duration, guard: TerminalGuard) -> Self {
+        // A refresh is due at the first tick: `last_refresh` 0 means never.
         Self {
             aggregator,
             header,
@@ -87,7 +97,13 @@ impl TuiTop {
             guard,
             input: spawn_input_reader(),
             hold_at_end: false,
+            iterations: None,
+            page_size: 4096,
             quitting: false,
+            refreshes: 0,
+            selected_key: None,
+            paused_at: None,
+            last_key_poll: Instant::now(),
             ui: UiState::default(),
             stacks: Arc::new(HashMap::new()),
             snapshot: Arc::new(Snapshot::default()),
@@ -101,26 +117,45 @@ impl TuiTop {
 
     fn screen(&self) -> Screen {
         let mut header = self.header.clone();
-        header.elapsed_s = self.now_ns.saturating_sub(self.first_ts.unwrap_or(self.now_ns)) as f64 / 1e9;
+        let now_ns = self.paused_at.unwrap_or(self.now_ns);
+        header.elapsed_s = now_ns.saturating_sub(self.first_ts.unwrap_or(now_ns)) as f64 / 1e9;
         Screen {
             header,
             snapshot: self.snapshot.clone(),
             rates: self.rates.clone(),
             stacks: self.stacks.clone(),
             gfp: self.gfp.clone(),
-            now_ns: self.now_ns,
+            now_ns,
             pageblock_order: self.pageblock_order,
+            page_size: self.page_size,
             ui: self.ui.clone(),
         }
     }
 
+    /// Keeps the selection on the same group after rows changed order or number.
+    fn follow_selection(&mut self) {
+        let rows = failure_rows(&self.screen());
+        if let Some(key) = &self.selected_key
+            && let Some(i) = rows.iter().position(|r| &r.key == key)
+        {
+            self.ui.selected = i;
+        }
+        self.ui.selected = self.ui.selected.min(rows.len().saturating_sub(1));
+        self.selected_key = rows.get(self.ui.selected).map(|r| r.key.clone());
+    }
+
     fn refresh(&mut self, ts_ns: u64) {
         let next = Arc::new(self.aggregator.snapshot());
-        let dt = self.previous.as_ref().map_or(self.interval_ns as f64 / 1e9, |(_, at)| ts_ns.saturating_sub(*at) as f64 / 1e9);
-        self.rates = Rates::between(self.previous.as_ref().map(|(s, _)| s.as_ref()), &next, dt);
-        self.previous = Some((next.clone(), ts_ns));
+        let dt = self.previous.as_ref().map_or(0.0, |(_, at)| ts_ns.saturating_sub(*at) as f64 / 1e9);
+        // A refresh right after another (the end of a replay) has no interval to rate over:
+        // keep the last rates rather than divide by almost nothing.
+        if self.previous.is_none() || dt >= 0.01 {
+            self.rates = Rates::between(self.previous.as_ref().map(|(s, _)| s.as_ref()), &next, dt);
+            self.previous = Some((next.clone(), ts_ns));
+        }
         self.snapshot = next;
         self.last_refresh = ts_ns;
+        self.follow_selection();
     }
 
     fn draw(&mut self) -> Result<(), SinkError> {
@@ -129,10 +164,20 @@ impl TuiTop {
         Ok(())
     }
 
-    /// Applies pending keys; `Err(Stopped)` on quit.
+    /// Applies pending keys; `Err(Stopped)` on quit, or when input can no longer be read
+    /// (there would be no way to quit).
     fn keys(&mut self) -> Result<bool, SinkError> {
+        self.last_key_poll = Instant::now();
         let mut dirty = false;
-        while let Ok(input) = self.input.try_recv() {
+        loop {
+            let input = match self.input.try_recv() {
+                Ok(input) => input,
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.quitting = true;
+                    return Err(SinkError::Stopped);
+                }
+            };
             let key = match input {
                 Input::Key(k) => k,
                 Input::Resize => {
@@ -143,22 +188,43 @@ impl TuiTop {
             let screen = self.screen();
             let rows = failure_rows(&screen).len();
             let auto_order = Screen { ui: UiState { zone_order: None, ..self.ui.clone() }, ..screen }.zone_order();
+            let was_paused = self.ui.paused;
             match self.ui.handle(key, rows, auto_order) {
                 Action::Quit => {
                     self.quitting = true;
                     return Err(SinkError::Stopped);
                 }
                 Action::Reset => {
+                    // Kernel counters are not reset: keep them as the baseline for rates.
+                    let counters = self.snapshot.counters;
                     self.aggregator.reset();
-                    self.previous = None;
-                    self.refresh(self.now_ns);
+                    self.previous = Some((Arc::new(Snapshot { counters, ..Snapshot::default() }), self.now_ns));
+                    self.snapshot = Arc::new(self.aggregator.snapshot());
+                    self.rates = Rates::default();
+                    self.ui.selected = 0;
                     dirty = true;
                 }
                 Action::Redraw => dirty = true,
                 Action::None => {}
             }
+            match (was_paused, self.ui.paused) {
+                (false, true) => self.paused_at = Some(self.now_ns),
+                (true, false) => {
+                    // Rates after a pause cover the time since un-pausing, not the pause.
+                    self.paused_at = None;
+                    self.previous = Some((Arc::new(self.aggregator.snapshot()), self.now_ns));
+                }
+                _ => {}
+            }
+            let rows = failure_rows(&self.screen());
+            self.selected_key = rows.get(self.ui.selected).map(|r| r.key.clone());
         }
         Ok(dirty)
+    }
+
+    /// Draws the first frame before any data arrives, so the screen is never blank.
+    pub fn draw_initial(&mut self) -> Result<(), SinkError> {
+        self.draw()
     }
 }
 
@@ -173,7 +239,12 @@ impl Sink for TuiTop {
     }
 
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
-        self.aggregator.event(event)
+        self.aggregator.event(event)?;
+        // A replay can go a long time between ticks: look at the keys in between too.
+        if self.last_key_poll.elapsed() >= Duration::from_millis(50) && self.keys()? {
+            self.draw()?;
+        }
+        Ok(())
     }
 
     fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
@@ -186,8 +257,10 @@ impl Sink for TuiTop {
         let first = *self.first_ts.get_or_insert(ts_ns);
         let mut dirty = self.keys()?;
         let due = ts_ns.saturating_sub(self.last_refresh) >= self.interval_ns || self.last_refresh == 0;
+        let mut refreshed = false;
         if due && !self.ui.paused {
             self.refresh(ts_ns);
+            refreshed = true;
             dirty = true;
         }
         if first == ts_ns {
@@ -195,6 +268,13 @@ impl Sink for TuiTop {
         }
         if dirty {
             self.draw()?;
+        }
+        if refreshed {
+            self.refreshes += 1;
+            if self.iterations.is_some_and(|n| self.refreshes > n) {
+                self.quitting = true;
+                return Err(SinkError::Stopped);
+            }
         }
         Ok(())
     }

@@ -11,8 +11,8 @@ use super::{
     screen::Screen,
 };
 
-/// Wide enough for the two-column layout.
-const WIDE: u16 = 120;
+/// Wide enough for the two-column layout: the right column must hold a zone row (~54).
+const WIDE: u16 = 150;
 
 pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
     let area = frame.area();
@@ -24,7 +24,14 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
     if area.width >= WIDE {
         let [left, right] = Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)]).areas(body);
         let [fail, ord] = Layout::vertical([Constraint::Min(6), Constraint::Length(13)]).areas(left);
-        let [zon, ext, stl] = Layout::vertical([Constraint::Length(zone_rows + 3), Constraint::Min(5), Constraint::Length(8)]).areas(right);
+        let extfrag_rows = (screen.snapshot.extfrag_groups.len() as u16).clamp(1, 12) + 4;
+        let [zon, ext, stl, _] = Layout::vertical([
+            Constraint::Length(zone_rows + 3),
+            Constraint::Length(extfrag_rows),
+            Constraint::Length(3),
+            Constraint::Min(0),
+        ])
+        .areas(right);
         failures::render(screen, fail, buf);
         orders::render(screen, ord, buf);
         zones::render(screen, zon, buf);
@@ -35,7 +42,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
         // line and the middle row loses one.
         let short = area.height < 30;
         let zone_height = zone_rows.min(3) + 3;
-        let (mid_height, stall_height) = if short { (6, 1) } else { (7, 3) };
+        let (mid_height, stall_height) = if short { (6, 1) } else { (7, 1) };
         let [fail, mid, zon, stl] = Layout::vertical([
             Constraint::Min(5),
             Constraint::Length(mid_height),
@@ -61,7 +68,8 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
 
 /// A rectangle `pct_w` × `pct_h` percent of `area`, centred.
 pub fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {
-    let w = area.width * pct_w / 100;
-    let h = area.height * pct_h / 100;
+    // u32: width × percent overflows u16 on very wide terminals.
+    let w = (u32::from(area.width) * u32::from(pct_w) / 100) as u16;
+    let h = (u32::from(area.height) * u32::from(pct_h) / 100) as u16;
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }

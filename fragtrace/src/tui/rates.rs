@@ -23,9 +23,13 @@ fn per_s(now: u64, before: Option<u64>, dt: f64) -> f64 {
 }
 
 impl Rates {
-    /// Rates between `prev` and `next`, `dt_s` seconds apart. Without a previous snapshot, or
-    /// after a reset (counts went down), everything counted so far is spread over `dt_s`.
+    /// Rates between `prev` and `next`, `dt_s` seconds apart. Without a previous snapshot
+    /// there is no interval: every rate is zero (shown as "-"). After a reset (counts went
+    /// down) the counts restart from zero.
     pub fn between(prev: Option<&Snapshot>, next: &Snapshot, dt_s: f64) -> Self {
+        if prev.is_none() {
+            return Self::default();
+        }
         let dt = dt_s.max(1e-3);
         // Kernel counters never reset; the aggregate's do (`r`).
         let allocs_before = prev.map(|p| p.counters.allocs_seen);
@@ -92,6 +96,8 @@ mod tests {
     fn a_reset_or_first_snapshot_counts_from_zero() {
         let r = Rates::between(Some(&snap(50, 0, 0)), &snap(4, 0, 0), 2.0);
         assert_eq!(r.failures_per_s, 2.0, "after a reset the counts restart from zero");
-        assert_eq!(Rates::between(None, &snap(4, 0, 0), 1.0).failures_per_s, 4.0);
+        assert_eq!(Rates::between(None, &snap(4, 0, 0), 1.0), Rates::default(), "no interval yet: no rates");
+        let r = Rates::between(Some(&snap(50, 0, 1000)), &snap(4, 0, 3000), 2.0);
+        assert_eq!(r.allocs_per_s, 1000.0, "kernel counters are not reset with the view");
     }
 }

@@ -8,6 +8,8 @@ use super::{
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FailureRow {
+    /// Identifies the group across refreshes (the selection follows it when rows re-sort).
+    pub key: String,
     /// What the row is: the comm, the cgroup path or the stack's caller.
     pub label: String,
     pub order: Option<u32>,
@@ -29,6 +31,7 @@ pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
             .groups
             .iter()
             .map(|g| FailureRow {
+                key: format!("p\0{}\0{}\0{}", g.comm, g.order, g.gfp_mask),
                 label: g.comm.clone(),
                 order: Some(g.order),
                 // "__GFP_" adds nothing on screen: GFP_KERNEL_ACCOUNT|ZERO|NOWARN|COMP.
@@ -44,12 +47,13 @@ pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
             .by_cgroup
             .iter()
             .map(|c| FailureRow {
+                key: format!("c\0{}", c.cgroup_id),
                 label: c.path.clone().unwrap_or_else(|| format!("cgroup id {}", c.cgroup_id)),
                 order: None,
                 gfp: None,
                 count: c.count,
                 rate: r.cgroups.get(&c.cgroup_id).copied().unwrap_or(0.0),
-                last_seen_ns: 0,
+                last_seen_ns: c.last_seen_ns,
                 caller: None,
                 stacks: Vec::new(),
             })
@@ -58,7 +62,12 @@ pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
             .by_stack
             .iter()
             .map(|st| FailureRow {
-                label: screen.caller(st.stack_id).map_or_else(|| format!("stack {}", st.stack_id), str::to_string),
+                key: format!("s\0{}", st.stack_id),
+                // Stacks that share a caller differ further down: say which one this is.
+                label: match screen.caller(st.stack_id) {
+                    Some(caller) => format!("{caller} (stack {})", st.stack_id),
+                    None => format!("stack {}", st.stack_id),
+                },
                 order: None,
                 gfp: None,
                 count: st.count,

@@ -32,6 +32,8 @@ pub struct Screen {
     /// The clock events are stamped with (CLOCK_MONOTONIC, or recorded time in a replay).
     pub now_ns: u64,
     pub pageblock_order: u32,
+    /// Bytes per page (buddyinfo counts pages).
+    pub page_size: u64,
     pub ui: UiState,
 }
 

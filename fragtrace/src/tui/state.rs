@@ -70,6 +70,8 @@ pub struct UiState {
     pub selected: usize,
     /// The selected group's stacks are shown (`Enter`).
     pub show_stacks: bool,
+    /// First line shown in the stacks overlay (↑/↓/PgUp/PgDn scroll it).
+    pub stack_scroll: u16,
     pub show_help: bool,
     pub paused: bool,
     /// Order for the zones' indices; `None`: automatic.
@@ -90,6 +92,8 @@ pub enum Action {
 
 impl UiState {
     pub fn handle(&mut self, key: KeyEvent, rows: usize, auto_zone_order: u32) -> Action {
+        // Rows come and go between refreshes: never act on a selection past the end.
+        self.selected = self.selected.min(rows.saturating_sub(1));
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return Action::Quit;
         }
@@ -108,6 +112,19 @@ impl UiState {
             }
             self.selected = 0;
             return Action::Redraw;
+        }
+        if self.show_stacks {
+            match key.code {
+                KeyCode::Up | KeyCode::Char('k') => self.stack_scroll = self.stack_scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => self.stack_scroll = self.stack_scroll.saturating_add(1),
+                KeyCode::PageUp => self.stack_scroll = self.stack_scroll.saturating_sub(10),
+                KeyCode::PageDown => self.stack_scroll = self.stack_scroll.saturating_add(10),
+                KeyCode::Home => self.stack_scroll = 0,
+                _ => {}
+            }
+            if matches!(key.code, KeyCode::Up | KeyCode::Down | KeyCode::Char('k') | KeyCode::Char('j') | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home) {
+                return Action::Redraw;
+            }
         }
         if self.show_help || self.show_stacks {
             // Overlays close on Esc, Enter, q or their own key; everything else is ignored.
@@ -138,7 +155,10 @@ impl UiState {
             KeyCode::Down | KeyCode::Char('j') => self.selected = (self.selected + 1).min(rows.saturating_sub(1)),
             KeyCode::Home => self.selected = 0,
             KeyCode::End => self.selected = rows.saturating_sub(1),
-            KeyCode::Enter if rows > 0 => self.show_stacks = true,
+            KeyCode::Enter if rows > 0 => {
+                self.show_stacks = true;
+                self.stack_scroll = 0;
+            }
             _ => return Action::None,
         }
         Action::Redraw
@@ -171,6 +191,9 @@ mod tests {
         assert_eq!(ui.selected, 2, "selection stops at the last row");
         ui.handle(key(KeyCode::Enter), 3, 3);
         assert!(ui.show_stacks);
+        ui.handle(key(KeyCode::Down), 3, 3);
+        ui.handle(key(KeyCode::PageDown), 3, 3);
+        assert_eq!((ui.stack_scroll, ui.selected), (11, 2), "arrows scroll the open overlay, not the rows");
         assert_eq!(ui.handle(key(KeyCode::Char('r')), 3, 3), Action::None, "overlays swallow other keys");
         ui.handle(key(KeyCode::Esc), 3, 3);
         assert!(!ui.show_stacks);
@@ -178,6 +201,13 @@ mod tests {
         assert_eq!(ui.zone_order, Some(7), "o starts from the automatic order");
         ui.handle(key(KeyCode::Char('O')), 3, 6);
         assert_eq!(ui.zone_order, None);
+    }
+
+    #[test]
+    fn a_selection_past_the_end_is_clamped_first() {
+        let mut ui = UiState { selected: 40, ..Default::default() };
+        ui.handle(key(KeyCode::Up), 3, 3);
+        assert_eq!(ui.selected, 1, "one press moves from the last row, not from row 40");
     }
 
     #[test]

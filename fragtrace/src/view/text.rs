@@ -173,7 +173,7 @@ mod tests {
         snapshot.groups.push(FailureGroup { comm: "runc:[1:CHILD]".into(), order: 6, gfp_mask: 0x50, count: 3, last_seen_ns: 1, top_stack: Some(7), stacks: vec![(7, 3)] });
         snapshot.by_gfp = vec![(0x50, 3)];
         snapshot.by_comm = vec![("runc:[1:CHILD]".into(), 3)];
-        snapshot.by_cgroup = vec![CgroupCount { cgroup_id: 9, path: Some("/kubepods/pod1".into()), count: 2 }, CgroupCount { cgroup_id: 4, path: None, count: 1 }];
+        snapshot.by_cgroup = vec![CgroupCount { cgroup_id: 9, path: Some("/kubepods/pod1".into()), count: 2, last_seen_ns: 0 }, CgroupCount { cgroup_id: 4, path: None, count: 1, last_seen_ns: 0 }];
         snapshot.zones = vec![ZoneFree { node: 0, zone: "Normal".into(), free_blocks: vec![5, 0, 0] }];
         let gfp = GfpTable { names: vec![GfpName { value: 0x50, name: "GFP_X".into() }] };
         let stack_of = |id: u32| (id == 7).then(|| "nf_conntrack_init_net".to_string());

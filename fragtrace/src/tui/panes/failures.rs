@@ -26,17 +26,22 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
         return;
     }
     let inner_width = area.width.saturating_sub(2) as usize;
+    // COMM is at most 15 characters (TASK_COMM_LEN - 1); the flags get what they need, up
+    // to what leaves the caller a useful width; the caller takes the rest.
+    let fixed = 15 + 3 + 6 + 7 + 4 + 6;
+    let longest_gfp = rows.iter().filter_map(|r| r.gfp.as_ref()).map(|g| g.chars().count()).max().unwrap_or(9).max(9);
+    let gfp_width = longest_gfp.min(inner_width.saturating_sub(fixed + 14)).max(9) as u16;
     let (header, widths): (Vec<&str>, Vec<Constraint>) = match screen.ui.group_by {
         GroupBy::Process => (
             vec!["COMM", "ORD", "COUNT", "RATE", "LAST", "GFP FLAGS", "CALLER"],
             vec![
-                Constraint::Length(16),
+                Constraint::Length(15),
                 Constraint::Length(3),
                 Constraint::Length(6),
                 Constraint::Length(7),
                 Constraint::Length(4),
-                Constraint::Fill(4),
-                Constraint::Fill(2),
+                Constraint::Length(gfp_width),
+                Constraint::Fill(1),
             ],
         ),
         GroupBy::Cgroup | GroupBy::Stack => (
@@ -44,7 +49,7 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
             vec![Constraint::Fill(1), Constraint::Length(7), Constraint::Length(8), Constraint::Length(5)],
         ),
     };
-    let label_width = if screen.ui.group_by == GroupBy::Process { 16 } else { inner_width.saturating_sub(24).max(8) };
+    let label_width = if screen.ui.group_by == GroupBy::Process { 15 } else { inner_width.saturating_sub(24).max(8) };
     let table_rows: Vec<Row> = rows
         .iter()
         .map(|r| {
@@ -56,7 +61,10 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
             cells.push(rate(r.rate));
             cells.push(screen.ago(r.last_seen_ns));
             if screen.ui.group_by == GroupBy::Process {
-                cells.push(r.gfp.clone().unwrap_or_default());
+                // Too long: drop the GFP_ prefix of composite names before cutting anything.
+                let gfp = r.gfp.as_deref().unwrap_or_default();
+                let gfp = if gfp.chars().count() > gfp_width as usize { gfp.replace("GFP_", "") } else { gfp.to_string() };
+                cells.push(fit(&gfp, gfp_width as usize));
                 cells.push(r.caller.clone().unwrap_or_else(|| "?".into()));
             }
             Row::new(cells)

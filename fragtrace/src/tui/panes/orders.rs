@@ -9,7 +9,7 @@ use ratatui::{
     widgets::{Paragraph, Widget},
 };
 
-use super::{DIM, bar, block, compact};
+use super::{DIM, bar, block, compact, header::share};
 use crate::{aggregate::ORDERS, tui::screen::Screen};
 
 pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
@@ -34,12 +34,12 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|&o| {
             let n = s.by_order[o];
-            let silent = s.silent_by_order[o] * 100 / n;
+            let silent = s.silent_by_order[o];
             let label = if o == ORDERS - 1 { format!("{o}+") } else { o.to_string() };
             Line::from(vec![
                 Span::raw(format!("o{label:<3} {:>6} ", compact(n))),
                 Span::styled(format!("{:<bar_width$}", bar(n, max, bar_width)), Style::new().fg(Color::Yellow)),
-                Span::styled(if silent > 0 { format!(" {silent:>3}% silent") } else { String::new() }, DIM),
+                Span::styled(if silent > 0 { format!(" {:>3} silent", share(silent, n)) } else { String::new() }, DIM),
             ])
         })
         .collect();

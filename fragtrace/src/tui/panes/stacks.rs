@@ -31,6 +31,7 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
         }
         lines.push(Line::raw(""));
     }
-    let title = format!("Stacks of {} — Esc closes", fit(&row.label, 40));
-    Paragraph::new(lines).block(block(&title)).render(area, buf);
+    let title = format!("Stacks of {} — ↑↓ PgUp PgDn scroll · Esc closes", fit(&row.label, 40));
+    let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
+    Paragraph::new(lines).scroll((screen.ui.stack_scroll.min(max_scroll), 0)).block(block(&title)).render(area, buf);
 }

@@ -17,9 +17,9 @@ pub fn render(_screen: &Screen, area: Rect, buf: &mut Buffer) {
         return;
     }
     let [stalls, oom] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    Paragraph::new(Line::styled("not yet collected: needs the compaction/reclaim probes", DIM))
+    Paragraph::new(Line::styled("not yet collected (stall probes)", DIM))
         .wrap(Wrap { trim: true })
         .block(block("Stalls"))
         .render(stalls, buf);
-    Paragraph::new(Line::styled("not yet collected: needs the OOM probe", DIM)).wrap(Wrap { trim: true }).block(block("OOM kills")).render(oom, buf);
+    Paragraph::new(Line::styled("not yet collected (OOM probe)", DIM)).wrap(Wrap { trim: true }).block(block("OOM kills")).render(oom, buf);
 }

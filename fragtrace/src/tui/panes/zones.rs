@@ -33,13 +33,22 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
         Paragraph::new(Line::styled("no zone snapshot yet", DIM)).block(block).render(area, buf);
         return;
     }
-    let page_kib = 4; // buddyinfo counts pages; x86_64/arm64 4 KiB pages.
     let mut lines = vec![Line::styled(format!("{:<12} {:<11} {:>9} {:>8} {:>6}", "ZONE", "0 → 10", "FREE", "UNUSABLE", "FRAG"), DIM)];
-    for z in zones {
+    // When they do not all fit, show the zones with the most free memory (a near-empty DMA
+    // zone matters less than node 1's Normal), in node order, and say how many are hidden.
+    let room = area.height.saturating_sub(3) as usize;
+    let mut shown: Vec<&crate::buddyinfo::ZoneFree> = zones.iter().collect();
+    let hidden = shown.len().saturating_sub(room.max(1));
+    if hidden > 0 {
+        shown.sort_by_key(|z| std::cmp::Reverse(z.free_pages()));
+        shown.truncate(room.saturating_sub(1).max(1));
+        shown.sort_by_key(|z| (z.node, zones.iter().position(|o| o == *z)));
+    }
+    for z in &shown {
         let idx = z.indices(order);
         let mut spans = vec![Span::raw(format!("{:<12} ", format!("n{} {}", z.node, z.zone)))];
         spans.extend((0..11).map(|o| heat(z.free_blocks.get(o).copied().unwrap_or(0))));
-        let free_mib = z.free_pages() * page_kib / 1024;
+        let free_mib = z.free_pages() * screen.page_size / (1 << 20);
         spans.push(Span::raw(format!(" {:>7}M ", free_mib)));
         let unusable = format!("{:>8.3}", idx.unusable);
         spans.push(if idx.unusable >= 0.9 && free_mib > 0 { Span::styled(unusable, WARN) } else { Span::raw(unusable) });
@@ -50,6 +59,9 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
             Some(f) => Span::raw(format!(" {f:>6.3}")),
         });
         lines.push(Line::from(spans));
+    }
+    if hidden > 0 {
+        lines.push(Line::styled(format!("+{} more zones", zones.len() - shown.len()), DIM));
     }
     Paragraph::new(lines).block(block).render(area, buf);
 }
