@@ -5,4 +5,7 @@
 
 pub mod bundle;
 pub mod flight;
+pub mod sink;
 pub mod summary;
+
+pub use sink::{CaptureOptions, CaptureSink, Identify};

@@ -1,10 +1,12 @@
 //! Subcommands. Each is a small function from parsed arguments to library calls.
 
+mod capture;
 mod live;
 mod record;
 mod report;
 mod top;
 mod top_tui;
+mod workload;
 
 use std::time::Duration;
 
@@ -43,6 +45,16 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Analyse a recording made by `fragtrace record` (no privileges needed).
     Report(report::ReportArgs),
+    /// Wait for a matching allocation failure and write an incident bundle (root).
+    Capture(capture::CaptureArgs),
+}
+
+/// An error with its own exit status (e.g. 2: `capture --timeout` with nothing captured).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
 }
 
 /// Options shared by every command that attaches probes.
@@ -91,6 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Top(args) => top::run(args).await,
         Command::Record(args) => record::run(args).await,
         Command::Report(args) => report::run(args),
+        Command::Capture(args) => capture::run(args).await,
     }
 }
 

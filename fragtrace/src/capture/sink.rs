@@ -1,0 +1,295 @@
+//! The capture sink: feeds the flight recorder while waiting; on a matching failure, writes
+//! a bundle (snapshots now, the recording of the window around it, then the failing events
+//! and SUMMARY.md once the window after it has passed).
+
+use std::{
+    collections::HashMap,
+    io::{BufWriter, Write},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use super::{
+    bundle,
+    flight::{Flight, Item},
+    summary::{IncidentFacts, WindowStats, render},
+};
+use crate::{
+    aggregate::ORDERS,
+    buddyinfo::{self, ZoneFree},
+    event::{Counters, Event, Failure},
+    filter::EventFilter,
+    record::{Recorder, RecorderOptions, RecordingHeader},
+    sink::{Sink, SinkError},
+    timespec::format_utc,
+    view::json::JsonLines,
+    zones::ZoneSnapshot,
+};
+
+/// Lines describing who a cgroup path belongs to (pod, container, runtime), for the summary
+/// and for `failures.jsonl`.
+pub type Identify = Box<dyn FnMut(Option<&str>) -> (Vec<String>, serde_json::Value)>;
+
+pub struct CaptureOptions {
+    /// Bundles go into subdirectories of this one.
+    pub dir: PathBuf,
+    pub before: Duration,
+    pub after: Duration,
+    /// Incidents to capture before stopping.
+    pub count: u32,
+    pub min_order: u32,
+    pub filter: EventFilter,
+    /// Header for each incident's recording (its `recording_id` is replaced per incident).
+    pub header: RecordingHeader,
+    /// Items the flight recorder keeps at most (a bound on memory in storms).
+    pub max_items: usize,
+}
+
+struct Active {
+    dir: PathBuf,
+    recorder: Recorder,
+    until_ns: u64,
+    trigger: Failure,
+    when: String,
+    zones: Vec<ZoneFree>,
+    sysctls: Vec<(String, String)>,
+    stats: WindowStats,
+    failures: Vec<Failure>,
+}
+
+pub struct CaptureSink {
+    options: CaptureOptions,
+    flight: Flight,
+    stacks: HashMap<u32, Vec<String>>,
+    cgroups: HashMap<u64, Option<String>>,
+    active: Option<Active>,
+    identify: Identify,
+    counters: Counters,
+    /// Bundles written so far.
+    pub captured: Vec<PathBuf>,
+}
+
+/// Failing events kept per incident for `failures.jsonl` (a storm must not exhaust memory).
+const MAX_FAILURES_KEPT: usize = 10_000;
+
+fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+fn unique_dir(parent: &Path, name: &str) -> PathBuf {
+    let mut dir = parent.join(name);
+    let mut n = 2;
+    while dir.exists() {
+        dir = parent.join(format!("{name}-{n}"));
+        n += 1;
+    }
+    dir
+}
+
+impl CaptureSink {
+    pub fn new(options: CaptureOptions, identify: Identify) -> Self {
+        let flight = Flight::new(options.before.as_nanos() as u64, options.max_items);
+        Self { options, flight, stacks: HashMap::new(), cgroups: HashMap::new(), active: None, identify, counters: Counters::default(), captured: Vec::new() }
+    }
+
+    fn triggers(&self, event: &Event) -> Option<Failure> {
+        let Event::Failure(f) = event else { return None };
+        let path = self.cgroups.get(&f.task.cgroup_id).and_then(|p| p.as_deref());
+        (f.order >= self.options.min_order && self.options.filter.matches(event, path)).then(|| f.clone())
+    }
+
+    fn count(stats: &mut WindowStats, event: &Event, pageblock_order: u32) {
+        match event {
+            Event::Failure(f) => {
+                stats.failures += 1;
+                stats.by_order[(f.order as usize).min(ORDERS - 1)] += 1;
+            }
+            Event::Extfrag(e) => {
+                stats.extfrag += 1;
+                stats.extfrag_fragmenting += u64::from(e.fragmenting(pageblock_order));
+            }
+            Event::Lost(l) => stats.lost += l.count,
+        }
+    }
+
+    fn start(&mut self, trigger: Failure) -> Result<(), SinkError> {
+        let header = &self.options.header;
+        let wall = header.wall_ns(trigger.task.ts_ns);
+        let when = format_utc(wall);
+        std::fs::create_dir_all(&self.options.dir)?;
+        let name = format!("{}-{}-order{}", when.replace(':', ""), sanitize(&trigger.task.comm), trigger.order);
+        let dir = unique_dir(&self.options.dir, &name);
+        std::fs::create_dir(&dir)?;
+        // The state at the moment of the failure, before anything else takes time.
+        let zones = buddyinfo::read().unwrap_or_default();
+        let sysctls = bundle::take(&dir)?;
+        let mut incident_header = header.clone();
+        incident_header.recording_id = format!("{}-{}", header.recording_id, self.captured.len() + 1);
+        let mut recorder = Recorder::create(RecorderOptions { compress: true, ..RecorderOptions::new(dir.join("trace.ftr")) }, incident_header)
+            .map_err(SinkError::from)?;
+        for (id, frames) in &self.stacks {
+            recorder.stack(*id, frames)?;
+        }
+        for (id, path) in &self.cgroups {
+            recorder.cgroup(*id, path.as_deref())?;
+        }
+        let mut stats = WindowStats { before_s: self.options.before.as_secs(), after_s: self.options.after.as_secs(), overflowed: self.flight.overflowed, ..Default::default() };
+        let mut failures = Vec::new();
+        let pageblock = header.kernel.pageblock_order;
+        for item in self.flight.drain() {
+            match item {
+                Item::Event(e) => {
+                    Self::count(&mut stats, &e, pageblock);
+                    if let Event::Failure(f) = &e
+                        && failures.len() < MAX_FAILURES_KEPT
+                    {
+                        failures.push(f.clone());
+                    }
+                    recorder.event(&e)?;
+                }
+                Item::Zones(z) => recorder.zones(&z)?,
+                Item::Tick(ts, c) => recorder.tick(ts, &c)?,
+            }
+        }
+        self.flight.overflowed = 0;
+        eprintln!("fragtrace: order-{} failure of {} (pid {}) at {when}: capturing into {}", trigger.order, trigger.task.comm, trigger.task.pid, dir.display());
+        self.active = Some(Active {
+            dir,
+            recorder,
+            until_ns: trigger.task.ts_ns.saturating_add(self.options.after.as_nanos() as u64),
+            trigger,
+            when,
+            zones,
+            sysctls,
+            stats,
+            failures,
+        });
+        Ok(())
+    }
+
+    fn finish_incident(&mut self, counters: &Counters) -> Result<(), SinkError> {
+        let Some(mut a) = self.active.take() else { return Ok(()) };
+        a.recorder.finish(counters)?;
+        let header = &self.options.header;
+        // failures.jsonl: the foundation's per-event schema plus who the cgroup belongs to.
+        // JsonLines only formats here (its own output is discarded).
+        let mut json = JsonLines::new(std::io::sink(), header.kernel.gfp.clone(), header.kernel.pageblock_order);
+        for (id, frames) in &self.stacks {
+            json.stack(*id, frames)?;
+        }
+        for (id, path) in &self.cgroups {
+            json.cgroup(*id, path.as_deref())?;
+        }
+        let mut out = BufWriter::new(std::fs::File::create(a.dir.join("failures.jsonl"))?);
+        for f in &a.failures {
+            let event = Event::Failure(f.clone());
+            let mut value = json.to_json(&event);
+            let path = self.cgroups.get(&f.task.cgroup_id).and_then(|p| p.as_deref());
+            let (_, identity) = (self.identify)(path);
+            value["workload"] = identity;
+            serde_json::to_writer(&mut out, &value)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        let path = self.cgroups.get(&a.trigger.task.cgroup_id).and_then(|p| p.as_deref());
+        let (identity, _) = (self.identify)(path);
+        let stack = a.trigger.stack_id.and_then(|id| self.stacks.get(&id)).map(Vec::as_slice);
+        let text = render(&IncidentFacts {
+            host: &header.hostname,
+            kernel: &header.kernel.release,
+            when: &a.when,
+            trigger: &a.trigger,
+            gfp: &header.kernel.gfp,
+            stack,
+            cgroup_path: path,
+            identity,
+            zones: &a.zones,
+            page_size: header.kernel.page_size,
+            sysctls: &a.sysctls,
+            window: &a.stats,
+        });
+        std::fs::write(a.dir.join("SUMMARY.md"), text)?;
+        eprintln!("fragtrace: captured {}", a.dir.display());
+        self.captured.push(a.dir);
+        if self.captured.len() as u32 >= self.options.count {
+            return Err(SinkError::Stopped);
+        }
+        Ok(())
+    }
+}
+
+impl Sink for CaptureSink {
+    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
+        self.stacks.insert(id, frames.to_vec());
+        if let Some(a) = &mut self.active {
+            a.recorder.stack(id, frames)?;
+        }
+        Ok(())
+    }
+
+    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
+        self.cgroups.insert(id, path.map(str::to_string));
+        if let Some(a) = &mut self.active {
+            a.recorder.cgroup(id, path)?;
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, event: &Event) -> Result<(), SinkError> {
+        let pageblock = self.options.header.kernel.pageblock_order;
+        if let Some(a) = &mut self.active {
+            Self::count(&mut a.stats, event, pageblock);
+            if let Event::Failure(f) = event
+                && a.failures.len() < MAX_FAILURES_KEPT
+            {
+                a.failures.push(f.clone());
+            }
+            return a.recorder.event(event);
+        }
+        match self.triggers(event) {
+            Some(trigger) => {
+                self.flight.push(Item::Event(event.clone()));
+                self.start(trigger)
+            }
+            None => {
+                self.flight.push(Item::Event(event.clone()));
+                Ok(())
+            }
+        }
+    }
+
+    fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
+        match &mut self.active {
+            Some(a) => a.recorder.zones(snapshot),
+            None => {
+                self.flight.push(Item::Zones(snapshot.clone()));
+                Ok(())
+            }
+        }
+    }
+
+    fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
+        self.counters = *counters;
+        match &mut self.active {
+            Some(a) => {
+                a.recorder.tick(ts_ns, counters)?;
+                if ts_ns >= a.until_ns {
+                    return self.finish_incident(counters);
+                }
+                Ok(())
+            }
+            None => {
+                self.flight.push(Item::Tick(ts_ns, *counters));
+                Ok(())
+            }
+        }
+    }
+
+    /// Stopped early (signal, timeout): an incident in progress is finished with what it has.
+    fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
+        match self.finish_incident(counters) {
+            Ok(()) | Err(SinkError::Stopped) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
