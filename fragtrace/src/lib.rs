@@ -18,6 +18,7 @@ pub mod decode;
 pub mod event;
 pub mod filter;
 pub mod gfp;
+pub mod identity;
 pub mod probe;
 pub mod record;
 pub mod session;
