@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::{
     buddyinfo::ZoneFree,
+    identity::Workload,
     event::{Counters, Event, Extfrag, Failure},
     probe::kernel::monotonic_ns,
     sink::{Sink, SinkError},
@@ -65,6 +66,16 @@ pub struct CgroupCount {
     pub last_seen_ns: u64,
 }
 
+/// Failures of one pod.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PodCount {
+    pub pod: String,
+    pub count: u64,
+    pub last_seen_ns: u64,
+    /// Cgroup ids of the pod's containers that failed (its rates are theirs summed).
+    pub cgroup_ids: Vec<u64>,
+}
+
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct LagSummary {
     pub p50_us: u64,
@@ -93,6 +104,9 @@ pub struct Snapshot {
     pub by_comm: Vec<(String, u64)>,
     /// Failures per cgroup, by count descending.
     pub by_cgroup: Vec<CgroupCount>,
+    /// Failures per Kubernetes pod (`namespace/name`, or `pod <uid>` without the OCI
+    /// bundle), by count descending; tasks outside pods are not here.
+    pub by_pod: Vec<PodCount>,
     pub extfrag: u64,
     pub extfrag_fragmenting: u64,
     pub extfrag_severe: u64,
@@ -128,6 +142,7 @@ pub struct Aggregator {
     by_gfp: HashMap<u64, u64>,
     by_cgroup: HashMap<u64, (u64, u64)>,
     cgroup_paths: HashMap<u64, Option<String>>,
+    pod_labels: HashMap<u64, String>,
     zones: Option<(u64, Vec<ZoneFree>)>,
     extfrag: HashMap<(i32, i32), ExtfragGroup>,
     extfrag_total: u64,
@@ -151,6 +166,7 @@ impl Aggregator {
             by_gfp: HashMap::default(),
             by_cgroup: HashMap::default(),
             cgroup_paths: HashMap::default(),
+            pod_labels: HashMap::default(),
             zones: None,
             extfrag: HashMap::default(),
             extfrag_total: 0,
@@ -240,6 +256,17 @@ impl Aggregator {
             .map(|(id, (n, last))| CgroupCount { cgroup_id: *id, path: self.cgroup_paths.get(id).cloned().flatten(), count: *n, last_seen_ns: *last })
             .collect();
         by_cgroup.sort_by(|a, b| b.count.cmp(&a.count).then(a.cgroup_id.cmp(&b.cgroup_id)));
+        let mut pods: HashMap<&str, PodCount> = HashMap::default();
+        for c in &by_cgroup {
+            if let Some(label) = self.pod_labels.get(&c.cgroup_id) {
+                let p = pods.entry(label).or_insert_with(|| PodCount { pod: label.clone(), count: 0, last_seen_ns: 0, cgroup_ids: Vec::new() });
+                p.count += c.count;
+                p.last_seen_ns = p.last_seen_ns.max(c.last_seen_ns);
+                p.cgroup_ids.push(c.cgroup_id);
+            }
+        }
+        let mut by_pod: Vec<PodCount> = pods.into_values().collect();
+        by_pod.sort_by(|a, b| b.count.cmp(&a.count).then(a.pod.cmp(&b.pod)));
         groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns)).then(a.comm.cmp(&b.comm)));
         let mut extfrag_groups: Vec<ExtfragGroup> = self.extfrag.values().cloned().collect();
         extfrag_groups.sort_by(|a, b| b.count.cmp(&a.count));
@@ -254,6 +281,7 @@ impl Aggregator {
             by_gfp,
             by_comm,
             by_cgroup,
+            by_pod,
             extfrag: self.extfrag_total,
             extfrag_fragmenting: extfrag_groups.iter().map(|g| g.fragmenting).sum(),
             extfrag_severe: extfrag_groups.iter().map(|g| g.severe).sum(),
@@ -275,6 +303,7 @@ impl Aggregator {
         let mut fresh = Self::new(self.pageblock_order, self.nowarn_bit, self.live);
         fresh.counters = self.counters;
         fresh.cgroup_paths = std::mem::take(&mut self.cgroup_paths);
+        fresh.pod_labels = std::mem::take(&mut self.pod_labels);
         fresh.zones = self.zones.take();
         *self = fresh;
     }
@@ -288,6 +317,13 @@ impl Sink for Aggregator {
 
     fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
         self.zones = Some((snapshot.ts_ns, snapshot.zones()));
+        Ok(())
+    }
+
+    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
+        if let Some(label) = workload.pod_label() {
+            self.pod_labels.insert(cgroup_id, label);
+        }
         Ok(())
     }
 

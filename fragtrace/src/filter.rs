@@ -19,7 +19,10 @@
 
 use thiserror::Error;
 
-use crate::event::Event;
+use crate::{
+    event::Event,
+    identity::{Workload, parse_cgroup_path},
+};
 
 /// `TASK_COMM_LEN` (16) minus the terminating NUL.
 const COMM_MAX_BYTES: usize = 15;
@@ -70,17 +73,55 @@ pub struct EventFilter {
     pub min_order: Option<u32>,
     /// Cgroup path patterns.
     pub cgroups: Vec<String>,
+    /// Pod UIDs (dashes or underscores), names or `namespace/name`s.
+    pub pods: Vec<String>,
+    /// Pod namespaces.
+    pub namespaces: Vec<String>,
+    /// Container id prefixes.
+    pub containers: Vec<String>,
+    /// Only Kubernetes workloads (tasks under a kubepods cgroup).
+    pub kubepods: bool,
 }
 
 impl EventFilter {
     pub fn is_empty(&self) -> bool {
-        self.comms.is_empty() && self.pids.is_empty() && self.min_order.is_none() && self.cgroups.is_empty()
+        self.comms.is_empty() && self.pids.is_empty() && self.min_order.is_none() && self.cgroups.is_empty() && !self.needs_workload()
     }
 
     /// Whether [`matches`](Self::matches) needs the event's cgroup path (resolving ids costs a
     /// directory walk, so callers skip it when no cgroup pattern is set).
     pub fn needs_cgroup_path(&self) -> bool {
-        !self.cgroups.is_empty()
+        !self.cgroups.is_empty() || self.needs_workload()
+    }
+
+    /// Whether pod/container criteria are set.
+    pub fn needs_workload(&self) -> bool {
+        !self.pods.is_empty() || !self.namespaces.is_empty() || !self.containers.is_empty() || self.kubepods
+    }
+
+    /// [`matches`](Self::matches) with the event's workload when the caller knows it (pod
+    /// names and namespaces come from OCI bundles); without it, what the cgroup path says.
+    pub fn matches_with(&self, event: &Event, cgroup_path: Option<&str>, workload: Option<&Workload>) -> bool {
+        if !self.matches(event, cgroup_path) {
+            return false;
+        }
+        if !self.needs_workload() || matches!(event, Event::Lost(_)) {
+            return true;
+        }
+        let parsed;
+        let w = match workload {
+            Some(w) => w,
+            None => {
+                parsed = Workload { container: parse_cgroup_path(cgroup_path.unwrap_or("")), ..Workload::default() };
+                &parsed
+            }
+        };
+        let pod_ok = self.pods.is_empty() || self.pods.iter().any(|p| w.matches_pod(p));
+        let ns_ok = self.namespaces.is_empty() || w.pod.pod_namespace.as_ref().is_some_and(|ns| self.namespaces.contains(ns));
+        let container_ok = self.containers.is_empty()
+            || w.container.container_id.as_ref().is_some_and(|id| self.containers.iter().any(|c| id.to_ascii_lowercase().starts_with(&c.to_ascii_lowercase())));
+        let kube_ok = !self.kubepods || w.container.kubepods;
+        pod_ok && ns_ok && container_ok && kube_ok
     }
 
     /// Every pattern, checked with [`validate_pattern`].
@@ -91,6 +132,7 @@ impl EventFilter {
 
     /// `cgroup_path` is the event's cgroup resolved to a path; when cgroup patterns are set and
     /// it is `None` (unresolvable), the event does not match.
+    /// Pod and container criteria are checked by [`matches_with`](Self::matches_with).
     pub fn matches(&self, event: &Event, cgroup_path: Option<&str>) -> bool {
         let (task, order) = match event {
             Event::Lost(_) => return true,
@@ -121,6 +163,18 @@ impl EventFilter {
         }
         if !self.cgroups.is_empty() {
             parts.push(format!("cgroup={}", self.cgroups.join(",")));
+        }
+        if !self.pods.is_empty() {
+            parts.push(format!("pod={}", self.pods.join(",")));
+        }
+        if !self.namespaces.is_empty() {
+            parts.push(format!("namespace={}", self.namespaces.join(",")));
+        }
+        if !self.containers.is_empty() {
+            parts.push(format!("container={}", self.containers.join(",")));
+        }
+        if self.kubepods {
+            parts.push("kubepods".into());
         }
         parts.join(" ")
     }
@@ -256,7 +310,7 @@ mod tests {
 
     #[test]
     fn lost_always_matches() {
-        let f = EventFilter { comms: vec!["nomatch".into()], pids: vec![999], min_order: Some(10), cgroups: vec!["/x".into()] };
+        let f = EventFilter { comms: vec!["nomatch".into()], pids: vec![999], min_order: Some(10), cgroups: vec!["/x".into()], ..Default::default() };
         assert!(f.matches(&lost(), None));
         assert!(f.matches(&lost(), Some("/elsewhere")));
         assert!(!f.matches(&failure("other", 1, 0), Some("/elsewhere")));
@@ -383,6 +437,7 @@ mod tests {
             pids: vec![1, 2],
             min_order: Some(2),
             cgroups: vec!["/db".into(), "/app".into()],
+            ..Default::default()
         };
         assert!(f.matches(&failure("mysqld", 1, 2), Some("/db")));
         assert!(f.matches(&failure("javaX", 2, 5), Some("/app/x")));
@@ -400,6 +455,7 @@ mod tests {
             pids: vec![42],
             min_order: Some(4),
             cgroups: vec!["/kubepods*".into()],
+            ..Default::default()
         };
         assert_eq!(f.describe(), "comm=mysqld,java* pid=42 order>=4 cgroup=/kubepods*");
         let f = EventFilter { pids: vec![1, 2], ..Default::default() };
@@ -424,5 +480,45 @@ mod tests {
         assert_eq!(bad.validate(), Err(FilterError::CgroupNotAbsolute("nope".into())));
         assert_eq!(comms(&["a", ""]).validate(), Err(FilterError::EmptyComm));
         assert_eq!(EventFilter::default().validate(), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod workload_tests {
+    use super::*;
+    use crate::{
+        event::{Failure, Task},
+        identity::PodInfo,
+    };
+
+    fn failure() -> Event {
+        Event::Failure(Failure {
+            task: Task { ts_ns: 1, cpu: 0, pid: 5, tgid: 5, cgroup_id: 9, comm: "runc:[1:CHILD]".into() },
+            order: 6,
+            gfp_mask: 0,
+            migratetype: 0,
+            stack_id: None,
+            ancestry: vec![],
+            captured_cgroup: None,
+        })
+    }
+
+    const PATH: &str = "/kubepods/burstable/pod1b4e28ba-2fa1-11d2-883f-0016d3cca427/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn pod_namespace_container_and_kubepods_criteria() {
+        let e = failure();
+        let by = |f: EventFilter| f.matches_with(&e, Some(PATH), None);
+        assert!(by(EventFilter { kubepods: true, ..Default::default() }));
+        assert!(!EventFilter { kubepods: true, ..Default::default() }.matches_with(&e, Some("/user.slice"), None));
+        assert!(by(EventFilter { pods: vec!["1b4e28ba_2fa1_11d2_883f_0016d3cca427".into()], ..Default::default() }), "uid with underscores");
+        assert!(by(EventFilter { containers: vec!["0123456".into()], ..Default::default() }), "id prefix");
+        assert!(!by(EventFilter { containers: vec!["fff".into()], ..Default::default() }));
+        assert!(!by(EventFilter { namespaces: vec!["default".into()], ..Default::default() }), "no namespace without the bundle");
+        let w = Workload { container: parse_cgroup_path(PATH), pod: PodInfo { pod_name: Some("web-0".into()), pod_namespace: Some("default".into()), ..Default::default() } };
+        let f = EventFilter { pods: vec!["default/web-0".into()], namespaces: vec!["default".into()], ..Default::default() };
+        assert!(f.matches_with(&e, Some(PATH), Some(&w)));
+        assert!(f.needs_cgroup_path() && !f.is_empty());
+        assert_eq!(f.describe(), "pod=default/web-0 namespace=default");
     }
 }

@@ -17,6 +17,7 @@ use crate::{
     decode::decode,
     event::{Counters, Event, Lost},
     filter::EventFilter,
+    identity::{Workload, WorkloadResolver},
     probe::{Probes, kernel::monotonic_ns},
     sink::{Sink, SinkError},
     symbolize::Kallsyms,
@@ -62,6 +63,7 @@ pub struct Session {
     known_stacks: HashSet<u32>,
     /// Every cgroup id resolved so far, and whether sinks have been told.
     cgroup_paths: HashMap<u64, (Option<String>, bool)>,
+    workloads: WorkloadResolver,
     reported_dropped: u64,
     last_drop_check: Instant,
     stats: SessionStats,
@@ -69,10 +71,16 @@ pub struct Session {
 
 impl Session {
     pub fn new(probes: Probes, kallsyms: Kallsyms, cgroups: CgroupResolver) -> Self {
+        Self::with_workloads(probes, kallsyms, cgroups, WorkloadResolver::new(Vec::new()))
+    }
+
+    /// With a workload resolver searching extra OCI bundle roots (`--oci-root`).
+    pub fn with_workloads(probes: Probes, kallsyms: Kallsyms, cgroups: CgroupResolver, workloads: WorkloadResolver) -> Self {
         Self {
             probes,
             kallsyms,
             cgroups,
+            workloads,
             known_stacks: HashSet::new(),
             cgroup_paths: HashMap::new(),
             reported_dropped: 0,
@@ -193,8 +201,17 @@ impl Session {
                 Event::Extfrag(e) => Some(e.task.cgroup_id),
                 Event::Lost(_) => None,
             };
-            let path = cgroup.and_then(|id| self.cgroup_path(id));
-            if !filter.matches(&event, path) {
+            // Paths and workloads are needed by pod/cgroup filters and for the first event of a
+            // cgroup (its definition); the common case (storms in known cgroups) skips both.
+            let first_of_cgroup = cgroup.is_some_and(|id| !self.cgroup_paths.get(&id).is_some_and(|(_, told)| *told));
+            let (path, workload): (Option<String>, Option<Workload>) = if filter.needs_cgroup_path() || first_of_cgroup {
+                let path = cgroup.and_then(|id| self.cgroup_path(id)).map(str::to_string);
+                let workload = path.as_deref().and_then(|p| self.workloads.resolve(p));
+                (path, workload)
+            } else {
+                (None, None)
+            };
+            if !filter.matches_with(&event, path.as_deref(), workload.as_ref()) {
                 self.stats.filtered += 1;
                 continue;
             }
@@ -207,6 +224,9 @@ impl Session {
                 *told = true;
                 for sink in sinks.iter_mut() {
                     sink.cgroup(id, path.as_deref())?;
+                    if let Some(w) = &workload {
+                        sink.workload(id, w)?;
+                    }
                 }
             }
             if let Event::Failure(f) = &event

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::{
     event::{Counters, Event},
+    identity::Workload,
     zones::ZoneSnapshot,
 };
 
@@ -31,6 +32,11 @@ pub trait Sink {
     /// A cgroup id seen for the first time, with its path in the cgroup v2 hierarchy
     /// (`/` for the root; `None` when it could not be resolved, e.g. the cgroup is gone).
     fn cgroup(&mut self, _id: u64, _path: Option<&str>) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// Who a cgroup belongs to (container, pod), right after its `cgroup` definition, for
+    /// cgroups of containers only.
+    fn workload(&mut self, _cgroup_id: u64, _workload: &Workload) -> Result<(), SinkError> {
         Ok(())
     }
     fn event(&mut self, event: &Event) -> Result<(), SinkError>;

@@ -8,4 +8,4 @@ pub mod flight;
 pub mod sink;
 pub mod summary;
 
-pub use sink::{CaptureOptions, CaptureSink, Identify};
+pub use sink::{CaptureOptions, CaptureSink, identity_lines};

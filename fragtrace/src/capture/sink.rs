@@ -19,6 +19,7 @@ use crate::{
     buddyinfo::{self, ZoneFree},
     event::{Counters, Event, Failure},
     filter::EventFilter,
+    identity::Workload,
     record::{Recorder, RecorderOptions, RecordingHeader},
     sink::{Sink, SinkError},
     timespec::format_utc,
@@ -26,9 +27,27 @@ use crate::{
     zones::ZoneSnapshot,
 };
 
-/// Lines describing who a cgroup path belongs to (pod, container, runtime), for the summary
-/// and for `failures.jsonl`.
-pub type Identify = Box<dyn FnMut(Option<&str>) -> (Vec<String>, serde_json::Value)>;
+/// Lines for the summary saying who a workload is.
+pub fn identity_lines(w: &Workload) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(label) = w.pod_label() {
+        let uid = w.container.pod_uid.as_deref().or(w.pod.pod_uid.as_deref());
+        let uid = match uid {
+            Some(uid) if !label.contains(uid) => format!(" (uid {uid})"),
+            _ => String::new(),
+        };
+        lines.push(format!("pod: {label}{uid}"));
+    }
+    if let Some(id) = &w.container.container_id {
+        let name = w.pod.container_name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+        let runtime = w.container.runtime.or(w.pod.runtime).map(|r| format!(", {}", serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())).unwrap_or_default();
+        lines.push(format!("container: {id}{name}{runtime}"));
+    }
+    if let Some(q) = w.container.qos {
+        lines.push(format!("QoS class: {}", serde_json::to_value(q).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()));
+    }
+    lines
+}
 
 pub struct CaptureOptions {
     /// Bundles go into subdirectories of this one.
@@ -63,7 +82,7 @@ pub struct CaptureSink {
     stacks: HashMap<u32, Vec<String>>,
     cgroups: HashMap<u64, Option<String>>,
     active: Option<Active>,
-    identify: Identify,
+    workloads: HashMap<u64, Workload>,
     counters: Counters,
     /// Bundles written so far.
     pub captured: Vec<PathBuf>,
@@ -87,15 +106,25 @@ fn unique_dir(parent: &Path, name: &str) -> PathBuf {
 }
 
 impl CaptureSink {
-    pub fn new(options: CaptureOptions, identify: Identify) -> Self {
+    pub fn new(options: CaptureOptions) -> Self {
         let flight = Flight::new(options.before.as_nanos() as u64, options.max_items);
-        Self { options, flight, stacks: HashMap::new(), cgroups: HashMap::new(), active: None, identify, counters: Counters::default(), captured: Vec::new() }
+        Self {
+            options,
+            flight,
+            stacks: HashMap::new(),
+            cgroups: HashMap::new(),
+            active: None,
+            workloads: HashMap::new(),
+            counters: Counters::default(),
+            captured: Vec::new(),
+        }
     }
 
     fn triggers(&self, event: &Event) -> Option<Failure> {
         let Event::Failure(f) = event else { return None };
         let path = self.cgroups.get(&f.task.cgroup_id).and_then(|p| p.as_deref());
-        (f.order >= self.options.min_order && self.options.filter.matches(event, path)).then(|| f.clone())
+        let workload = self.workloads.get(&f.task.cgroup_id);
+        (f.order >= self.options.min_order && self.options.filter.matches_with(event, path, workload)).then(|| f.clone())
     }
 
     fn count(stats: &mut WindowStats, event: &Event, pageblock_order: u32) {
@@ -132,6 +161,9 @@ impl CaptureSink {
         }
         for (id, path) in &self.cgroups {
             recorder.cgroup(*id, path.as_deref())?;
+        }
+        for (id, w) in &self.workloads {
+            recorder.workload(*id, w)?;
         }
         let mut stats = WindowStats { before_s: self.options.before.as_secs(), after_s: self.options.after.as_secs(), overflowed: self.flight.overflowed, ..Default::default() };
         let mut failures = Vec::new();
@@ -180,19 +212,17 @@ impl CaptureSink {
         for (id, path) in &self.cgroups {
             json.cgroup(*id, path.as_deref())?;
         }
+        for (id, w) in &self.workloads {
+            json.workload(*id, w)?;
+        }
         let mut out = BufWriter::new(std::fs::File::create(a.dir.join("failures.jsonl"))?);
         for f in &a.failures {
-            let event = Event::Failure(f.clone());
-            let mut value = json.to_json(&event);
-            let path = self.cgroups.get(&f.task.cgroup_id).and_then(|p| p.as_deref());
-            let (_, identity) = (self.identify)(path);
-            value["workload"] = identity;
-            serde_json::to_writer(&mut out, &value)?;
+            serde_json::to_writer(&mut out, &json.to_json(&Event::Failure(f.clone())))?;
             out.write_all(b"\n")?;
         }
         out.flush()?;
         let path = self.cgroups.get(&a.trigger.task.cgroup_id).and_then(|p| p.as_deref());
-        let (identity, _) = (self.identify)(path);
+        let identity = self.workloads.get(&a.trigger.task.cgroup_id).map(identity_lines).unwrap_or_default();
         let stack = a.trigger.stack_id.and_then(|id| self.stacks.get(&id)).map(Vec::as_slice);
         let text = render(&IncidentFacts {
             host: &header.hostname,
@@ -231,6 +261,14 @@ impl Sink for CaptureSink {
         self.cgroups.insert(id, path.map(str::to_string));
         if let Some(a) = &mut self.active {
             a.recorder.cgroup(id, path)?;
+        }
+        Ok(())
+    }
+
+    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
+        self.workloads.insert(cgroup_id, workload.clone());
+        if let Some(a) = &mut self.active {
+            a.recorder.workload(cgroup_id, workload)?;
         }
         Ok(())
     }

@@ -81,8 +81,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         header,
         max_items: 500_000,
     };
-    let identify = super::workload::identifier();
-    let mut sink = CaptureSink::new(options, identify);
+    let mut sink = CaptureSink::new(options);
     eprintln!(
         "fragtrace: armed after {} ms: waiting for {}an allocation failure{}; bundles go to {}",
         started.elapsed().as_millis(),

@@ -29,7 +29,8 @@ pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
     if cgroups.root().is_none() {
         log::warn!("no cgroup hierarchy to resolve ids in: cgroup paths will show as ids");
     }
-    Ok(Session::new(probes, kallsyms, cgroups))
+    let workloads = fragtrace::identity::WorkloadResolver::new(args.oci_root.clone());
+    Ok(Session::with_workloads(probes, kallsyms, cgroups, workloads))
 }
 
 /// Completes on SIGINT, SIGTERM, SIGHUP (the ssh session running it went away), after

@@ -6,7 +6,6 @@ mod record;
 mod report;
 mod top;
 mod top_tui;
-mod workload;
 
 use std::time::Duration;
 
@@ -68,6 +67,10 @@ pub struct ProbeArgs {
     /// drop fewer events in storms.
     #[arg(long, default_value_t = 1024, value_name = "KIB")]
     pub ring_buffer_kib: u32,
+    /// Another directory holding OCI bundles as `<container id>/config.json`, searched
+    /// before the container runtimes' usual state directories for pod names.
+    #[arg(long, value_name = "DIR")]
+    pub oci_root: Vec<std::path::PathBuf>,
 }
 
 /// Event filters shared by `top`, `record` and `report`. Values of one option are
@@ -88,11 +91,33 @@ pub struct FilterArgs {
     /// over the whole path (e.g. '*docker*').
     #[arg(long, value_name = "PATH", value_delimiter = ',')]
     pub cgroup: Vec<String>,
+    /// Only this Kubernetes pod: its UID, name, or namespace/name (names come from the
+    /// container runtime's OCI bundles on this node).
+    #[arg(long, value_name = "UID|NAME", value_delimiter = ',')]
+    pub pod: Vec<String>,
+    /// Only pods in this namespace.
+    #[arg(long, value_name = "NAMESPACE", value_delimiter = ',')]
+    pub namespace: Vec<String>,
+    /// Only this container (an id prefix, as `crictl ps` shows it).
+    #[arg(long, value_name = "ID-PREFIX", value_delimiter = ',')]
+    pub container: Vec<String>,
+    /// Only Kubernetes workloads (tasks in kubepods cgroups).
+    #[arg(long)]
+    pub kubepods: bool,
 }
 
 impl FilterArgs {
     pub fn to_filter(&self) -> anyhow::Result<EventFilter> {
-        let filter = EventFilter { comms: self.comm.clone(), pids: self.pid.clone(), min_order: self.min_order, cgroups: self.cgroup.clone() };
+        let filter = EventFilter {
+            comms: self.comm.clone(),
+            pids: self.pid.clone(),
+            min_order: self.min_order,
+            cgroups: self.cgroup.clone(),
+            pods: self.pod.clone(),
+            namespaces: self.namespace.clone(),
+            containers: self.container.clone(),
+            kubepods: self.kubepods,
+        };
         filter.validate()?;
         Ok(filter)
     }

@@ -3,9 +3,11 @@
 
 pub mod oci;
 pub mod path;
+pub mod resolver;
 
 pub use oci::{BundleFinder, NEGATIVE_TTL, PodInfo, pod_info_from_config};
 pub use path::{CgroupDriver, ContainerIdentity, Qos, Runtime, parse_cgroup_path};
+pub use resolver::WorkloadResolver;
 
 use serde::{Deserialize, Serialize};
 

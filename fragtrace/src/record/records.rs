@@ -13,6 +13,7 @@
 //! 6 stack    id n (len bytes)*n             (symbolized frames, innermost first)
 //! 7 cgroup   id known(0/1) [len bytes]      (path in the cgroup v2 hierarchy)
 //! 8 zones    Δts len buddyinfo has_pti [len pagetypeinfo]
+//! 9 workload id len JSON                   (who cgroup `id` belongs to: `identity::Workload`)
 //! ```
 //! Δts is the zigzag difference from the previous timestamped record in the block (the first
 //! is relative to 0); records from different CPUs can be slightly out of order.
@@ -23,6 +24,7 @@ use thiserror::Error;
 
 use crate::{
     event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, Task},
+    identity::Workload,
     zones::ZoneSnapshot,
 };
 
@@ -34,6 +36,7 @@ const COMM: u8 = 5;
 const STACK: u8 = 6;
 const CGROUP: u8 = 7;
 const ZONES: u8 = 8;
+const WORKLOAD: u8 = 9;
 
 /// Longest string a record may carry (pagetypeinfo on a large NUMA machine is the biggest).
 const MAX_STRING: u64 = 4 << 20;
@@ -205,6 +208,14 @@ impl BlockEncoder {
         }
     }
 
+    /// Who cgroup `id` belongs to; written with the cgroup's definition.
+    pub fn define_workload(&mut self, id: u64, workload: &Workload) {
+        let Ok(json) = serde_json::to_string(workload) else { return };
+        self.buf.push(WORKLOAD);
+        put_varint(&mut self.buf, id);
+        put_str(&mut self.buf, &json);
+    }
+
     pub fn zones(&mut self, z: &ZoneSnapshot) {
         self.buf.push(ZONES);
         self.ts(z.ts_ns);
@@ -233,6 +244,7 @@ pub enum Record {
     Counters(u64, Counters),
     Stack(u32, Vec<String>),
     Cgroup(u64, Option<String>),
+    Workload(u64, Workload),
     Zones(ZoneSnapshot),
 }
 
@@ -386,6 +398,12 @@ impl<'a> BlockDecoder<'a> {
                         _ => Some(self.string()?),
                     };
                     Record::Cgroup(id, path)
+                }
+                WORKLOAD => {
+                    let id = self.varint()?;
+                    let json = self.string()?;
+                    let workload = serde_json::from_str(&json).map_err(|_| self.err("workload is not valid JSON"))?;
+                    Record::Workload(id, workload)
                 }
                 ZONES => {
                     let ts_ns = self.ts()?;

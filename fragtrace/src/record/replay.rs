@@ -18,6 +18,7 @@ use super::{
 use crate::{
     event::{Counters, Event},
     filter::EventFilter,
+    identity::Workload,
     sink::{Sink, SinkError},
 };
 
@@ -194,6 +195,7 @@ struct Replayer<'a, 's> {
     report: ReplayReport,
     stacks_sent: FxHashSet<u32>,
     cgroups: FxHashMap<u64, Option<String>>,
+    workloads: FxHashMap<u64, Workload>,
     cgroups_sent: FxHashSet<u64>,
     pacer: Option<Pacer>,
     /// The window in this recording's CLOCK_MONOTONIC.
@@ -236,6 +238,9 @@ impl Replayer<'_, '_> {
             Record::Cgroup(id, path) => {
                 self.cgroups.entry(id).or_insert(path);
             }
+            Record::Workload(id, workload) => {
+                self.workloads.entry(id).or_insert(workload);
+            }
             Record::Event(event) => {
                 let ts = event.ts_ns();
                 self.report.events_read += 1;
@@ -250,15 +255,20 @@ impl Replayer<'_, '_> {
                     Some(id) if self.options.filter.needs_cgroup_path() => self.cgroups.get(&id).and_then(|p| p.as_deref()),
                     _ => None,
                 };
-                if !self.options.filter.matches(&event, path) || !self.timed(ts) {
+                let workload = cgroup.and_then(|id| self.workloads.get(&id));
+                if !self.options.filter.matches_with(&event, path, workload) || !self.timed(ts) {
                     return Ok(());
                 }
                 if let Some(id) = cgroup.filter(|id| !self.cgroups_sent.contains(id))
                     && let Some(path) = self.cgroups.get(&id)
                 {
                     self.cgroups_sent.insert(id);
+                    let workload = self.workloads.get(&id);
                     for s in self.sinks.iter_mut() {
                         s.cgroup(id, path.as_deref())?;
+                        if let Some(w) = workload {
+                            s.workload(id, w)?;
+                        }
                     }
                 }
                 self.report.events += 1;
@@ -348,6 +358,7 @@ pub fn replay(recording: &Recording, options: &ReplayOptions, sinks: &mut [&mut 
         report: ReplayReport::default(),
         stacks_sent: FxHashSet::default(),
         cgroups: FxHashMap::default(),
+        workloads: FxHashMap::default(),
         cgroups_sent: FxHashSet::default(),
         pacer: options.speed.map(|speed| Pacer { speed: speed.clamp(*SPEED_RANGE.start(), *SPEED_RANGE.end()), origin: None }),
         window: (0, u64::MAX),

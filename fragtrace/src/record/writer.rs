@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     event::{Counters, Event},
+    identity::Workload,
     sink::{Sink, SinkError},
     zones::ZoneSnapshot,
 };
@@ -85,6 +86,7 @@ pub struct Recorder {
     /// Every stack and cgroup seen, so each block can define the ones it uses.
     stacks: HashMap<u32, Vec<String>>,
     cgroups: HashMap<u64, Option<String>>,
+    workloads: HashMap<u64, Workload>,
     compressor: Option<zstd::bulk::Compressor<'static>>,
     out: Vec<u8>,
     file_bytes: u64,
@@ -184,6 +186,7 @@ impl Recorder {
             block: BlockEncoder::default(),
             stacks: HashMap::new(),
             cgroups: HashMap::new(),
+            workloads: HashMap::new(),
             compressor,
             out: Vec::with_capacity(DEFAULT_BLOCK_BYTES + 64),
             file_bytes: 0,
@@ -307,6 +310,9 @@ impl Recorder {
             && let Some(path) = self.cgroups.get(&cgroup)
         {
             self.block.define_cgroup(cgroup, path.as_deref());
+            if let Some(w) = self.workloads.get(&cgroup) {
+                self.block.define_workload(cgroup, w);
+            }
         }
     }
 }
@@ -319,6 +325,11 @@ impl Sink for Recorder {
 
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
         self.cgroups.insert(id, path.map(str::to_string));
+        Ok(())
+    }
+
+    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
+        self.workloads.insert(cgroup_id, workload.clone());
         Ok(())
     }
 

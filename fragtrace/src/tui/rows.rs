@@ -43,6 +43,21 @@ pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
                 stacks: g.stacks.clone(),
             })
             .collect(),
+        GroupBy::Pod => s
+            .by_pod
+            .iter()
+            .map(|p| FailureRow {
+                key: format!("pod\0{}", p.pod),
+                label: p.pod.clone(),
+                order: None,
+                gfp: None,
+                count: p.count,
+                rate: p.cgroup_ids.iter().filter_map(|id| r.cgroups.get(id)).sum(),
+                last_seen_ns: p.last_seen_ns,
+                caller: None,
+                stacks: Vec::new(),
+            })
+            .collect(),
         GroupBy::Cgroup => s
             .by_cgroup
             .iter()

@@ -8,6 +8,8 @@ pub enum GroupBy {
     /// (comm, order, GFP flags): who fails, how.
     #[default]
     Process,
+    /// Kubernetes pod (namespace/name, from the cgroup path and the OCI bundle).
+    Pod,
     Cgroup,
     /// The kernel call path.
     Stack,
@@ -16,7 +18,8 @@ pub enum GroupBy {
 impl GroupBy {
     pub fn next(self) -> Self {
         match self {
-            GroupBy::Process => GroupBy::Cgroup,
+            GroupBy::Process => GroupBy::Pod,
+            GroupBy::Pod => GroupBy::Cgroup,
             GroupBy::Cgroup => GroupBy::Stack,
             GroupBy::Stack => GroupBy::Process,
         }
@@ -24,6 +27,7 @@ impl GroupBy {
     pub fn label(self) -> &'static str {
         match self {
             GroupBy::Process => "process/order/flags",
+            GroupBy::Pod => "pod",
             GroupBy::Cgroup => "cgroup",
             GroupBy::Stack => "stack",
         }
@@ -183,6 +187,8 @@ mod tests {
         assert!(ui.paused);
         ui.handle(key(KeyCode::Char('s')), 0, 3);
         assert_eq!(ui.sort, SortBy::Rate);
+        ui.handle(key(KeyCode::Char('g')), 0, 3);
+        assert_eq!(ui.group_by, GroupBy::Pod);
         ui.handle(key(KeyCode::Char('g')), 0, 3);
         assert_eq!(ui.group_by, GroupBy::Cgroup);
         for _ in 0..5 {

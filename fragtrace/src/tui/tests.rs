@@ -179,6 +179,10 @@ fn overlays_and_modes() {
     assert!(t.contains("quit") && t.contains("fragmentation index"), "{t}");
     let t = full("stacks", &screen(s.clone(), r.clone(), UiState { show_stacks: true, ..Default::default() }), 80, 24);
     assert!(t.contains("pipe_resize_ring") && t.contains("28 failures"), "the selected group's stacks: {t}");
+    let mut with_pod = s.clone();
+    with_pod.by_pod = vec![crate::aggregate::PodCount { pod: "default/web-0".into(), count: 30, last_seen_ns: NOW - 2_000_000_000, cgroup_ids: vec![9] }];
+    let t = full("by-pod", &screen(with_pod, r.clone(), UiState { group_by: GroupBy::Pod, ..Default::default() }), 80, 24);
+    assert!(t.lines().any(|l| l.contains("default/web-0") && l.contains("1.5/s")), "pod rows with their containers' rate: {t}");
     let t = full("by-cgroup", &screen(s.clone(), r.clone(), UiState { group_by: GroupBy::Cgroup, ..Default::default() }), 160, 48);
     assert!(t.contains("/kubepods/burstable/pod1234/abcd"), "{t}");
     let t = full("by-stack", &screen(s.clone(), r.clone(), UiState { group_by: GroupBy::Stack, ..Default::default() }), 160, 48);

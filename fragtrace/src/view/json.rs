@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     event::{Counters, Event, Task, migratetype_name},
+    identity::Workload,
     gfp::GfpTable,
     sink::{Sink, SinkError},
 };
@@ -18,12 +19,13 @@ pub struct JsonLines<W: Write> {
     pageblock_order: u32,
     stacks: HashMap<u32, Arc<Vec<String>>>,
     cgroups: HashMap<u64, Option<String>>,
+    workloads: HashMap<u64, Workload>,
     events: u64,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W, gfp: GfpTable, pageblock_order: u32) -> Self {
-        Self { out, gfp, pageblock_order, stacks: HashMap::new(), cgroups: HashMap::new(), events: 0 }
+        Self { out, gfp, pageblock_order, stacks: HashMap::new(), cgroups: HashMap::new(), workloads: HashMap::new(), events: 0 }
     }
 
     fn task_fields(&self, task: &Task) -> serde_json::Map<String, Value> {
@@ -35,6 +37,17 @@ impl<W: Write> JsonLines<W> {
         m.insert("comm".into(), json!(task.comm));
         m.insert("cgroup_id".into(), json!(task.cgroup_id));
         m.insert("cgroup".into(), json!(self.cgroups.get(&task.cgroup_id).cloned().flatten()));
+        // Who, in Kubernetes terms (null outside containers or when unknown).
+        let w = self.workloads.get(&task.cgroup_id);
+        let c = w.map(|w| &w.container);
+        let p = w.map(|w| &w.pod);
+        m.insert("pod_uid".into(), json!(c.and_then(|c| c.pod_uid.clone()).or_else(|| p.and_then(|p| p.pod_uid.clone()))));
+        m.insert("pod_name".into(), json!(p.and_then(|p| p.pod_name.clone())));
+        m.insert("pod_namespace".into(), json!(p.and_then(|p| p.pod_namespace.clone())));
+        m.insert("container_id".into(), json!(c.and_then(|c| c.container_id.clone())));
+        m.insert("container_name".into(), json!(p.and_then(|p| p.container_name.clone())));
+        m.insert("qos".into(), json!(c.and_then(|c| c.qos)));
+        m.insert("runtime".into(), json!(c.and_then(|c| c.runtime).or_else(|| p.and_then(|p| p.runtime))));
         m
     }
 
@@ -80,6 +93,11 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Sink for JsonLines<W> {
+    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
+        self.workloads.insert(cgroup_id, workload.clone());
+        Ok(())
+    }
+
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
         self.cgroups.insert(id, path.map(str::to_string));
         Ok(())
@@ -164,6 +182,7 @@ pub fn report_document(
             "by_gfp": s.by_gfp.iter().map(|(m, n)| json!({"gfp_mask": format!("{m:#x}"), "gfp_flags": gfp.decode(*m), "count": n})).collect::<Vec<_>>(),
             "by_comm": s.by_comm.iter().map(|(c, n)| json!({"comm": c, "count": n})).collect::<Vec<_>>(),
             "by_cgroup": s.by_cgroup.iter().map(|c| json!({"cgroup_id": c.cgroup_id, "cgroup": c.path, "count": c.count})).collect::<Vec<_>>(),
+            "by_pod": s.by_pod.iter().map(|p| json!({"pod": p.pod, "count": p.count})).collect::<Vec<_>>(),
             "groups": groups,
         },
         "extfrag": {

@@ -110,6 +110,9 @@ pub fn render(input: &RenderInput<'_>) -> String {
         input.max_rows,
     );
     bar_table(&mut out, "FAILURES BY PROCESS", s.by_comm.iter().map(|(c, n)| (c.clone(), *n)), input.max_rows);
+    if !s.by_pod.is_empty() {
+        bar_table(&mut out, "FAILURES BY POD", s.by_pod.iter().map(|p| (p.pod.clone(), p.count)), input.max_rows);
+    }
     bar_table(
         &mut out,
         "FAILURES BY CGROUP",

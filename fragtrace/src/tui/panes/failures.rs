@@ -19,6 +19,8 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     if rows.is_empty() {
         let text = if screen.snapshot.failures == 0 {
             "no allocation failures since the start (or the last reset)"
+        } else if screen.ui.group_by == GroupBy::Pod {
+            "no failures in Kubernetes pods (g: other groupings)"
         } else {
             "no group matches the filter"
         };
@@ -44,8 +46,17 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
                 Constraint::Fill(1),
             ],
         ),
-        GroupBy::Cgroup | GroupBy::Stack => (
-            vec![if screen.ui.group_by == GroupBy::Cgroup { "CGROUP" } else { "CALLER (stack)" }, "COUNT", "RATE", "LAST"],
+        GroupBy::Pod | GroupBy::Cgroup | GroupBy::Stack => (
+            vec![
+                match screen.ui.group_by {
+                    GroupBy::Pod => "POD",
+                    GroupBy::Cgroup => "CGROUP",
+                    _ => "CALLER (stack)",
+                },
+                "COUNT",
+                "RATE",
+                "LAST",
+            ],
             vec![Constraint::Fill(1), Constraint::Length(7), Constraint::Length(8), Constraint::Length(5)],
         ),
     };
