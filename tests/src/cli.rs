@@ -82,3 +82,54 @@ pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
         .collect()
 }
+
+/// What `alloc-trigger pipe-resize-child` reported.
+#[derive(Debug)]
+pub struct ChildTrigger {
+    /// The parent, named `runc`.
+    pub pid: u32,
+    /// The short-lived child that failed, named as asked.
+    pub child_pid: u32,
+}
+
+/// Runs the four pipe-resize failures (orders 6–9) in a child named `name` that joins
+/// `cgroup_dir` (a memory cgroup with little headroom) and exits right after.
+pub fn provoke_in_child(name: &str, cgroup_dir: &std::path::Path) -> ChildTrigger {
+    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
+    let out = std::process::Command::new(built_binary("alloc-trigger"))
+        .args(["pipe-resize-child", name])
+        .arg(cgroup_dir)
+        .args(["16", "32", "64", "128"])
+        .output()
+        .expect("running alloc-trigger");
+    assert!(out.status.success(), "alloc-trigger failed: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("trigger JSON");
+    let errnos: Vec<i64> = json["errnos"].as_array().expect("errnos").iter().map(|v| v.as_i64().expect("errno")).collect();
+    assert_eq!(errnos, vec![i64::from(libc::ENOMEM); 4], "the four resizes fail their memcg charge");
+    ChildTrigger { pid: json["pid"].as_u64().expect("pid") as u32, child_pid: json["child_pid"].as_u64().expect("child_pid") as u32 }
+}
+
+/// A directory of fake OCI bundles (`<container id>/config.json`), removed on drop.
+pub struct OciRoot(pub PathBuf);
+
+impl OciRoot {
+    pub fn new(tag: &str) -> Self {
+        let dir = temp_path(&format!("oci-{tag}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("oci root");
+        Self(dir)
+    }
+
+    pub fn add(&self, container_id: &str, annotations: serde_json::Value) {
+        let dir = self.0.join(container_id);
+        std::fs::create_dir_all(&dir).expect("bundle dir");
+        let config = serde_json::json!({"ociVersion": "1.0.2", "process": {"args": ["/pause"]}, "annotations": annotations});
+        std::fs::write(dir.join("config.json"), serde_json::to_vec(&config).expect("json")).expect("config.json");
+    }
+}
+
+impl Drop for OciRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

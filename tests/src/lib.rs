@@ -111,6 +111,54 @@ impl Drop for MemCgroup {
     }
 }
 
+/// A nested memory cgroup (cgroup v1 `memory` hierarchy) such as a Kubernetes container's
+/// `kubepods/burstable/pod<uid>/<id>`, with the OOM killer disabled and a limit just above
+/// its usage on the leaf. Every directory it created is removed on drop, deepest first.
+pub struct MemCgroupPath {
+    pub leaf: PathBuf,
+    created: Vec<PathBuf>,
+}
+
+impl MemCgroupPath {
+    pub fn create(rel: &str, headroom: u64) -> Self {
+        let root = Path::new("/sys/fs/cgroup/memory");
+        assert!(root.join("memory.limit_in_bytes").exists(), "no cgroup-v1 memory controller at {}", root.display());
+        let mut dir = root.to_path_buf();
+        let mut created = Vec::new();
+        for part in rel.trim_matches('/').split('/') {
+            dir.push(part);
+            if !dir.exists() {
+                std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+                created.push(dir.clone());
+            }
+        }
+        let cg = Self { leaf: dir, created };
+        std::fs::write(cg.leaf.join("memory.oom_control"), "1").expect("oom_control");
+        let usage: u64 = std::fs::read_to_string(cg.leaf.join("memory.usage_in_bytes")).expect("usage").trim().parse().expect("usage is a number");
+        std::fs::write(cg.leaf.join("memory.limit_in_bytes"), (usage + headroom).to_string()).expect("limit");
+        cg
+    }
+}
+
+impl Drop for MemCgroupPath {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.leaf.join("memory.limit_in_bytes"), "-1");
+        for dir in self.created.iter().rev() {
+            let mut removed = false;
+            for _ in 0..50 {
+                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                    removed = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if !removed {
+                eprintln!("WARNING: could not remove {}", dir.display());
+            }
+        }
+    }
+}
+
 /// A cgroup in the cgroup v2 hierarchy (on hybrid machines, the unified mount), removed on
 /// drop once the processes in it have exited. Its id is the directory's inode.
 pub struct Cgroup2 {

@@ -91,6 +91,10 @@ impl Sink for RecordSink {
         self.recorder.cgroup(id, path)
     }
 
+    fn workload(&mut self, cgroup_id: u64, workload: &fragtrace::identity::Workload) -> Result<(), SinkError> {
+        self.recorder.workload(cgroup_id, workload)
+    }
+
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
         self.recorder.event(event)
     }

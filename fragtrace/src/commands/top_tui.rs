@@ -238,6 +238,10 @@ impl Sink for TuiTop {
         self.aggregator.cgroup(id, path)
     }
 
+    fn workload(&mut self, cgroup_id: u64, workload: &fragtrace::identity::Workload) -> Result<(), SinkError> {
+        self.aggregator.workload(cgroup_id, workload)
+    }
+
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
         self.aggregator.event(event)?;
         // A replay can go a long time between ticks: look at the keys in between too.

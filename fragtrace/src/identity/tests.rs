@@ -92,3 +92,13 @@ fn stored_flat_and_round_trips() {
     assert!(sparse.container.kubepods);
     assert_eq!(serde_json::from_str::<Workload>("{}").unwrap(), Workload::default());
 }
+
+#[test]
+fn a_workload_survives_a_json_round_trip_through_the_recording() {
+    let path = "/kubepods/burstable/pod1b4e28ba-2fa1-11d2-0001-000000004a84/00000000004a840100000000004a840100000000004a840100000000004a8401";
+    let w = super::Workload { container: super::parse_cgroup_path(path), pod: Default::default() };
+    assert!(w.container.pod_uid.is_some(), "{w:?}");
+    let json = serde_json::to_string(&w).unwrap();
+    let back: super::Workload = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+    assert_eq!(back, w);
+}

@@ -5,6 +5,10 @@
 //!   pipe to each size with `fcntl(F_SETPIPE_SZ)`. The pipe-slot array is a `GFP_KERNEL_ACCOUNT`
 //!   large kmalloc (order 6 for 16 MiB … order 9 for 128 MiB) whose memcg charge fails in a
 //!   cgroup with almost no headroom, so `mm_page_alloc` reports page == NULL once per call.
+//! - `pipe-resize-child NAME CGROUP_DIR[,…] MIB…`: like `pipe-resize`, but from a child
+//!   process named NAME (`prctl(PR_SET_NAME)`, e.g. `runc:[1:CHILD]`) that exits right after
+//!   its failures; the parent names itself `runc` and waits. The child lives for about a
+//!   millisecond: attribution must not depend on reading /proc after the fact.
 //! - `fill-pipes MIB`: fills MIB one-MiB pipes with data (unmovable order-0 pages), beyond the
 //!   free unmovable pool, so the allocator steals movable blocks (extfrag), then frees them.
 //!
@@ -60,6 +64,54 @@ fn pipe_resize(cgroup: &str, sizes_mib: &[u64]) -> Vec<i32> {
         .collect()
 }
 
+fn set_name(name: &str) {
+    let name = std::ffi::CString::new(name).unwrap_or_else(|_| fail("name with NUL"));
+    // SAFETY: PR_SET_NAME with a NUL-terminated buffer (the kernel copies at most 16 bytes).
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+}
+
+/// Runs `pipe_resize` in a short-lived child named `name`; returns (child pid, errnos).
+fn pipe_resize_child(name: &str, cgroup: &str, sizes_mib: &[u64]) -> (u32, Vec<i32>) {
+    set_name("runc");
+    let mut fds = [0i32; 2];
+    // SAFETY: valid pointer to two ints.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        fail("pipe");
+    }
+    // SAFETY: the child only runs the syscalls below and _exit; it never returns.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        fail("fork");
+    }
+    if pid == 0 {
+        set_name(name);
+        let errnos = pipe_resize(cgroup, sizes_mib);
+        let bytes: Vec<u8> = errnos.iter().flat_map(|e| e.to_ne_bytes()).collect();
+        // SAFETY: writing our own buffer to our own pipe, then leaving at once.
+        unsafe {
+            libc::write(fds[1], bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(0);
+        }
+    }
+    // SAFETY: closing our copy of the write end; reading into our buffer; reaping our child.
+    let mut buf = vec![0u8; 4 * sizes_mib.len()];
+    unsafe {
+        libc::close(fds[1]);
+        let mut got = 0usize;
+        while got < buf.len() {
+            let n = libc::read(fds[0], buf[got..].as_mut_ptr().cast(), buf.len() - got);
+            if n <= 0 {
+                break;
+            }
+            got += n as usize;
+        }
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+    }
+    let errnos = buf.chunks_exact(4).map(|c| i32::from_ne_bytes(c.try_into().expect("4 bytes"))).collect();
+    (pid as u32, errnos)
+}
+
 fn fill_pipes(mib: u64) -> Vec<i32> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: valid rlimit pointers.
@@ -103,6 +155,12 @@ fn main() {
     // Allocate stdout's buffer before anything else (see the module comment).
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(b"");
+    if args.get(1).map(String::as_str) == Some("pipe-resize-child") && args.len() >= 5 {
+        let sizes: Vec<u64> = args[4..].iter().map(|s| s.parse().unwrap_or_else(|_| fail("bad size"))).collect();
+        let (child, errnos) = pipe_resize_child(&args[2], &args[3], &sizes);
+        let _ = writeln!(out, "{{\"pid\":{},\"child_pid\":{child},\"errnos\":{:?}}}", std::process::id(), errnos);
+        return;
+    }
     let errnos = match args.get(1).map(String::as_str) {
         Some("pipe-resize") if args.len() >= 4 => {
             let sizes: Vec<u64> = args[3..].iter().map(|s| s.parse().unwrap_or_else(|_| fail("bad size"))).collect();
