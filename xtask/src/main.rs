@@ -3,6 +3,7 @@
 //! Every step checks before it acts, so a second run on a ready machine installs nothing.
 
 mod bench;
+mod bench_attach;
 mod bench_top;
 mod setup;
 mod shell;
@@ -56,6 +57,11 @@ enum Bench {
         #[arg(long, default_value_t = 10_000_000)]
         events: u64,
     },
+    /// Time from starting `fragtrace capture` until its probes are live.
+    Attach {
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+    },
     /// CPU and memory of the full-screen `fragtrace top` under a 50 k events/s extfrag storm.
     Top {
         /// Length of the measured window.
@@ -77,7 +83,10 @@ fn main() -> anyhow::Result<()> {
         Command::Bench { which, no_update } => match which {
             Some(Bench::Reader { events }) => bench::reader(events, !no_update),
             Some(Bench::Top { seconds }) => bench_top::top(seconds, !no_update),
-            None => bench::reader(10_000_000, !no_update).and_then(|()| bench_top::top(20, !no_update)),
+            Some(Bench::Attach { runs }) => bench_attach::attach(runs, !no_update),
+            None => bench::reader(10_000_000, !no_update)
+                .and_then(|()| bench_top::top(20, !no_update))
+                .and_then(|()| bench_attach::attach(21, !no_update)),
         },
     }
 }
