@@ -5,6 +5,7 @@
 //! entries are tried in order, an entry matches when all its bits are set, and its bits are
 //! then consumed, so composite names (`GFP_KERNEL_ACCOUNT`) win over the bits they contain.
 
+pub mod eras;
 pub mod expr;
 pub mod print_fmt;
 
