@@ -147,18 +147,23 @@ garbage line
     }
 }
 
+/// Whether a frame is page/slab allocator machinery or the failure report's own printing
+/// (`warn_alloc`, `dump_stack`), across kernel versions.
+pub fn is_allocator_frame(f: &str) -> bool {
+    const PREFIXES: [&str; 28] = [
+        "__alloc_", "alloc_pages", "__folio_alloc", "folio_alloc", "___kmalloc", "__kmalloc", "kmalloc",
+        "__kvmalloc", "kvmalloc", "___slab_alloc", "__slab_alloc", "allocate_slab", "new_slab", "kmem_cache_alloc",
+        "alloc_slab", "__get_free_pages", "get_zeroed_page", "cache_grow", "kmem_getpages", "fallback_alloc",
+        "____cache_alloc", "cache_alloc_refill", "warn_alloc", "dump_stack", "__dump_stack", "show_stack",
+        "dump_backtrace", "__warn",
+    ];
+    PREFIXES.iter().any(|p| f.starts_with(p)) || f.ends_with("_noprof")
+}
+
 /// The first frame of a stack that is not page/slab allocator machinery: the caller that asked
 /// for memory (e.g. `pipe_resize_ring` above `__kmalloc_large_node_noprof`).
 pub fn caller_frame(frames: &[String]) -> Option<&str> {
-    const ALLOCATOR: [&str; 14] = [
-        "__alloc_", "alloc_pages", "__folio_alloc", "folio_alloc", "___kmalloc", "__kmalloc", "kmalloc",
-        "__kvmalloc", "kvmalloc", "___slab_alloc", "__slab_alloc", "allocate_slab", "new_slab", "kmem_cache_alloc",
-    ];
-    frames
-        .iter()
-        .map(String::as_str)
-        .find(|f| !ALLOCATOR.iter().any(|p| f.starts_with(p)) && !f.ends_with("_noprof") && !f.starts_with("alloc_slab"))
-        .or_else(|| frames.first().map(String::as_str))
+    frames.iter().map(String::as_str).find(|f| !is_allocator_frame(f)).or_else(|| frames.first().map(String::as_str))
 }
 
 #[cfg(test)]

@@ -49,14 +49,15 @@ impl SysctlGuard {
     pub fn set(path: &str, value: &str) -> Self {
         let path = PathBuf::from(path);
         let old = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        std::fs::write(&path, value).unwrap_or_else(|e| panic!("writing {value} to {}: {e}", path.display()));
+        // String sysctls (e.g. printk_devkmsg) need the newline; numeric ones accept it.
+        std::fs::write(&path, format!("{value}\n")).unwrap_or_else(|e| panic!("writing {value} to {}: {e}", path.display()));
         Self { path, old: old.trim().to_string() }
     }
 }
 
 impl Drop for SysctlGuard {
     fn drop(&mut self) {
-        if let Err(e) = std::fs::write(&self.path, &self.old) {
+        if let Err(e) = std::fs::write(&self.path, format!("{}\n", self.old)) {
             eprintln!("WARNING: could not restore {} to {}: {e}", self.path.display(), self.old);
         }
     }

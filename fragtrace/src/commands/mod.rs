@@ -1,6 +1,8 @@
 //! Subcommands. Each is a small function from parsed arguments to library calls.
 
 mod capture;
+mod dmesg;
+mod gfp;
 mod live;
 mod record;
 mod report;
@@ -46,6 +48,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Wait for a matching allocation failure and write an incident bundle (root).
     Capture(capture::CaptureArgs),
+    /// Page allocation failures, stalls and OOM kills from kernel logs of any era (no eBPF).
+    Dmesg(dmesg::DmesgArgs),
+    /// Decode GFP masks (or encode names) for any kernel era.
+    Gfp(gfp::GfpArgs),
 }
 
 /// An error with its own exit status (e.g. 2: `capture --timeout` with nothing captured).
@@ -129,6 +135,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Record(args) => record::run(args).await,
         Command::Report(args) => report::run(args),
         Command::Capture(args) => capture::run(args).await,
+        Command::Dmesg(args) => dmesg::run(args),
+        Command::Gfp(args) => gfp::run(args),
     }
 }
 

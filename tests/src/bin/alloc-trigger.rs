@@ -9,6 +9,9 @@
 //!   process named NAME (`prctl(PR_SET_NAME)`, e.g. `runc:[1:CHILD]`) that exits right after
 //!   its failures; the parent names itself `runc` and waits. The child lives for about a
 //!   millisecond: attribution must not depend on reading /proc after the fact.
+//! - `eat CGROUP_DIR MIB`: joins CGROUP_DIR (a memory cgroup with a small limit and the OOM
+//!   killer enabled) and touches MIB of anonymous memory, so the kernel's memcg OOM killer
+//!   prints its report and kills this process (only this cgroup is affected).
 //! - `fill-pipes MIB`: fills MIB one-MiB pipes with data (unmovable order-0 pages), beyond the
 //!   free unmovable pool, so the allocator steals movable blocks (extfrag), then frees them.
 //!
@@ -155,6 +158,18 @@ fn main() {
     // Allocate stdout's buffer before anything else (see the module comment).
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(b"");
+    if args.get(1).map(String::as_str) == Some("eat") && args.len() == 4 {
+        let mib: usize = args[3].parse().unwrap_or_else(|_| fail("bad MiB"));
+        let procs = format!("{}/cgroup.procs", args[2]);
+        std::fs::write(&procs, std::process::id().to_string()).unwrap_or_else(|_| fail("joining the cgroup"));
+        let mut chunks: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..mib {
+            // Touch every page: the memcg charge happens on first write.
+            chunks.push(vec![0x5a; 1 << 20]);
+        }
+        let _ = writeln!(out, "{{\"pid\":{},\"errnos\":[],\"survived\":{}}}", std::process::id(), chunks.len());
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("pipe-resize-child") && args.len() >= 5 {
         let sizes: Vec<u64> = args[4..].iter().map(|s| s.parse().unwrap_or_else(|_| fail("bad size"))).collect();
         let (child, errnos) = pipe_resize_child(&args[2], &args[3], &sizes);

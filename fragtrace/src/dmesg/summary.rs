@@ -1,0 +1,119 @@
+//! The human summary of `fragtrace dmesg`: groups, verdicts, call paths.
+
+use std::{collections::BTreeMap, fmt::Write};
+
+use serde_json::{Value, json};
+
+use super::analyze::{Analysis, Verdict};
+use crate::kmsg::ReportKind;
+
+fn count(analyses: &[Analysis], kind: ReportKind) -> usize {
+    analyses.iter().filter(|a| a.report.kind == kind).count()
+}
+
+/// (comm, order, mode) → (count, flags text).
+fn groups(analyses: &[Analysis]) -> Vec<((String, Option<u32>, String), usize, String)> {
+    let mut map: BTreeMap<(String, Option<u32>, String), (usize, String)> = BTreeMap::new();
+    for a in analyses.iter().filter(|a| a.report.kind == ReportKind::Failure) {
+        let key = (a.report.comm.clone().unwrap_or_else(|| "?".into()), a.report.order, a.report.gfp_mask.clone().unwrap_or_else(|| "?".into()));
+        let flags = if a.gfp.flags.is_empty() { format!("({})", a.gfp.source) } else { format!("{} ({})", a.gfp.flags.join("|"), a.gfp.source) };
+        let e = map.entry(key).or_insert((0, flags));
+        e.0 += 1;
+    }
+    let mut v: Vec<_> = map.into_iter().map(|(k, (n, f))| (k, n, f)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+fn paths(analyses: &[Analysis]) -> Vec<(String, usize)> {
+    let mut map: BTreeMap<String, usize> = BTreeMap::new();
+    for a in analyses.iter().filter(|a| a.report.kind == ReportKind::Failure && !a.path.is_empty()) {
+        *map.entry(a.path.join(" → ")).or_default() += 1;
+    }
+    let mut v: Vec<_> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+pub fn render(analyses: &[Analysis], source: &str) -> String {
+    let mut out = String::new();
+    let (f, s, o) = (count(analyses, ReportKind::Failure), count(analyses, ReportKind::Stall), count(analyses, ReportKind::Oom));
+    let _ = writeln!(out, "{source}: {f} allocation failures, {s} allocation stalls, {o} OOM-killer reports");
+    if analyses.is_empty() {
+        let _ = writeln!(out, "(no page allocation failure, stall or OOM report found)");
+        return out;
+    }
+    if f > 0 {
+        let _ = writeln!(out, "\nFAILURES  {:>5}  {:<16} {:>5}  {:<10} FLAGS", "COUNT", "COMM", "ORDER", "MODE");
+        for ((comm, order, mode), n, flags) in groups(analyses) {
+            let order = order.map_or("?".into(), |o| o.to_string());
+            let _ = writeln!(out, "          {n:>5}  {comm:<16} {order:>5}  {mode:<10} {flags}");
+        }
+        let _ = writeln!(out, "\nVERDICTS (from each report's own zone and buddy lines)");
+        for a in analyses.iter().filter(|a| a.report.kind == ReportKind::Failure) {
+            let Some(v) = &a.verdict else { continue };
+            let name = match v.verdict {
+                Verdict::Fragmentation => "fragmentation",
+                Verdict::Exhaustion => "exhaustion",
+                Verdict::Unknown => "unknown",
+            };
+            let _ = writeln!(
+                out,
+                "  line {:>6}  {:<16} order {:<2} {name:<13} {}",
+                a.report.line,
+                a.report.comm.as_deref().unwrap_or("?"),
+                a.report.order.map_or("?".into(), |o| o.to_string()),
+                v.reason
+            );
+        }
+        let p = paths(analyses);
+        if !p.is_empty() {
+            let _ = writeln!(out, "\nCALL PATHS (who asked for the memory)");
+            for (path, n) in p.iter().take(10) {
+                let _ = writeln!(out, "  {n:>5}  {path}");
+            }
+        }
+    }
+    for a in analyses.iter().filter(|a| a.report.kind == ReportKind::Stall) {
+        let _ = writeln!(
+            out,
+            "\nSTALL     line {}: {} waited {} ms for an order-{} allocation ({}) — a stall, not a failure",
+            a.report.line,
+            a.report.comm.as_deref().unwrap_or("?"),
+            a.report.stall_ms.map_or("?".into(), |m| m.to_string()),
+            a.report.order.map_or("?".into(), |o| o.to_string()),
+            a.gfp.flags.join("|"),
+        );
+    }
+    for a in analyses.iter().filter(|a| a.report.kind == ReportKind::Oom) {
+        let oom = a.report.oom.as_ref();
+        let victim = oom.and_then(|o| o.victim_comm.clone().map(|c| format!("{c} (pid {})", o.victim_pid.map_or("?".into(), |p| p.to_string())))).unwrap_or_else(|| "?".into());
+        let constraint = oom.and_then(|o| o.constraint.clone()).unwrap_or_else(|| "?".into());
+        let _ = writeln!(out, "\nOOM       line {}: {} invoked the OOM killer (order {}, {}); constraint {constraint}; killed {victim}", a.report.line, a.report.comm.as_deref().unwrap_or("?"), a.report.order.map_or("?".into(), |o| o.to_string()), a.gfp.flags.join("|"));
+    }
+    let ambiguous: Vec<&Analysis> = analyses.iter().filter(|a| !a.gfp.candidates.is_empty()).collect();
+    if !ambiguous.is_empty() {
+        let _ = writeln!(out, "\nAMBIGUOUS: the kernel version is not in the log, and these masks mean different flags in different kernels (pass --kernel VERSION):");
+        for a in ambiguous {
+            let _ = writeln!(out, "  line {} mode {}:", a.report.line, a.report.gfp_mask.as_deref().unwrap_or("?"));
+            for c in &a.gfp.candidates {
+                let _ = writeln!(out, "    {:<10} {}", c.era, c.flags.join("|"));
+            }
+        }
+    }
+    out
+}
+
+/// The summary object ending `--json` / `--jsonl` output.
+pub fn summary_json(analyses: &[Analysis]) -> Value {
+    let verdicts = |v: Verdict| analyses.iter().filter(|a| a.verdict.as_ref().is_some_and(|x| x.verdict == v)).count();
+    json!({
+        "kind": "summary",
+        "failures": count(analyses, ReportKind::Failure),
+        "stalls": count(analyses, ReportKind::Stall),
+        "ooms": count(analyses, ReportKind::Oom),
+        "verdicts": {"fragmentation": verdicts(Verdict::Fragmentation), "exhaustion": verdicts(Verdict::Exhaustion), "unknown": verdicts(Verdict::Unknown)},
+        "groups": groups(analyses).into_iter().map(|((comm, order, mode), n, flags)| json!({"comm": comm, "order": order, "gfp_mask": mode, "gfp": flags, "count": n})).collect::<Vec<_>>(),
+        "paths": paths(analyses).into_iter().map(|(p, n)| json!({"path": p, "count": n})).collect::<Vec<_>>(),
+    })
+}
