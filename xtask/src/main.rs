@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_attach;
+mod bench_dmesg;
 mod bench_top;
 mod setup;
 mod shell;
@@ -57,6 +58,11 @@ enum Bench {
         #[arg(long, default_value_t = 10_000_000)]
         events: u64,
     },
+    /// `fragtrace dmesg` throughput over a 100 MB kernel log.
+    Dmesg {
+        #[arg(long, default_value_t = 100)]
+        mb: u64,
+    },
     /// Time from starting `fragtrace capture` until its probes are live.
     Attach {
         #[arg(long, default_value_t = 21)]
@@ -84,9 +90,11 @@ fn main() -> anyhow::Result<()> {
             Some(Bench::Reader { events }) => bench::reader(events, !no_update),
             Some(Bench::Top { seconds }) => bench_top::top(seconds, !no_update),
             Some(Bench::Attach { runs }) => bench_attach::attach(runs, !no_update),
+            Some(Bench::Dmesg { mb }) => bench_dmesg::dmesg(mb, !no_update),
             None => bench::reader(10_000_000, !no_update)
                 .and_then(|()| bench_top::top(20, !no_update))
-                .and_then(|()| bench_attach::attach(21, !no_update)),
+                .and_then(|()| bench_attach::attach(21, !no_update))
+                .and_then(|()| bench_dmesg::dmesg(100, !no_update)),
         },
     }
 }
