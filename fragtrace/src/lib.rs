@@ -16,6 +16,7 @@ pub mod capture;
 pub mod cgroup;
 pub mod decode;
 pub mod dmesg;
+pub mod doctor;
 pub mod event;
 pub mod filter;
 pub mod gfp;
