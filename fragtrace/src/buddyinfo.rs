@@ -88,9 +88,12 @@ impl ZoneFree {
         } else if total_blocks == 0 {
             Some(0)
         } else {
-            // 1000 - (1000 + free_pages * 1000 / 2^order) / total_blocks, as in fill_contig_page_info.
-            let requested = 1u64 << order;
-            Some(1000u64.saturating_sub((1000 + free_pages * 1000 / requested) / total_blocks))
+            // 1000 - (1000 + free_pages * 1000 / 2^order) / total_blocks, as in
+            // __fragmentation_index; signed: it goes negative (debugfs prints `0.-500`) when
+            // a few free blocks add up to more than the request.
+            let requested = 1i128 << order;
+            let value = 1000 - (1000 + i128::from(free_pages) * 1000 / requested) / i128::from(total_blocks);
+            Some(value as i64)
         };
         ZoneIndices { unusable: unusable as f64 / 1000.0, fragmentation: fragmentation.map(|f| f as f64 / 1000.0) }
     }
@@ -121,6 +124,10 @@ mod index_tests {
         assert_eq!(zone(&[1000]).indices(3).fragmentation, Some(0.874));
         // One order-0 page for an order-10 request: 1000 - (1000 + 0) / 1 = 0: lack of memory.
         assert_eq!(zone(&[1]).indices(10).fragmentation, Some(0.0));
+        // One order-9 block asked about order 10: 1000 - (1000 + 512000/1024) / 1 = -500.
+        let mut only_order9 = vec![0; 10];
+        only_order9[9] = 1;
+        assert_eq!(zone(&only_order9).indices(10).fragmentation, Some(-0.5), "negative, as the kernel computes it");
         assert_eq!(zone(&[0; 11]).indices(4).fragmentation, Some(0.0), "an empty zone: lack of memory, as the kernel says");
         // Suitable blocks are counted in units of the order: two order-3 blocks are 4 order-2.
         // 24 free pages, 16 of them in suitable blocks: (24 - 16) * 1000 / 24 = 333.

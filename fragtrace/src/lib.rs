@@ -23,6 +23,7 @@ pub mod gfp;
 pub mod identity;
 pub mod kmsg;
 pub mod probe;
+pub mod procfs;
 pub mod record;
 pub mod session;
 pub mod sink;

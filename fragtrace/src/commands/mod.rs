@@ -2,6 +2,7 @@
 
 mod capture;
 mod dmesg;
+mod doctor;
 mod gfp;
 mod live;
 mod record;
@@ -52,6 +53,8 @@ pub enum Command {
     Dmesg(dmesg::DmesgArgs),
     /// Decode GFP masks (or encode names) for any kernel era.
     Gfp(gfp::GfpArgs),
+    /// Judge the zones' fragmentation and the stalls, and say what to do (root for --apply).
+    Doctor(doctor::DoctorArgs),
 }
 
 /// An error with its own exit status (e.g. 2: `capture --timeout` with nothing captured).
@@ -137,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Capture(args) => capture::run(args).await,
         Command::Dmesg(args) => dmesg::run(args),
         Command::Gfp(args) => gfp::run(args),
+        Command::Doctor(args) => doctor::run(args).await,
     }
 }
 

@@ -145,27 +145,4 @@ fn long_runs_of_blank_and_repeated_lines() {
     assert_eq!(parse(&headers).len(), 1, "identical back-to-back headers are one report");
 }
 
-/// `cargo test --release -p fragtrace --lib kmsg::robust_tests::throughput -- --ignored --nocapture`
-#[test]
-#[ignore = "timing; run in release"]
-fn throughput() {
-    let mut text = String::new();
-    let noise = "[12345.678901] EXT4-fs (sda1): re-mounted. Opts: errors=remount-ro. Quota mode: none.\n";
-    while text.len() < 100 << 20 {
-        for fixture in FIXTURES {
-            text.push_str(fixture);
-            for _ in 0..50 {
-                text.push_str(noise);
-            }
-        }
-    }
-    let start = std::time::Instant::now();
-    let reports = parse(&text);
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{} MB, {} reports, {secs:.2} s, {:.0} MB/s",
-        text.len() >> 20,
-        reports.len(),
-        (text.len() >> 20) as f64 / secs
-    );
-}
+// Throughput is measured by `cargo xtask bench dmesg` (BENCHMARKS.md), not by a timed test.
