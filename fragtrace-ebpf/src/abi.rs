@@ -14,7 +14,49 @@ pub mod kind {
     pub const FAILURE: u16 = 1;
     /// `kmem:mm_page_alloc_extfrag`: the allocator fell back to another migratetype.
     pub const EXTFRAG: u16 = 2;
+    /// A task stalled in direct reclaim or direct compaction ([`StallEvent`]).
+    pub const STALL: u16 = 3;
+    /// The OOM killer chose a victim (`oom:mark_victim`, [`OomEvent`]).
+    pub const OOM: u16 = 4;
 }
+
+/// `StallEvent::stall_kind`.
+pub mod stall {
+    /// `vmscan:mm_vmscan_direct_reclaim_begin` → `_end`; `result` is `nr_reclaimed`.
+    pub const RECLAIM: u32 = 1;
+    /// `try_to_compact_pages` entry → exit; `result` is its `enum compact_result`.
+    pub const COMPACTION: u32 = 2;
+    /// `vmscan:mm_vmscan_memcg_reclaim_begin` → `_end`: a task reclaiming in its memory
+    /// cgroup because the cgroup hit its limit; `result` is `nr_reclaimed`.
+    pub const MEMCG_RECLAIM: u32 = 3;
+}
+
+/// Time a task spent in direct reclaim or direct compaction, measured in the kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StallEvent {
+    /// The stalled task; `ts_ns` is when the stall ended.
+    pub header: EventHeader,
+    pub gfp_mask: u64,
+    pub duration_ns: u64,
+    pub result: i64,
+    pub order: i32,
+    pub stall_kind: u32,
+}
+const _: () = assert!(size_of::<StallEvent>() == 80);
+
+/// An OOM kill: the header is the task that ran the OOM killer; the victim follows.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OomEvent {
+    pub header: EventHeader,
+    pub victim_pid: u32,
+    pub _pad: u32,
+    pub victim_comm: [u8; COMM_LEN],
+    /// Anonymous resident memory of the victim, kB (0 when the kernel does not say).
+    pub anon_rss_kb: u64,
+}
+const _: () = assert!(size_of::<OomEvent>() == 80);
 
 /// `FailureEvent::stack_id` when `bpf_get_stackid` failed (map full, no frames).
 pub const NO_STACK: i32 = -1;
@@ -125,6 +167,10 @@ pub mod counter {
     pub const DROPPED: u32 = 3;
     /// Failures whose kernel stack could not be stored (stack map full or collision).
     pub const STACK_ERRORS: u32 = 4;
+    /// Direct reclaim/compaction stalls measured.
+    pub const STALLS: u32 = 5;
+    /// OOM kills seen.
+    pub const OOMS: u32 = 6;
     /// Number of counters.
-    pub const COUNT: u32 = 5;
+    pub const COUNT: u32 = 7;
 }

@@ -64,6 +64,31 @@ pub struct TaskLayout {
 }
 const _: () = assert!(size_of::<TaskLayout>() == 48);
 
+/// Where the fields of the stall and OOM tracepoints are (from their format files).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StallLayout {
+    /// `vmscan:mm_vmscan_direct_reclaim_begin`.
+    pub reclaim_order_offset: u32,
+    pub reclaim_gfp_offset: u32,
+    /// 4 or 8.
+    pub reclaim_gfp_size: u32,
+    /// `vmscan:mm_vmscan_direct_reclaim_end`.
+    pub reclaim_nr_offset: u32,
+    /// `oom:mark_victim`.
+    pub oom_pid_offset: u32,
+    /// Offset of the `__data_loc char[] comm` word, or [`StallLayout::ABSENT`].
+    pub oom_comm_loc_offset: u32,
+    /// Offset of `anon_rss` (8 bytes, kB), or [`StallLayout::ABSENT`].
+    pub oom_anon_rss_offset: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<StallLayout>() == 32);
+
+impl StallLayout {
+    pub const ABSENT: u32 = u32::MAX;
+}
+
 #[cfg(feature = "user")]
 mod user {
     // SAFETY: plain-old-data: `#[repr(C)]`, integer fields only, no implicit padding
@@ -71,4 +96,5 @@ mod user {
     unsafe impl aya::Pod for super::PageAllocLayout {}
     unsafe impl aya::Pod for super::ExtfragLayout {}
     unsafe impl aya::Pod for super::TaskLayout {}
+    unsafe impl aya::Pod for super::StallLayout {}
 }

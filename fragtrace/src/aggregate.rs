@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::{
     buddyinfo::ZoneFree,
     identity::Workload,
-    event::{Counters, Event, Extfrag, Failure},
+    event::{Counters, Event, Extfrag, Failure, Stall, StallKind},
     probe::kernel::monotonic_ns,
     sink::{Sink, SinkError},
     zones::ZoneSnapshot,
@@ -66,6 +66,33 @@ pub struct CgroupCount {
     pub last_seen_ns: u64,
 }
 
+/// Stall latencies of one kind at one order (microseconds).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct StallSummary {
+    pub kind: StallKind,
+    pub order: i32,
+    pub count: u64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+    pub total_us: u64,
+}
+
+/// One OOM kill.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct OomSummary {
+    pub ts_ns: u64,
+    /// The task that ran the OOM killer.
+    pub killer: String,
+    pub victim_pid: u32,
+    pub victim_comm: String,
+    pub anon_rss_kb: u64,
+}
+
+/// OOM kills kept for display (the newest).
+const MAX_OOMS: usize = 20;
+
 /// Failures of one pod.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct PodCount {
@@ -113,6 +140,13 @@ pub struct Snapshot {
     pub extfrag_groups: Vec<ExtfragGroup>,
     pub lost: u64,
     pub lag: LagSummary,
+    /// Stall latency per (kind, order), by kind then order.
+    pub stalls: Vec<StallSummary>,
+    /// Time stalled per task name (µs), most first.
+    pub stalls_by_comm: Vec<(String, u64)>,
+    /// The newest OOM kills, oldest first, and how many there were in all.
+    pub ooms: Vec<OomSummary>,
+    pub oom_total: u64,
     /// The latest zone snapshot: CLOCK_MONOTONIC time and free blocks per zone.
     pub zones_ts_ns: Option<u64>,
     pub zones: Vec<ZoneFree>,
@@ -144,6 +178,10 @@ pub struct Aggregator {
     cgroup_paths: HashMap<u64, Option<String>>,
     pod_labels: HashMap<u64, String>,
     zones: Option<(u64, Vec<ZoneFree>)>,
+    stall_hists: HashMap<(StallKind, i32), (Histogram<u64>, u64)>,
+    stall_comm: HashMap<String, u64>,
+    ooms: Vec<OomSummary>,
+    oom_total: u64,
     extfrag: HashMap<(i32, i32), ExtfragGroup>,
     extfrag_total: u64,
     lost: u64,
@@ -168,6 +206,10 @@ impl Aggregator {
             cgroup_paths: HashMap::default(),
             pod_labels: HashMap::default(),
             zones: None,
+            stall_hists: HashMap::default(),
+            stall_comm: HashMap::default(),
+            ooms: Vec::new(),
+            oom_total: 0,
             extfrag: HashMap::default(),
             extfrag_total: 0,
             lost: 0,
@@ -201,6 +243,22 @@ impl Aggregator {
         group.last_seen_ns = group.last_seen_ns.max(f.task.ts_ns);
         if let Some(id) = f.stack_id {
             *group.stacks.entry(id).or_default() += 1;
+        }
+    }
+
+    fn stall(&mut self, s: &Stall) {
+        let us = (s.duration_ns / 1000).clamp(1, 3_600_000_000);
+        let entry = self
+            .stall_hists
+            .entry((s.kind, s.order))
+            .or_insert_with(|| (Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static histogram bounds"), 0));
+        let _ = entry.0.record(us);
+        entry.1 += us;
+        match self.stall_comm.get_mut(s.task.comm.as_str()) {
+            Some(total) => *total += us,
+            None => {
+                self.stall_comm.insert(s.task.comm.clone(), us);
+            }
         }
     }
 
@@ -292,6 +350,31 @@ impl Aggregator {
                 p99_us: self.lag_us.value_at_quantile(0.99),
                 max_us: self.lag_us.max(),
             },
+            stalls: {
+                let mut v: Vec<StallSummary> = self
+                    .stall_hists
+                    .iter()
+                    .map(|((kind, order), (h, total))| StallSummary {
+                        kind: *kind,
+                        order: *order,
+                        count: h.len(),
+                        p50_us: h.value_at_quantile(0.5),
+                        p90_us: h.value_at_quantile(0.9),
+                        p99_us: h.value_at_quantile(0.99),
+                        max_us: h.max(),
+                        total_us: *total,
+                    })
+                    .collect();
+                v.sort_by_key(|s| (s.kind as u8, s.order));
+                v
+            },
+            stalls_by_comm: {
+                let mut v: Vec<(String, u64)> = self.stall_comm.iter().map(|(c, t)| (c.clone(), *t)).collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                v
+            },
+            ooms: self.ooms.clone(),
+            oom_total: self.oom_total,
             zones_ts_ns: self.zones.as_ref().map(|z| z.0),
             zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
         }
@@ -335,6 +418,14 @@ impl Sink for Aggregator {
         match event {
             Event::Failure(f) => self.failure(f),
             Event::Extfrag(e) => self.extfrag_event(e),
+            Event::Stall(s) => self.stall(s),
+            Event::Oom(o) => {
+                self.ooms.push(OomSummary { ts_ns: o.task.ts_ns, killer: o.task.comm.clone(), victim_pid: o.victim_pid, victim_comm: o.victim_comm.clone(), anon_rss_kb: o.anon_rss_kb });
+                if self.ooms.len() > MAX_OOMS {
+                    self.ooms.remove(0);
+                }
+                self.oom_total += 1;
+            }
             Event::Lost(l) => self.lost += l.count,
         }
         Ok(())
@@ -386,5 +477,48 @@ mod tests {
         assert_eq!(s.by_cgroup, vec![CgroupCount { cgroup_id: 1, path: None, count: 4, last_seen_ns: 5 }]);
         agg.reset();
         assert_eq!(agg.snapshot().failures, 0);
+    }
+}
+
+#[cfg(test)]
+mod stall_tests {
+    use super::*;
+    use crate::event::{OomKill, Task};
+
+    fn stall(kind: StallKind, order: i32, us: u64, comm: &str) -> Event {
+        Event::Stall(Stall {
+            task: Task { ts_ns: 1, cpu: 0, pid: 1, tgid: 1, cgroup_id: 1, comm: comm.into() },
+            kind,
+            order,
+            gfp_mask: 0xcc0,
+            duration_ns: us * 1000,
+            result: 32,
+        })
+    }
+
+    #[test]
+    fn stall_latencies_per_kind_and_order_and_oom_kills() {
+        let mut agg = Aggregator::new(9, 0, false);
+        for us in [100, 200, 300, 400, 10_000] {
+            agg.event(&stall(StallKind::Reclaim, 0, us, "cat")).unwrap();
+        }
+        agg.event(&stall(StallKind::Compaction, 6, 50_000, "runc")).unwrap();
+        agg.event(&Event::Oom(OomKill {
+            task: Task { ts_ns: 9, cpu: 0, pid: 2, tgid: 2, cgroup_id: 1, comm: "java".into() },
+            victim_pid: 7,
+            victim_comm: "java".into(),
+            anon_rss_kb: 1024,
+        }))
+        .unwrap();
+        let s = agg.snapshot();
+        assert_eq!(s.stalls.len(), 2);
+        let r = &s.stalls[0];
+        assert_eq!((r.kind, r.order, r.count, r.total_us), (StallKind::Reclaim, 0, 5, 11_000));
+        assert!(r.p50_us >= 299 && r.p50_us <= 301, "{r:?}");
+        assert!((9_900..=10_100).contains(&r.max_us), "two significant digits: {r:?}");
+        assert_eq!(s.stalls[1].kind, StallKind::Compaction);
+        assert_eq!(s.stalls_by_comm[0], ("runc".to_string(), 50_000));
+        assert_eq!(s.oom_total, 1);
+        assert_eq!(s.ooms[0].victim_pid, 7);
     }
 }

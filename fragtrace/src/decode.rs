@@ -6,11 +6,11 @@ use std::mem::{offset_of, size_of};
 
 use fragtrace_ebpf::{
     ABI_VERSION, ANCESTORS, ATTR_TRUNCATED, Ancestor as RawAncestor, Attribution, CGROUP_LEVELS, CGROUP_NAME_LEN, COMM_LEN, EventHeader,
-    ExtfragEvent, FailureEvent, kind,
+    ExtfragEvent, FailureEvent, OomEvent, StallEvent, kind, stall,
 };
 use thiserror::Error;
 
-use crate::event::{Ancestor, Event, Extfrag, Failure, Task};
+use crate::event::{Ancestor, Event, Extfrag, Failure, OomKill, Stall, StallKind, Task};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -143,6 +143,33 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 alloc_migratetype: r.i32(offset_of!(ExtfragEvent, alloc_migratetype)),
                 fallback_migratetype: r.i32(offset_of!(ExtfragEvent, fallback_migratetype)),
                 change_ownership: r.i32(offset_of!(ExtfragEvent, change_ownership)) != 0,
+            }))
+        }
+        kind::STALL => {
+            need("stall record", bytes, size_of::<StallEvent>())?;
+            let stall_kind = match r.u32(offset_of!(StallEvent, stall_kind)) {
+                stall::RECLAIM => StallKind::Reclaim,
+                stall::COMPACTION => StallKind::Compaction,
+                stall::MEMCG_RECLAIM => StallKind::MemcgReclaim,
+                other => return Err(DecodeError::UnknownKind(other as u16)),
+            };
+            Ok(Event::Stall(Stall {
+                task: task(&r),
+                kind: stall_kind,
+                order: r.i32(offset_of!(StallEvent, order)),
+                gfp_mask: r.u64(offset_of!(StallEvent, gfp_mask)),
+                duration_ns: r.u64(offset_of!(StallEvent, duration_ns)),
+                result: r.u64(offset_of!(StallEvent, result)) as i64,
+            }))
+        }
+        kind::OOM => {
+            need("OOM record", bytes, size_of::<OomEvent>())?;
+            let at = offset_of!(OomEvent, victim_comm);
+            Ok(Event::Oom(OomKill {
+                task: task(&r),
+                victim_pid: r.u32(offset_of!(OomEvent, victim_pid)),
+                victim_comm: comm_from_bytes(&r.0[at..at + COMM_LEN]),
+                anon_rss_kb: r.u64(offset_of!(OomEvent, anon_rss_kb)),
             }))
         }
         other => Err(DecodeError::UnknownKind(other)),

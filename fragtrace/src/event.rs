@@ -63,6 +63,39 @@ impl Extfrag {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StallKind {
+    /// Direct reclaim (`vmscan:mm_vmscan_direct_reclaim_begin/end`).
+    Reclaim,
+    /// Direct compaction (`try_to_compact_pages`).
+    Compaction,
+    /// Reclaim inside a memory cgroup at its limit (`mm_vmscan_memcg_reclaim_begin/end`).
+    #[serde(rename = "memcg-reclaim")]
+    MemcgReclaim,
+}
+
+/// A task waited in direct reclaim or compaction for `duration_ns` (ending at `task.ts_ns`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stall {
+    pub task: Task,
+    pub kind: StallKind,
+    pub order: i32,
+    pub gfp_mask: u64,
+    pub duration_ns: u64,
+    /// Reclaim: pages reclaimed. Compaction: the kernel's `enum compact_result`.
+    pub result: i64,
+}
+
+/// The OOM killer chose a victim; `task` is the task that ran it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OomKill {
+    pub task: Task,
+    pub victim_pid: u32,
+    pub victim_comm: String,
+    pub anon_rss_kb: u64,
+}
+
 /// Records the ring buffer could not take, reported where they were noticed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lost {
@@ -74,14 +107,29 @@ pub struct Lost {
 pub enum Event {
     Failure(Failure),
     Extfrag(Extfrag),
+    Stall(Stall),
+    Oom(OomKill),
     Lost(Lost),
 }
 
 impl Event {
+    /// The task an event is about (`None` for drops).
+    pub fn task(&self) -> Option<&Task> {
+        match self {
+            Event::Failure(f) => Some(&f.task),
+            Event::Extfrag(e) => Some(&e.task),
+            Event::Stall(s) => Some(&s.task),
+            Event::Oom(o) => Some(&o.task),
+            Event::Lost(_) => None,
+        }
+    }
+
     pub fn ts_ns(&self) -> u64 {
         match self {
             Event::Failure(f) => f.task.ts_ns,
             Event::Extfrag(e) => e.task.ts_ns,
+            Event::Stall(s) => s.task.ts_ns,
+            Event::Oom(o) => o.task.ts_ns,
             Event::Lost(l) => l.ts_ns,
         }
     }
@@ -95,6 +143,10 @@ pub struct Counters {
     pub extfrag: u64,
     pub dropped: u64,
     pub stack_errors: u64,
+    #[serde(default)]
+    pub stalls: u64,
+    #[serde(default)]
+    pub ooms: u64,
 }
 
 /// Kernel migratetype names (include/linux/mmzone.h order, stable since 3.x for the first

@@ -138,10 +138,13 @@ impl EventFilter {
             Event::Lost(_) => return true,
             Event::Failure(f) => (&f.task, Some(f.order)),
             Event::Extfrag(e) => (&e.task, u32::try_from(e.alloc_order).ok()),
+            Event::Stall(s) => (&s.task, u32::try_from(s.order).ok()),
+            // An OOM kill is not about an order; --min-order does not hide it.
+            Event::Oom(o) => (&o.task, None),
         };
         let comm_ok = self.comms.is_empty() || self.comms.iter().any(|p| comm_matches(p, &task.comm));
         let pid_ok = self.pids.is_empty() || self.pids.iter().any(|&p| p == task.pid || p == task.tgid);
-        let order_ok = self.min_order.is_none_or(|min| order.is_some_and(|o| o >= min));
+        let order_ok = matches!(event, Event::Oom(_)) || self.min_order.is_none_or(|min| order.is_some_and(|o| o >= min));
         let cgroup_ok = self.cgroups.is_empty()
             || cgroup_path.is_some_and(|path| self.cgroups.iter().any(|p| cgroup_matches(p, path)));
         comm_ok && pid_ok && order_ok && cgroup_ok

@@ -196,11 +196,7 @@ impl Session {
                     entry.0 = Some(path);
                 }
             }
-            let cgroup = match &event {
-                Event::Failure(f) => Some(f.task.cgroup_id),
-                Event::Extfrag(e) => Some(e.task.cgroup_id),
-                Event::Lost(_) => None,
-            };
+            let cgroup = event.task().map(|t| t.cgroup_id);
             // Paths and workloads are needed by pod/cgroup filters and for the first event of a
             // cgroup (its definition); the common case (storms in known cgroups) skips both.
             let first_of_cgroup = cgroup.is_some_and(|id| !self.cgroup_paths.get(&id).is_some_and(|(_, told)| *told));

@@ -46,7 +46,7 @@ fn cgroup_id() -> u64 {
 }
 
 #[inline(always)]
-fn header(kind: u16) -> EventHeader {
+pub fn header(kind: u16) -> EventHeader {
     let pid_tgid = bpf_get_current_pid_tgid();
     EventHeader {
         version: ABI_VERSION,

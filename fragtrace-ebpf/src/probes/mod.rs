@@ -4,6 +4,7 @@ mod emit;
 mod extfrag;
 mod maps;
 mod page_alloc;
+mod stalls;
 mod task;
 
 /// GPL-compatible: `bpf_get_stackid` and BTF tracepoints are GPL-only helpers/attach types.

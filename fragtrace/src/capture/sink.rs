@@ -138,6 +138,7 @@ impl CaptureSink {
                 stats.extfrag_fragmenting += u64::from(e.fragmenting(pageblock_order));
             }
             Event::Lost(l) => stats.lost += l.count,
+            Event::Stall(_) | Event::Oom(_) => {}
         }
     }
 

@@ -18,6 +18,7 @@ pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
         mode: args.probe_mode,
         ring_bytes: args.ring_buffer_kib.saturating_mul(1024),
         extfrag: true,
+        stalls: true,
     };
     let probes = Probes::load(&config).context("cannot attach the probes")?;
     let kallsyms = Kallsyms::load().unwrap_or_else(|e| {

@@ -92,7 +92,11 @@ impl Sink for Stacks {
 }
 
 fn broken_pipe(e: &ReadError) -> bool {
-    matches!(e, ReadError::Sink(SinkError::Io(io)) if io.kind() == std::io::ErrorKind::BrokenPipe)
+    match e {
+        ReadError::Sink(SinkError::Io(io)) => io.kind() == std::io::ErrorKind::BrokenPipe,
+        ReadError::Sink(SinkError::Json(j)) => j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe),
+        _ => false,
+    }
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {

@@ -308,6 +308,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
     let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
     if full_screen {
         let mut view = tui_view(&src, &filter, true, args.interval, None, args.iterations)?;
+        view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
         // Short ticks so keys take effect quickly; the view refreshes its numbers once per
         // interval.
         let run = RunOptions { tick: Duration::from_millis(100), zones_every: Some(args.interval), filter };

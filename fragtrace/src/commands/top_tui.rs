@@ -67,6 +67,8 @@ pub struct TuiTop {
     /// Stop after this many refreshes (`--iterations`).
     pub iterations: Option<u64>,
     pub page_size: u64,
+    /// Live: the stall/OOM probes attached; `None` in a replay.
+    pub collected: Option<Vec<String>>,
     /// `q` was pressed: do not hold at the end.
     quitting: bool,
     refreshes: u64,
@@ -99,6 +101,7 @@ impl TuiTop {
             hold_at_end: false,
             iterations: None,
             page_size: 4096,
+            collected: None,
             quitting: false,
             refreshes: 0,
             selected_key: None,
@@ -128,6 +131,7 @@ impl TuiTop {
             now_ns,
             pageblock_order: self.pageblock_order,
             page_size: self.page_size,
+            collected: self.collected.clone(),
             ui: self.ui.clone(),
         }
     }

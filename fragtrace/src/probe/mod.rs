@@ -72,11 +72,13 @@ pub struct ProbeConfig {
     pub ring_bytes: u32,
     /// Attach the extfrag tracepoint too.
     pub extfrag: bool,
+    /// Attach the stall (direct reclaim/compaction) and OOM probes where the kernel has them.
+    pub stalls: bool,
 }
 
 impl Default for ProbeConfig {
     fn default() -> Self {
-        Self { mode: None, ring_bytes: 1 << 20, extfrag: true }
+        Self { mode: None, ring_bytes: 1 << 20, extfrag: true, stalls: true }
     }
 }
 
@@ -91,6 +93,8 @@ pub struct Probes {
     stacks: StackTraceMap<MapData>,
     /// Events carry the memory cgroup's id, and failures its path and the task's ancestry.
     pub attribution: bool,
+    /// Which of `reclaim`, `compaction`, `oom` are attached.
+    pub stall_probes: Vec<&'static str>,
 }
 
 impl Probes {
@@ -113,10 +117,29 @@ impl Probes {
         };
         let ring_bytes = config.ring_bytes.next_power_of_two().max(4096);
         let task = task_layout::discover();
+        // Stall and OOM tracepoints are optional: attach what this kernel has.
+        let optional_format = |system: &str, event: &str| match tracefs.event_format(system, event) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                log::info!("{system}:{event} unavailable: {e}");
+                None
+            }
+        };
+        let reclaim_begin = optional_format("vmscan", "mm_vmscan_direct_reclaim_begin");
+        let reclaim_end = optional_format("vmscan", "mm_vmscan_direct_reclaim_end");
+        // memcg reclaim shares direct reclaim's event class; only attach if the layouts agree.
+        let memcg_same_layout = |a: &Option<crate::tracefs::EventFormat>, b: Option<crate::tracefs::EventFormat>| {
+            matches!((a, b), (Some(a), Some(b)) if a.fields == b.fields)
+        };
+        let memcg_reclaim = memcg_same_layout(&reclaim_begin, optional_format("vmscan", "mm_vmscan_memcg_reclaim_begin"))
+            && memcg_same_layout(&reclaim_end, optional_format("vmscan", "mm_vmscan_memcg_reclaim_end"));
+        let mark_victim = optional_format("oom", "mark_victim");
+        let stall = layout::stall_layout(reclaim_begin.as_ref(), reclaim_end.as_ref(), mark_victim.as_ref())?;
         let mut ebpf = EbpfLoader::new()
             .override_global("PAGE_ALLOC_LAYOUT", &page_alloc, true)
             .override_global("EXTFRAG_LAYOUT", &extfrag, true)
             .override_global("TASK_LAYOUT", &task, true)
+            .override_global("STALL_LAYOUT", &stall, true)
             .map_max_entries("EVENTS", ring_bytes)
             .load(crate::EBPF_OBJECT)?;
 
@@ -132,13 +155,46 @@ impl Probes {
         if config.extfrag && kernel.extfrag_format.is_some() {
             attach_tracepoint(&mut ebpf, "mm_page_alloc_extfrag", "mm_page_alloc_extfrag")?;
         }
+        let mut stall_probes = Vec::new();
+        if config.stalls {
+            if reclaim_begin.is_some() && reclaim_end.is_some() {
+                let begin = attach_tracepoint_in(&mut ebpf, "direct_reclaim_begin", "vmscan", "mm_vmscan_direct_reclaim_begin");
+                let end = attach_tracepoint_in(&mut ebpf, "direct_reclaim_end", "vmscan", "mm_vmscan_direct_reclaim_end");
+                match begin.and(end) {
+                    Ok(()) => stall_probes.push("reclaim"),
+                    Err(e) => log::warn!("no direct-reclaim stall times: {e}"),
+                }
+            }
+            if memcg_reclaim {
+                let begin = attach_tracepoint_in(&mut ebpf, "memcg_reclaim_begin", "vmscan", "mm_vmscan_memcg_reclaim_begin");
+                let end = attach_tracepoint_in(&mut ebpf, "memcg_reclaim_end", "vmscan", "mm_vmscan_memcg_reclaim_end");
+                match begin.and(end) {
+                    Ok(()) => stall_probes.push("memcg-reclaim"),
+                    Err(e) => log::warn!("no memory-cgroup reclaim stall times: {e}"),
+                }
+            }
+            if preflight::kernel_has_btf() {
+                match attach_compaction(&mut ebpf) {
+                    Ok(()) => stall_probes.push("compaction"),
+                    Err(e) => log::warn!("no direct-compaction stall times: {e}"),
+                }
+            } else {
+                log::warn!("no direct-compaction stall times: fentry/fexit need kernel BTF");
+            }
+            if mark_victim.is_some() {
+                match attach_tracepoint_in(&mut ebpf, "mark_victim", "oom", "mark_victim") {
+                    Ok(()) => stall_probes.push("oom"),
+                    Err(e) => log::warn!("no OOM kills: {e}"),
+                }
+            }
+        }
 
         let ring = RingBuf::try_from(take_map(&mut ebpf, "EVENTS")?).map_err(|source| LoadError::Map { name: "EVENTS", source })?;
         let counters = PerCpuArray::try_from(take_map(&mut ebpf, "COUNTERS")?)
             .map_err(|source| LoadError::Map { name: "COUNTERS", source })?;
         let stacks = StackTraceMap::try_from(take_map(&mut ebpf, "STACKS")?)
             .map_err(|source| LoadError::Map { name: "STACKS", source })?;
-        Ok(Self { _ebpf: ebpf, mode, kernel, ring, counters, stacks, attribution: task.enabled != 0 })
+        Ok(Self { _ebpf: ebpf, mode, kernel, ring, counters, stacks, attribution: task.enabled != 0, stall_probes })
     }
 
     /// Kernel counters summed over CPUs.
@@ -155,6 +211,8 @@ impl Probes {
             extfrag: sum(counter::EXTFRAG),
             dropped: sum(counter::DROPPED),
             stack_errors: sum(counter::STACK_ERRORS),
+            stalls: sum(counter::STALLS),
+            ooms: sum(counter::OOMS),
         }
     }
 
@@ -180,6 +238,25 @@ fn attach_tracepoint(ebpf: &mut Ebpf, program_name: &str, event: &str) -> Result
     let program: &mut TracePoint = program(ebpf, program_name)?;
     program.load().map_err(|e| program_error(&format!("loading tracepoint/kmem/{event}"), e))?;
     program.attach("kmem", event).map_err(|e| program_error(&format!("attaching tracepoint/kmem/{event}"), e))?;
+    Ok(())
+}
+
+fn attach_tracepoint_in(ebpf: &mut Ebpf, program_name: &str, system: &str, event: &str) -> Result<(), LoadError> {
+    let program: &mut TracePoint = program(ebpf, program_name)?;
+    program.load().map_err(|e| program_error(&format!("loading tracepoint/{system}/{event}"), e))?;
+    program.attach(system, event).map_err(|e| program_error(&format!("attaching tracepoint/{system}/{event}"), e))?;
+    Ok(())
+}
+
+/// fentry/fexit on `try_to_compact_pages`: direct compaction's duration and result.
+fn attach_compaction(ebpf: &mut Ebpf) -> Result<(), LoadError> {
+    let btf = Btf::from_sys_fs()?;
+    let entry: &mut aya::programs::FEntry = program(ebpf, "compact_begin")?;
+    entry.load("try_to_compact_pages", &btf).map_err(|e| program_error("loading fentry/try_to_compact_pages", e))?;
+    entry.attach().map_err(|e| program_error("attaching fentry/try_to_compact_pages", e))?;
+    let exit: &mut aya::programs::FExit = program(ebpf, "compact_end")?;
+    exit.load("try_to_compact_pages", &btf).map_err(|e| program_error("loading fexit/try_to_compact_pages", e))?;
+    exit.attach().map_err(|e| program_error("attaching fexit/try_to_compact_pages", e))?;
     Ok(())
 }
 

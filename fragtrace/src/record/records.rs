@@ -14,6 +14,9 @@
 //! 7 cgroup   id known(0/1) [len bytes]      (path in the cgroup v2 hierarchy)
 //! 8 zones    Δts len buddyinfo has_pti [len pagetypeinfo]
 //! 9 workload id len JSON                   (who cgroup `id` belongs to: `identity::Workload`)
+//! 10 stall   Δts cpu pid tgid cgroup comm# kind(1 reclaim, 2 compaction, 3 memcg reclaim) order(zz) gfp_mask duration_ns result(zz)
+//! 11 oom     Δts cpu pid tgid cgroup comm# victim_pid victim_comm# anon_rss_kb
+//! Counters gained `stalls` and `ooms` after `stack_errors`.
 //! ```
 //! Δts is the zigzag difference from the previous timestamped record in the block (the first
 //! is relative to 0); records from different CPUs can be slightly out of order.
@@ -23,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
 use crate::{
-    event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, Task},
+    event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, OomKill, Stall, StallKind, Task},
     identity::Workload,
     zones::ZoneSnapshot,
 };
@@ -37,6 +40,8 @@ const STACK: u8 = 6;
 const CGROUP: u8 = 7;
 const ZONES: u8 = 8;
 const WORKLOAD: u8 = 9;
+const STALL: u8 = 10;
+const OOM: u8 = 11;
 
 /// Longest string a record may carry (pagetypeinfo on a large NUMA machine is the biggest).
 const MAX_STRING: u64 = 4 << 20;
@@ -192,6 +197,25 @@ impl BlockEncoder {
                 }
                 self.buf.push(u8::from(e.change_ownership));
             }
+            Event::Stall(st) => {
+                self.task(STALL, &st.task);
+                self.buf.push(match st.kind {
+                    StallKind::Reclaim => 1,
+                    StallKind::Compaction => 2,
+                    StallKind::MemcgReclaim => 3,
+                });
+                put_varint(&mut self.buf, zigzag(i64::from(st.order)));
+                put_varint(&mut self.buf, st.gfp_mask);
+                put_varint(&mut self.buf, st.duration_ns);
+                put_varint(&mut self.buf, zigzag(st.result));
+            }
+            Event::Oom(o) => {
+                let victim = self.comm(&o.victim_comm);
+                self.task(OOM, &o.task);
+                put_varint(&mut self.buf, u64::from(o.victim_pid));
+                put_varint(&mut self.buf, victim);
+                put_varint(&mut self.buf, o.anon_rss_kb);
+            }
             Event::Lost(l) => {
                 self.buf.push(LOST);
                 self.ts(l.ts_ns);
@@ -203,7 +227,7 @@ impl BlockEncoder {
     pub fn counters(&mut self, ts_ns: u64, c: &Counters) {
         self.buf.push(COUNTERS);
         self.ts(ts_ns);
-        for v in [c.allocs_seen, c.failures, c.extfrag, c.dropped, c.stack_errors] {
+        for v in [c.allocs_seen, c.failures, c.extfrag, c.dropped, c.stack_errors, c.stalls, c.ooms] {
             put_varint(&mut self.buf, v);
         }
     }
@@ -366,6 +390,28 @@ impl<'a> BlockDecoder<'a> {
                     let ts_ns = self.ts()?;
                     Record::Event(Event::Lost(Lost { ts_ns, count: self.varint()? }))
                 }
+                STALL => {
+                    let task = self.task()?;
+                    let kind = match self.byte()? {
+                        1 => StallKind::Reclaim,
+                        2 => StallKind::Compaction,
+                        3 => StallKind::MemcgReclaim,
+                        _ => return Err(self.err("unknown stall kind")),
+                    };
+                    let order = self.i32()?;
+                    let gfp_mask = self.varint()?;
+                    let duration_ns = self.varint()?;
+                    let result = unzigzag(self.varint()?);
+                    Record::Event(Event::Stall(Stall { task, kind, order, gfp_mask, duration_ns, result }))
+                }
+                OOM => {
+                    let task = self.task()?;
+                    let victim_pid = self.u32()?;
+                    let c = self.varint()?;
+                    let victim_comm = self.comms.get(c as usize).ok_or_else(|| self.err("undefined comm"))?.clone();
+                    let anon_rss_kb = self.varint()?;
+                    Record::Event(Event::Oom(OomKill { task, victim_pid, victim_comm, anon_rss_kb }))
+                }
                 COUNTERS => {
                     let ts = self.ts()?;
                     let c = Counters {
@@ -374,6 +420,8 @@ impl<'a> BlockDecoder<'a> {
                         extfrag: self.varint()?,
                         dropped: self.varint()?,
                         stack_errors: self.varint()?,
+                        stalls: self.varint()?,
+                        ooms: self.varint()?,
                     };
                     Record::Counters(ts, c)
                 }

@@ -16,7 +16,7 @@ use super::{
     records::{BlockDecoder, Record},
 };
 use crate::{
-    event::{Counters, Event},
+    event::Counters,
     filter::EventFilter,
     identity::Workload,
     sink::{Sink, SinkError},
@@ -246,11 +246,7 @@ impl Replayer<'_, '_> {
                 self.report.events_read += 1;
                 self.report.first_ts_ns = Some(self.report.first_ts_ns.map_or(ts, |f| f.min(ts)));
                 self.report.last_ts_ns = Some(self.report.last_ts_ns.map_or(ts, |l| l.max(ts)));
-                let cgroup = match &event {
-                    Event::Failure(f) => Some(f.task.cgroup_id),
-                    Event::Extfrag(e) => Some(e.task.cgroup_id),
-                    Event::Lost(_) => None,
-                };
+                let cgroup = event.task().map(|t| t.cgroup_id);
                 let path = match cgroup {
                     Some(id) if self.options.filter.needs_cgroup_path() => self.cgroups.get(&id).and_then(|p| p.as_deref()),
                     _ => None,

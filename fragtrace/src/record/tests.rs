@@ -140,7 +140,7 @@ fn write(options: RecorderOptions, events: &[Event]) -> Recorder {
             rec.tick(e.ts_ns(), &Counters { allocs_seen: i as u64, ..Default::default() }).unwrap();
         }
     }
-    rec.finish(&Counters { allocs_seen: 1_000_000, failures: 6, extfrag: 3, dropped: 9, stack_errors: 0 }).unwrap();
+    rec.finish(&Counters { allocs_seen: 1_000_000, failures: 6, extfrag: 3, dropped: 9, stack_errors: 0, stalls: 2, ooms: 1 }).unwrap();
     rec
 }
 

@@ -299,6 +299,8 @@ impl Recorder {
         let (task, stack) = match event {
             Event::Failure(f) => (&f.task, f.stack_id),
             Event::Extfrag(e) => (&e.task, None),
+            Event::Stall(s) => (&s.task, None),
+            Event::Oom(o) => (&o.task, None),
             Event::Lost(_) => return,
         };
         if let Some(id) = stack.filter(|&id| !self.block.has_stack(id)) {

@@ -1,6 +1,6 @@
 //! From format files to the layouts the classic-tracepoint probes are given as globals.
 
-use fragtrace_ebpf::{ExtfragLayout, PageAllocLayout};
+use fragtrace_ebpf::{ExtfragLayout, PageAllocLayout, StallLayout};
 use serde::{Deserialize, Serialize};
 
 use super::{EventFormat, FormatError};
@@ -70,4 +70,39 @@ fn expect_size(format: &EventFormat, field: &str, size: u32, allowed: &[u32]) ->
             size,
         })
     }
+}
+
+/// Offsets for the stall and OOM tracepoints; each part from its own format file (`None` when
+/// that tracepoint does not exist on this kernel: the caller then does not attach it).
+pub fn stall_layout(
+    reclaim_begin: Option<&EventFormat>,
+    reclaim_end: Option<&EventFormat>,
+    mark_victim: Option<&EventFormat>,
+) -> Result<StallLayout, FormatError> {
+    let mut l = StallLayout { oom_comm_loc_offset: StallLayout::ABSENT, oom_anon_rss_offset: StallLayout::ABSENT, ..StallLayout::default() };
+    if let Some(f) = reclaim_begin {
+        let order = f.require("order")?;
+        expect_size(f, "order", order.size, &[4])?;
+        let gfp = f.require("gfp_flags")?;
+        expect_size(f, "gfp_flags", gfp.size, &[4, 8])?;
+        (l.reclaim_order_offset, l.reclaim_gfp_offset, l.reclaim_gfp_size) = (order.offset, gfp.offset, gfp.size);
+    }
+    if let Some(f) = reclaim_end {
+        let nr = f.require("nr_reclaimed")?;
+        expect_size(f, "nr_reclaimed", nr.size, &[8])?;
+        l.reclaim_nr_offset = nr.offset;
+    }
+    if let Some(f) = mark_victim {
+        let pid = f.require("pid")?;
+        expect_size(f, "pid", pid.size, &[4])?;
+        l.oom_pid_offset = pid.offset;
+        // Newer kernels (≥ ~6.1) add the victim's comm and memory; older ones only the pid.
+        if let Some(comm) = f.field("comm").filter(|c| c.c_type.contains("__data_loc") && c.size == 4) {
+            l.oom_comm_loc_offset = comm.offset;
+        }
+        if let Some(rss) = f.field("anon_rss").filter(|r| r.size == 8) {
+            l.oom_anon_rss_offset = rss.offset;
+        }
+    }
+    Ok(l)
 }

@@ -22,13 +22,15 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
     footer::render(screen, foot, buf);
     let zone_rows = screen.snapshot.zones.len().clamp(1, 8) as u16;
     if area.width >= WIDE {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)]).areas(body);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
         let [fail, ord] = Layout::vertical([Constraint::Min(6), Constraint::Length(13)]).areas(left);
         let extfrag_rows = (screen.snapshot.extfrag_groups.len() as u16).clamp(1, 12) + 4;
+        let s = &screen.snapshot;
+        let stall_rows = (s.stalls.len().max(s.ooms.len() + 1) as u16 + 4).clamp(3, 14);
         let [zon, ext, stl, _] = Layout::vertical([
             Constraint::Length(zone_rows + 3),
             Constraint::Length(extfrag_rows),
-            Constraint::Length(3),
+            Constraint::Length(stall_rows),
             Constraint::Min(0),
         ])
         .areas(right);

@@ -34,6 +34,9 @@ pub struct Screen {
     pub pageblock_order: u32,
     /// Bytes per page (buddyinfo counts pages).
     pub page_size: u64,
+    /// Live: which stall/OOM probes are attached (`reclaim`, `memcg-reclaim`, `compaction`,
+    /// `oom`); `None` in a replay (the recording says what it has).
+    pub collected: Option<Vec<String>>,
     pub ui: UiState,
 }
 

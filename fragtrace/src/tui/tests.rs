@@ -54,6 +54,7 @@ fn screen(snapshot: Snapshot, rates: Rates, ui: UiState) -> Screen {
         now_ns: NOW,
         pageblock_order: 9,
         page_size: 4096,
+        collected: Some(Vec::new()),
         ui,
     }
 }
@@ -196,6 +197,31 @@ fn overlays_and_modes() {
     assert!(t.lines().next().unwrap().starts_with("PAUSED"), "pause is the first thing on screen: {t}");
     assert!(t.contains("filter comm=runc*"), "filters stay visible at 80 columns: {t}");
     assert!(t.contains("NOWARN"), "the silent marker survives at 80 columns: {t}");
+}
+
+#[test]
+fn stalls_and_oom_kills_when_collected() {
+    use crate::{aggregate::{OomSummary, StallSummary}, event::StallKind};
+    let (mut s, r) = normal();
+    s.stalls = vec![
+        StallSummary { kind: StallKind::Reclaim, order: 0, count: 120, p50_us: 80, p90_us: 400, p99_us: 2500, max_us: 9000, total_us: 60_000 },
+        StallSummary { kind: StallKind::Compaction, order: 6, count: 3, p50_us: 15_000, p90_us: 40_000, p99_us: 180_000, max_us: 210_000, total_us: 300_000 },
+    ];
+    s.stalls_by_comm = vec![("runc:[1:CHILD]".into(), 300_000)];
+    s.ooms = vec![OomSummary { ts_ns: NOW - 30_000_000_000, killer: "java".into(), victim_pid: 4242, victim_comm: "java".into(), anon_rss_kb: 2 << 20 }];
+    s.oom_total = 1;
+    let mut sc = screen(s, r, UiState::default());
+    sc.collected = Some(vec!["reclaim".into(), "compaction".into(), "oom".into()]);
+    let t = full("stalls", &sc, 160, 48);
+    assert!(t.contains("compact") && t.contains("210ms") && t.contains("java 4242 2048M 30s"), "{t}");
+    assert!(t.contains("not collected: memcg-reclaim"), "a missing probe is named: {t}");
+    let t = full("stalls", &sc, 80, 24);
+    assert!(t.contains("Stalls: 123 (max 210ms) · OOM kills: 1"), "{t}");
+    let (s, r) = normal();
+    let mut sc = screen(s, r, UiState::default());
+    sc.collected = Some(vec!["oom".into()]);
+    let t = full("stalls-not-collected", &sc, 160, 48);
+    assert!(t.contains("not yet collected"), "{t}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::{
 use serde_json::{Map, Value, json};
 
 use crate::{
-    event::{Counters, Event, Extfrag, Failure, Lost, Task, migratetype_name},
+    event::{Counters, Event, Extfrag, Failure, Lost, Task, migratetype_name, Stall, StallKind},
     gfp::GfpTable,
     sink::{Sink, SinkError},
     symbolize::caller_frame,
@@ -141,6 +141,22 @@ impl<W: Write> ChromeTrace<W> {
         instant(&format!("alloc failure order {}", f.order), "failure", self.ts_us(f.task.ts_ns), &f.task, args)
     }
 
+    /// A complete event ("X") spanning the stall on the task's track.
+    fn stall(&self, s: &Stall) -> Value {
+        let mut args = self.task_args(&s.task);
+        args.insert("order".into(), json!(s.order));
+        args.insert("gfp_flags".into(), json!(self.gfp.decode_joined(s.gfp_mask)));
+        args.insert("result".into(), json!(s.result));
+        let what = match s.kind {
+            StallKind::Reclaim => "direct reclaim",
+            StallKind::Compaction => "direct compaction",
+            StallKind::MemcgReclaim => "memcg reclaim",
+        };
+        let end = self.ts_us(s.task.ts_ns);
+        let dur = s.duration_ns as f64 / 1000.0;
+        json!({"name": format!("{what} order {}", s.order), "cat": "stall", "ph": "X", "ts": (end - dur).max(0.0), "dur": dur, "pid": s.task.tgid, "tid": s.task.pid, "args": args})
+    }
+
     fn extfrag(&self, e: &Extfrag) -> Value {
         let mut args = self.task_args(&e.task);
         args.insert("alloc_order".into(), json!(e.alloc_order));
@@ -223,6 +239,18 @@ impl<W: Write> Sink for ChromeTrace<W> {
             Event::Extfrag(e) => {
                 self.name_task(&e.task)?;
                 self.extfrag(e)
+            }
+            Event::Stall(s) => {
+                self.name_task(&s.task)?;
+                self.stall(s)
+            }
+            Event::Oom(o) => {
+                self.name_task(&o.task)?;
+                let mut args = self.task_args(&o.task);
+                args.insert("victim_pid".into(), json!(o.victim_pid));
+                args.insert("victim_comm".into(), json!(o.victim_comm));
+                args.insert("anon_rss_kb".into(), json!(o.anon_rss_kb));
+                instant(&format!("OOM kill of {} ({})", o.victim_comm, o.victim_pid), "oom", self.ts_us(o.task.ts_ns), &o.task, args)
             }
             Event::Lost(l) => {
                 self.name_counters()?;
@@ -483,7 +511,7 @@ mod tests {
     #[test]
     fn ticks_are_cumulative_counters() {
         let (trace, _) = export(|t| {
-            t.tick(START + 1_000_000, &Counters { allocs_seen: 1000, failures: 3, extfrag: 2, dropped: 1, stack_errors: 0 }).unwrap();
+            t.tick(START + 1_000_000, &Counters { allocs_seen: 1000, failures: 3, extfrag: 2, dropped: 1, stack_errors: 0, ..Default::default() }).unwrap();
         });
         let totals: Vec<_> = with_ph(&trace, "C").iter().map(|c| (c["name"].as_str().unwrap(), c["args"]["total"].as_u64().unwrap(), c["ts"].as_f64().unwrap())).collect();
         assert_eq!(totals, vec![("allocations seen", 1000, 1000.0), ("failures", 3, 1000.0), ("extfrag fallbacks", 2, 1000.0), ("dropped events", 1, 1000.0)]);

@@ -87,6 +87,25 @@ impl<W: Write> JsonLines<W> {
                 m.insert("severe".into(), json!(e.severe()));
                 Value::Object(m)
             }
+            Event::Stall(st) => {
+                let mut m = self.task_fields(&st.task);
+                m.insert("kind".into(), json!("stall"));
+                m.insert("stall".into(), json!(st.kind));
+                m.insert("order".into(), json!(st.order));
+                m.insert("gfp_mask".into(), json!(format!("{:#x}", st.gfp_mask)));
+                m.insert("gfp_flags".into(), json!(self.gfp.decode(st.gfp_mask)));
+                m.insert("duration_us".into(), json!(st.duration_ns / 1000));
+                m.insert("result".into(), json!(st.result));
+                Value::Object(m)
+            }
+            Event::Oom(o) => {
+                let mut m = self.task_fields(&o.task);
+                m.insert("kind".into(), json!("oom"));
+                m.insert("victim_pid".into(), json!(o.victim_pid));
+                m.insert("victim_comm".into(), json!(o.victim_comm));
+                m.insert("anon_rss_kb".into(), json!(o.anon_rss_kb));
+                Value::Object(m)
+            }
             Event::Lost(l) => json!({"kind": "lost", "ts_ns": l.ts_ns, "count": l.count}),
         }
     }
@@ -195,6 +214,9 @@ pub fn report_document(
                 "count": g.count, "fragmenting": g.fragmenting, "severe": g.severe,
             })).collect::<Vec<_>>(),
         },
+        "stalls": s.stalls,
+        "stalls_by_comm": s.stalls_by_comm.iter().map(|(c, us)| json!({"comm": c, "total_us": us})).collect::<Vec<_>>(),
+        "oom_kills": {"total": s.oom_total, "recent": s.ooms},
         "dropped": s.lost,
         "zones": s.zones.iter().map(|z| json!({"node": z.node, "zone": z.zone, "free_blocks": z.free_blocks, "free_pages": z.free_pages()})).collect::<Vec<_>>(),
     })

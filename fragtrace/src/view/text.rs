@@ -139,6 +139,26 @@ pub fn render(input: &RenderInput<'_>) -> String {
         );
     }
 
+    if !s.stalls.is_empty() {
+        let _ = writeln!(out, "\nSTALLS    {:<15} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10}", "KIND", "ORDER", "COUNT", "p50 µs", "p90 µs", "p99 µs", "max µs", "total ms");
+        for st in &s.stalls {
+            let kind = serde_json::to_value(st.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "          {kind:<15} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10.1}",
+                st.order, st.count, st.p50_us, st.p90_us, st.p99_us, st.max_us, st.total_us as f64 / 1000.0
+            );
+        }
+        let top: Vec<String> = s.stalls_by_comm.iter().take(5).map(|(c, us)| format!("{c} {:.1} ms", *us as f64 / 1000.0)).collect();
+        let _ = writeln!(out, "          stalled most: {}", top.join(", "));
+    }
+    if s.oom_total > 0 {
+        let _ = writeln!(out, "\nOOM KILLS {}", s.oom_total);
+        for o in s.ooms.iter().rev().take(input.max_rows) {
+            let _ = writeln!(out, "          {} (pid {}) killed, {} MiB anon, chosen by {}", o.victim_comm, o.victim_pid, o.anon_rss_kb / 1024, o.killer);
+        }
+    }
+
     if !s.zones.is_empty() {
         let _ = writeln!(out, "\nZONES     free blocks per order 0..10 (/proc/buddyinfo)");
         for z in &s.zones {

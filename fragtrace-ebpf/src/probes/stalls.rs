@@ -1,0 +1,176 @@
+//! Stalls and OOM kills: how long tasks wait in direct reclaim (`vmscan` begin/end
+//! tracepoints) and direct compaction (`try_to_compact_pages` entry/exit, which gives both a
+//! duration and the result), and which task the OOM killer chose. Not on the allocation fast
+//! path: these only run when the allocator is already in its slow path.
+
+use aya_ebpf::{
+    EbpfContext, Global,
+    helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel_str_bytes},
+    macros::{fentry, fexit, map, tracepoint},
+    maps::LruHashMap,
+    programs::{FEntryContext, FExitContext, TracePointContext},
+};
+use fragtrace_ebpf::{OomEvent, StallEvent, StallLayout, counter, kind, stall};
+
+use super::{
+    emit::header,
+    maps::{EVENTS, count},
+};
+
+/// Set by the loader from the vmscan and oom format files.
+#[unsafe(no_mangle)]
+static STALL_LAYOUT: Global<StallLayout> = Global::new(StallLayout {
+    reclaim_order_offset: 8,
+    reclaim_gfp_offset: 16,
+    reclaim_gfp_size: 8,
+    reclaim_nr_offset: 8,
+    oom_pid_offset: 8,
+    oom_comm_loc_offset: StallLayout::ABSENT,
+    oom_anon_rss_offset: StallLayout::ABSENT,
+    _pad: 0,
+});
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Start {
+    ts_ns: u64,
+    gfp_mask: u64,
+    order: i32,
+    _pad: u32,
+}
+
+/// In-flight stalls by task id. LRU: a task killed mid-stall never reaches the end event and
+/// must not pin an entry forever.
+#[map]
+static RECLAIM_STARTS: LruHashMap<u32, Start> = LruHashMap::with_max_entries(8192, 0);
+#[map]
+static MEMCG_STARTS: LruHashMap<u32, Start> = LruHashMap::with_max_entries(8192, 0);
+#[map]
+static COMPACT_STARTS: LruHashMap<u32, Start> = LruHashMap::with_max_entries(8192, 0);
+
+#[inline(always)]
+fn tid() -> u32 {
+    aya_ebpf::helpers::bpf_get_current_pid_tgid() as u32
+}
+
+#[inline(always)]
+fn emit_stall(start: &Start, stall_kind: u32, result: i64) {
+    count(counter::STALLS);
+    let Some(mut entry) = EVENTS.reserve::<StallEvent>(0) else {
+        count(counter::DROPPED);
+        return;
+    };
+    let header = header(kind::STALL);
+    entry.write(StallEvent {
+        duration_ns: header.ts_ns.saturating_sub(start.ts_ns),
+        header,
+        gfp_mask: start.gfp_mask,
+        result,
+        order: start.order,
+        stall_kind,
+    });
+    entry.submit(0);
+}
+
+#[inline(always)]
+fn reclaim_begin(ctx: &TracePointContext, starts: &LruHashMap<u32, Start>) {
+    let l = STALL_LAYOUT.load();
+    // SAFETY: offsets from the tracepoint's own format file.
+    let order: i32 = unsafe { ctx.read_at(l.reclaim_order_offset as usize) }.unwrap_or(-1);
+    let gfp_mask: u64 = if l.reclaim_gfp_size == 8 {
+        unsafe { ctx.read_at::<u64>(l.reclaim_gfp_offset as usize) }.unwrap_or(0)
+    } else {
+        u64::from(unsafe { ctx.read_at::<u32>(l.reclaim_gfp_offset as usize) }.unwrap_or(0))
+    };
+    // SAFETY: helper without preconditions.
+    let start = Start { ts_ns: unsafe { bpf_ktime_get_ns() }, gfp_mask, order, _pad: 0 };
+    let _ = starts.insert(tid(), start, 0);
+}
+
+#[inline(always)]
+fn reclaim_end(ctx: &TracePointContext, starts: &LruHashMap<u32, Start>, stall_kind: u32) {
+    let id = tid();
+    // SAFETY: the value is copied out before the entry is removed.
+    let Some(start) = (unsafe { starts.get(id) }).copied() else { return };
+    let _ = starts.remove(id);
+    let l = STALL_LAYOUT.load();
+    // SAFETY: offset from the format file.
+    let nr: u64 = unsafe { ctx.read_at(l.reclaim_nr_offset as usize) }.unwrap_or(0);
+    emit_stall(&start, stall_kind, nr as i64);
+}
+
+#[tracepoint(category = "vmscan", name = "mm_vmscan_direct_reclaim_begin")]
+pub fn direct_reclaim_begin(ctx: TracePointContext) -> u32 {
+    reclaim_begin(&ctx, &RECLAIM_STARTS);
+    0
+}
+
+#[tracepoint(category = "vmscan", name = "mm_vmscan_direct_reclaim_end")]
+pub fn direct_reclaim_end(ctx: TracePointContext) -> u32 {
+    reclaim_end(&ctx, &RECLAIM_STARTS, stall::RECLAIM);
+    0
+}
+
+/// The same event class as direct reclaim (identical layout, checked by the loader).
+#[tracepoint(category = "vmscan", name = "mm_vmscan_memcg_reclaim_begin")]
+pub fn memcg_reclaim_begin(ctx: TracePointContext) -> u32 {
+    reclaim_begin(&ctx, &MEMCG_STARTS);
+    0
+}
+
+#[tracepoint(category = "vmscan", name = "mm_vmscan_memcg_reclaim_end")]
+pub fn memcg_reclaim_end(ctx: TracePointContext) -> u32 {
+    reclaim_end(&ctx, &MEMCG_STARTS, stall::MEMCG_RECLAIM);
+    0
+}
+
+/// `try_to_compact_pages(gfp_t gfp_mask, unsigned int order, …)`: direct compaction.
+#[fentry(function = "try_to_compact_pages")]
+pub fn compact_begin(ctx: FEntryContext) -> u32 {
+    let gfp_mask: u32 = ctx.arg(0);
+    let order: u32 = ctx.arg(1);
+    // SAFETY: helper without preconditions.
+    let start = Start { ts_ns: unsafe { bpf_ktime_get_ns() }, gfp_mask: u64::from(gfp_mask), order: order as i32, _pad: 0 };
+    let _ = COMPACT_STARTS.insert(tid(), start, 0);
+    0
+}
+
+#[fexit(function = "try_to_compact_pages")]
+pub fn compact_end(ctx: FExitContext) -> u32 {
+    let id = tid();
+    // SAFETY: copied out before removal.
+    let Some(start) = (unsafe { COMPACT_STARTS.get(id) }).copied() else { return 0 };
+    let _ = COMPACT_STARTS.remove(id);
+    let result: i32 = ctx.ret().unwrap_or(-1);
+    emit_stall(&start, stall::COMPACTION, i64::from(result));
+    0
+}
+
+#[tracepoint(category = "oom", name = "mark_victim")]
+pub fn mark_victim(ctx: TracePointContext) -> u32 {
+    count(counter::OOMS);
+    let l = STALL_LAYOUT.load();
+    let Some(mut entry) = EVENTS.reserve::<OomEvent>(0) else {
+        count(counter::DROPPED);
+        return 0;
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: reserved ring memory of the record's size, ours until submit; offsets from
+    // the format file; the comm copy is bounded by the destination.
+    unsafe {
+        (*event).header = header(kind::OOM);
+        (*event).victim_pid = ctx.read_at::<i32>(l.oom_pid_offset as usize).unwrap_or(0) as u32;
+        (*event)._pad = 0;
+        (*event).victim_comm = [0; 16];
+        if l.oom_comm_loc_offset != StallLayout::ABSENT
+            && let Ok(loc) = ctx.read_at::<u32>(l.oom_comm_loc_offset as usize)
+        {
+            // __data_loc: low 16 bits the offset in the record, high 16 bits the length.
+            let src = (ctx.as_ptr() as *const u8).add((loc & 0xffff) as usize);
+            let _ = bpf_probe_read_kernel_str_bytes(src, &mut (*event).victim_comm);
+        }
+        (*event).anon_rss_kb = if l.oom_anon_rss_offset == StallLayout::ABSENT { 0 } else { ctx.read_at::<u64>(l.oom_anon_rss_offset as usize).unwrap_or(0) };
+    }
+    entry.submit(0);
+    0
+}
