@@ -140,6 +140,21 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Diagnosis {
         } else {
             findings.push("no allocation failure while sampling".into());
         }
+        for st in &f.stalls {
+            let kind = serde_json::to_value(st.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            findings.push(format!(
+                "{} {kind} stalls at order {}: p50 {} µs, p99 {} µs, max {} µs ({:.1} ms in all)",
+                st.count, st.order, st.p50_us, st.p99_us, st.max_us, st.total_us as f64 / 1000.0
+            ));
+        }
+        if !f.stalls_by_comm.is_empty() {
+            let who: Vec<String> = f.stalls_by_comm.iter().take(5).map(|(c, us)| format!("{c} {:.1} ms", *us as f64 / 1000.0)).collect();
+            findings.push(format!("stalled most: {}", who.join(", ")));
+        }
+        if f.oom_total > 0 {
+            let victims: Vec<String> = f.ooms.iter().map(|o| format!("{} ({})", o.victim_comm, o.victim_pid)).collect();
+            findings.push(format!("{} OOM kills while sampling: {}", f.oom_total, victims.join(", ")));
+        }
     }
     if let Some(p) = &input.pressure {
         if p.compact_stall_per_s > 0.0 {
