@@ -24,7 +24,9 @@ pub mod kind {
 pub mod stall {
     /// `vmscan:mm_vmscan_direct_reclaim_begin` → `_end`; `result` is `nr_reclaimed`.
     pub const RECLAIM: u32 = 1;
-    /// `try_to_compact_pages` entry → exit; `result` is its `enum compact_result`.
+    /// Direct compaction of one zone: `compaction:mm_compaction_begin` → `_end` in a task
+    /// that entered `mm_compaction_try_to_compact_pages` (kcompactd's passes are not
+    /// stalls); `result` is the zone's `enum compact_result` status.
     pub const COMPACTION: u32 = 2;
     /// `vmscan:mm_vmscan_memcg_reclaim_begin` → `_end`: a task reclaiming in its memory
     /// cgroup because the cgroup hit its limit; `result` is `nr_reclaimed`.

@@ -81,9 +81,16 @@ pub struct StallLayout {
     pub oom_comm_loc_offset: u32,
     /// Offset of `anon_rss` (8 bytes, kB), or [`StallLayout::ABSENT`].
     pub oom_anon_rss_offset: u32,
+    /// `compaction:mm_compaction_try_to_compact_pages`.
+    pub compact_order_offset: u32,
+    pub compact_gfp_offset: u32,
+    /// 4 or 8.
+    pub compact_gfp_size: u32,
+    /// `status` in `compaction:mm_compaction_end`.
+    pub compact_status_offset: u32,
     pub _pad: u32,
 }
-const _: () = assert!(size_of::<StallLayout>() == 32);
+const _: () = assert!(size_of::<StallLayout>() == 48);
 
 impl StallLayout {
     pub const ABSENT: u32 = u32::MAX;

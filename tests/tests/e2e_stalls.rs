@@ -12,6 +12,16 @@ use fragtrace_tests::{
 use serde_json::Value;
 
 #[test]
+fn every_stall_probe_attaches_on_this_kernel() {
+    let _serial = require_root();
+    let out = fragtrace().args(["top", "--json", "--iterations", "1", "--interval", "300ms"]).output().expect("top --json");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "no probe was left out: {}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().expect("line")).expect("json");
+    assert_eq!(doc["stall_probes"], serde_json::json!(["reclaim", "memcg-reclaim", "compaction", "oom"]));
+}
+
+#[test]
 fn memcg_reclaim_stalls_and_an_oom_kill_are_recorded() {
     let _serial = require_root();
     // A 96 MiB file, out of the page cache, read by a process whose memory cgroup holds 16 MiB.

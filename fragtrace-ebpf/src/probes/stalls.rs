@@ -1,14 +1,16 @@
-//! Stalls and OOM kills: how long tasks wait in direct reclaim (`vmscan` begin/end
-//! tracepoints) and direct compaction (`try_to_compact_pages` entry/exit, which gives both a
-//! duration and the result), and which task the OOM killer chose. Not on the allocation fast
+//! Stalls and OOM kills: how long tasks wait in direct reclaim and memory-cgroup reclaim
+//! (`vmscan` begin/end tracepoints) and in direct compaction (per zone, `compaction`
+//! begin/end tracepoints in a task that entered `try_to_compact_pages`; tracepoints rather
+//! than fentry/fexit, which need BPF trampolines some kernels, like this one, lack), and which
+//! task the OOM killer chose. Not on the allocation fast
 //! path: these only run when the allocator is already in its slow path.
 
 use aya_ebpf::{
     EbpfContext, Global,
     helpers::{bpf_ktime_get_ns, bpf_probe_read_kernel_str_bytes},
-    macros::{fentry, fexit, map, tracepoint},
+    macros::{map, tracepoint},
     maps::LruHashMap,
-    programs::{FEntryContext, FExitContext, TracePointContext},
+    programs::TracePointContext,
 };
 use fragtrace_ebpf::{OomEvent, StallEvent, StallLayout, counter, kind, stall};
 
@@ -27,6 +29,10 @@ static STALL_LAYOUT: Global<StallLayout> = Global::new(StallLayout {
     oom_pid_offset: 8,
     oom_comm_loc_offset: StallLayout::ABSENT,
     oom_anon_rss_offset: StallLayout::ABSENT,
+    compact_order_offset: 8,
+    compact_gfp_offset: 16,
+    compact_gfp_size: 8,
+    compact_status_offset: 44,
     _pad: 0,
 });
 
@@ -47,6 +53,9 @@ static RECLAIM_STARTS: LruHashMap<u32, Start> = LruHashMap::with_max_entries(819
 static MEMCG_STARTS: LruHashMap<u32, Start> = LruHashMap::with_max_entries(8192, 0);
 #[map]
 static COMPACT_STARTS: LruHashMap<u32, Start> = LruHashMap::with_max_entries(8192, 0);
+/// Per task: the zone compaction in progress (its start time, the pass's order and flags).
+#[map]
+static ZONE_STARTS: LruHashMap<u32, Start> = LruHashMap::with_max_entries(8192, 0);
 
 #[inline(always)]
 fn tid() -> u32 {
@@ -124,25 +133,47 @@ pub fn memcg_reclaim_end(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// `try_to_compact_pages(gfp_t gfp_mask, unsigned int order, …)`: direct compaction.
-#[fentry(function = "try_to_compact_pages")]
-pub fn compact_begin(ctx: FEntryContext) -> u32 {
-    let gfp_mask: u32 = ctx.arg(0);
-    let order: u32 = ctx.arg(1);
+/// A task entered direct compaction: remember its order and flags (kcompactd never passes
+/// here, so only tasks marked here count as stalled).
+#[tracepoint(category = "compaction", name = "mm_compaction_try_to_compact_pages")]
+pub fn compact_try(ctx: TracePointContext) -> u32 {
+    let l = STALL_LAYOUT.load();
+    // SAFETY: offsets from the tracepoint's own format file.
+    let order: i32 = unsafe { ctx.read_at(l.compact_order_offset as usize) }.unwrap_or(-1);
+    let gfp_mask: u64 = if l.compact_gfp_size == 8 {
+        unsafe { ctx.read_at::<u64>(l.compact_gfp_offset as usize) }.unwrap_or(0)
+    } else {
+        u64::from(unsafe { ctx.read_at::<u32>(l.compact_gfp_offset as usize) }.unwrap_or(0))
+    };
     // SAFETY: helper without preconditions.
-    let start = Start { ts_ns: unsafe { bpf_ktime_get_ns() }, gfp_mask: u64::from(gfp_mask), order: order as i32, _pad: 0 };
+    let start = Start { ts_ns: unsafe { bpf_ktime_get_ns() }, gfp_mask, order, _pad: 0 };
     let _ = COMPACT_STARTS.insert(tid(), start, 0);
     0
 }
 
-#[fexit(function = "try_to_compact_pages")]
-pub fn compact_end(ctx: FExitContext) -> u32 {
+/// A zone's compaction starts; timed only for tasks in direct compaction.
+#[tracepoint(category = "compaction", name = "mm_compaction_begin")]
+pub fn compact_zone_begin(_ctx: TracePointContext) -> u32 {
+    let id = tid();
+    // SAFETY: copied out.
+    if let Some(mut start) = (unsafe { COMPACT_STARTS.get(id) }).copied() {
+        // SAFETY: helper without preconditions.
+        start.ts_ns = unsafe { bpf_ktime_get_ns() };
+        let _ = ZONE_STARTS.insert(id, start, 0);
+    }
+    0
+}
+
+#[tracepoint(category = "compaction", name = "mm_compaction_end")]
+pub fn compact_zone_end(ctx: TracePointContext) -> u32 {
     let id = tid();
     // SAFETY: copied out before removal.
-    let Some(start) = (unsafe { COMPACT_STARTS.get(id) }).copied() else { return 0 };
-    let _ = COMPACT_STARTS.remove(id);
-    let result: i32 = ctx.ret().unwrap_or(-1);
-    emit_stall(&start, stall::COMPACTION, i64::from(result));
+    let Some(start) = (unsafe { ZONE_STARTS.get(id) }).copied() else { return 0 };
+    let _ = ZONE_STARTS.remove(id);
+    let l = STALL_LAYOUT.load();
+    // SAFETY: offset from the format file.
+    let status: i32 = unsafe { ctx.read_at(l.compact_status_offset as usize) }.unwrap_or(-1);
+    emit_stall(&start, stall::COMPACTION, i64::from(status));
     0
 }
 

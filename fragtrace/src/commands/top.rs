@@ -91,6 +91,8 @@ struct BatchTop {
     rows: usize,
     /// Replays draw the final state too (events after the last recorded tick).
     draw_on_finish: bool,
+    /// Live: the stall/OOM probes attached on this kernel.
+    collected: Option<Vec<String>>,
 }
 
 impl BatchTop {
@@ -115,6 +117,7 @@ impl BatchTop {
             doc["interval"] = json!(self.refreshes + 1);
             doc["filters"] = json!(self.filters);
             doc["interval_s"] = json!(self.interval_s);
+            doc["stall_probes"] = json!(self.collected);
             doc["rates"] = match &rates {
                 Some(r) => json!({"allocs_per_s": r.allocs_per_s, "failures_per_s": r.failures_per_s, "extfrag_per_s": r.extfrag_per_s}),
                 None => serde_json::Value::Null,
@@ -226,6 +229,7 @@ fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, in
         iterations: args.iterations,
         rows: args.rows,
         draw_on_finish: !live,
+        collected: None,
     }
 }
 
@@ -317,6 +321,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         result?;
     } else {
         let mut view = batch_view(&args, &src, &filter, true, args.interval.as_secs_f64());
+        view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
         let run = RunOptions { tick: args.interval, zones_every: Some(args.interval), filter };
         session.run(&mut [&mut view], &run, stop).await?;
     }

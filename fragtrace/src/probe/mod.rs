@@ -134,7 +134,10 @@ impl Probes {
         let memcg_reclaim = memcg_same_layout(&reclaim_begin, optional_format("vmscan", "mm_vmscan_memcg_reclaim_begin"))
             && memcg_same_layout(&reclaim_end, optional_format("vmscan", "mm_vmscan_memcg_reclaim_end"));
         let mark_victim = optional_format("oom", "mark_victim");
-        let stall = layout::stall_layout(reclaim_begin.as_ref(), reclaim_end.as_ref(), mark_victim.as_ref())?;
+        let compact_try = optional_format("compaction", "mm_compaction_try_to_compact_pages");
+        let compact_begin = optional_format("compaction", "mm_compaction_begin");
+        let compact_end = optional_format("compaction", "mm_compaction_end");
+        let stall = layout::stall_layout(reclaim_begin.as_ref(), reclaim_end.as_ref(), mark_victim.as_ref(), compact_try.as_ref(), compact_end.as_ref())?;
         let mut ebpf = EbpfLoader::new()
             .override_global("PAGE_ALLOC_LAYOUT", &page_alloc, true)
             .override_global("EXTFRAG_LAYOUT", &extfrag, true)
@@ -173,13 +176,14 @@ impl Probes {
                     Err(e) => log::warn!("no memory-cgroup reclaim stall times: {e}"),
                 }
             }
-            if preflight::kernel_has_btf() {
-                match attach_compaction(&mut ebpf) {
+            if compact_try.is_some() && compact_begin.is_some() && compact_end.is_some() {
+                let attached = attach_tracepoint_in(&mut ebpf, "compact_try", "compaction", "mm_compaction_try_to_compact_pages")
+                    .and_then(|()| attach_tracepoint_in(&mut ebpf, "compact_zone_begin", "compaction", "mm_compaction_begin"))
+                    .and_then(|()| attach_tracepoint_in(&mut ebpf, "compact_zone_end", "compaction", "mm_compaction_end"));
+                match attached {
                     Ok(()) => stall_probes.push("compaction"),
                     Err(e) => log::warn!("no direct-compaction stall times: {e}"),
                 }
-            } else {
-                log::warn!("no direct-compaction stall times: fentry/fexit need kernel BTF");
             }
             if mark_victim.is_some() {
                 match attach_tracepoint_in(&mut ebpf, "mark_victim", "oom", "mark_victim") {
@@ -245,18 +249,6 @@ fn attach_tracepoint_in(ebpf: &mut Ebpf, program_name: &str, system: &str, event
     let program: &mut TracePoint = program(ebpf, program_name)?;
     program.load().map_err(|e| program_error(&format!("loading tracepoint/{system}/{event}"), e))?;
     program.attach(system, event).map_err(|e| program_error(&format!("attaching tracepoint/{system}/{event}"), e))?;
-    Ok(())
-}
-
-/// fentry/fexit on `try_to_compact_pages`: direct compaction's duration and result.
-fn attach_compaction(ebpf: &mut Ebpf) -> Result<(), LoadError> {
-    let btf = Btf::from_sys_fs()?;
-    let entry: &mut aya::programs::FEntry = program(ebpf, "compact_begin")?;
-    entry.load("try_to_compact_pages", &btf).map_err(|e| program_error("loading fentry/try_to_compact_pages", e))?;
-    entry.attach().map_err(|e| program_error("attaching fentry/try_to_compact_pages", e))?;
-    let exit: &mut aya::programs::FExit = program(ebpf, "compact_end")?;
-    exit.load("try_to_compact_pages", &btf).map_err(|e| program_error("loading fexit/try_to_compact_pages", e))?;
-    exit.attach().map_err(|e| program_error("attaching fexit/try_to_compact_pages", e))?;
     Ok(())
 }
 

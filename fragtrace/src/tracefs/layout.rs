@@ -78,6 +78,8 @@ pub fn stall_layout(
     reclaim_begin: Option<&EventFormat>,
     reclaim_end: Option<&EventFormat>,
     mark_victim: Option<&EventFormat>,
+    compact_try: Option<&EventFormat>,
+    compact_end: Option<&EventFormat>,
 ) -> Result<StallLayout, FormatError> {
     let mut l = StallLayout { oom_comm_loc_offset: StallLayout::ABSENT, oom_anon_rss_offset: StallLayout::ABSENT, ..StallLayout::default() };
     if let Some(f) = reclaim_begin {
@@ -91,6 +93,18 @@ pub fn stall_layout(
         let nr = f.require("nr_reclaimed")?;
         expect_size(f, "nr_reclaimed", nr.size, &[8])?;
         l.reclaim_nr_offset = nr.offset;
+    }
+    if let Some(f) = compact_try {
+        let order = f.require("order")?;
+        expect_size(f, "order", order.size, &[4])?;
+        let gfp = f.require("gfp_mask")?;
+        expect_size(f, "gfp_mask", gfp.size, &[4, 8])?;
+        (l.compact_order_offset, l.compact_gfp_offset, l.compact_gfp_size) = (order.offset, gfp.offset, gfp.size);
+    }
+    if let Some(f) = compact_end {
+        let status = f.require("status")?;
+        expect_size(f, "status", status.size, &[4])?;
+        l.compact_status_offset = status.offset;
     }
     if let Some(f) = mark_victim {
         let pid = f.require("pid")?;
