@@ -1,13 +1,11 @@
 //! `fragtrace capture`: attach, wait for a matching failure, write an incident bundle, exit.
 
-use std::{path::PathBuf, sync::Arc, time::{Duration, Instant, SystemTime, UNIX_EPOCH}};
+use std::{path::PathBuf, sync::Arc, time::{Duration, Instant}};
 
 use anyhow::Context;
 use clap::Args;
 use fragtrace::{
     capture::{CaptureOptions, CaptureSink},
-    probe::kernel::{hostname, monotonic_ns},
-    record::RecordingHeader,
     session::RunOptions,
 };
 use tokio::sync::Notify;
@@ -56,21 +54,8 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     }
     let filter = args.filter.to_filter()?;
     let mut session = live::start_session(&args.probe)?;
-    let probes = session.probes();
-    let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let header = RecordingHeader {
-        fragtrace_version: env!("CARGO_PKG_VERSION").to_string(),
-        recording_id: format!("capture-{}-{}", std::process::id(), wall.as_secs()),
-        part: 0,
-        hostname: hostname(),
-        boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default(),
-        start_wall_ns: wall.as_nanos() as u64,
-        start_monotonic_ns: monotonic_ns(),
-        command_line: std::env::args().collect(),
-        probe_mode: probes.mode,
-        filter: filter.describe(),
-        kernel: probes.kernel.clone(),
-    };
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let header = live::recording_header(&session, &filter, format!("capture-{}-{secs}", std::process::id()));
     let options = CaptureOptions {
         dir: args.output.clone(),
         before: args.before,

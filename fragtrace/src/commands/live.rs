@@ -59,3 +59,23 @@ pub fn stop_signal(
         }
     })
 }
+
+/// The header of a recording made from `session` now: host facts, clock anchors, command
+/// line, probe mode, filters and the kernel's layouts (shared by `record` and `capture`).
+pub fn recording_header(session: &Session, filter: &fragtrace::filter::EventFilter, recording_id: String) -> fragtrace::record::RecordingHeader {
+    let probes = session.probes();
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    fragtrace::record::RecordingHeader {
+        fragtrace_version: env!("CARGO_PKG_VERSION").to_string(),
+        recording_id,
+        part: 0,
+        hostname: fragtrace::probe::kernel::hostname(),
+        boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default(),
+        start_wall_ns: wall.as_nanos() as u64,
+        start_monotonic_ns: fragtrace::probe::kernel::monotonic_ns(),
+        command_line: std::env::args().collect(),
+        probe_mode: probes.mode,
+        filter: filter.describe(),
+        kernel: probes.kernel.clone(),
+    }
+}

@@ -4,15 +4,15 @@ use std::{
     io::{IsTerminal, Write},
     path::PathBuf,
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use anyhow::Context;
 use clap::Args;
 use fragtrace::{
     event::{Counters, Event},
-    probe::kernel::{hostname, monotonic_ns},
-    record::{Recorder, RecorderOptions, RecordingHeader},
+    probe::kernel::monotonic_ns,
+    record::{Recorder, RecorderOptions},
     session::RunOptions,
     sink::{Sink, SinkError},
     zones::ZoneSnapshot,
@@ -141,21 +141,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         anyhow::bail!("--keep must be at least 1");
     }
     let mut session = live::start_session(&args.probe)?;
-    let probes = session.probes();
-    let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let header = RecordingHeader {
-        fragtrace_version: env!("CARGO_PKG_VERSION").to_string(),
-        recording_id: recording_id(),
-        part: 0,
-        hostname: hostname(),
-        boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default(),
-        start_wall_ns: wall.as_nanos() as u64,
-        start_monotonic_ns: monotonic_ns(),
-        command_line: std::env::args().collect(),
-        probe_mode: probes.mode,
-        filter: filter.describe(),
-        kernel: probes.kernel.clone(),
-    };
+    let header = live::recording_header(&session, &filter, recording_id());
     let options = RecorderOptions {
         force: args.force,
         compress: args.compress,
