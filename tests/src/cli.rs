@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{MemCgroup, SysctlGuard, TriggerResult, built_binary, run_trigger};
+use crate::{MemCgroupPath, SysctlGuard, TriggerResult, built_binary, run_trigger};
 
 pub fn fragtrace() -> Command {
     Command::new(built_binary("fragtrace"))
@@ -53,16 +53,28 @@ pub fn wait_for(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String
     }
 }
 
-/// Provokes the four pipe-resize failures (orders 6–9) in a fresh memory cgroup, with the
-/// trigger also joining `extra_cgroup` (a cgroup v2 directory) when given.
-pub fn provoke_failures(tag: &str, extra_cgroup: Option<&std::path::Path>) -> TriggerResult {
+/// Starts `fragtrace record -o FILE EXTRA…` (stopping by itself after 120 s at most) and
+/// waits until it says it is recording; returns the child, its stderr lines and those seen.
+pub fn start_recorder(file: &std::path::Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>, Vec<String>) {
+    let mut recorder = fragtrace()
+        .args(["record", "--duration", "120s", "-o"])
+        .arg(file)
+        .args(extra)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning fragtrace record");
+    let stderr = lines_of(recorder.stderr.take().expect("stderr"));
+    let mut seen = Vec::new();
+    wait_for(&stderr, "recording to", &mut seen);
+    (recorder, stderr, seen)
+}
+
+/// Provokes the four pipe-resize failures (orders 6–9) in a fresh memory cgroup
+/// `/fragtrace-e2e-{tag}-{pid}`.
+pub fn provoke_failures(tag: &str) -> TriggerResult {
     let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
-    let cgroup = MemCgroup::with_headroom(&format!("fragtrace-e2e-{tag}"), 128 * 1024);
-    let mut dirs = cgroup.dir.display().to_string();
-    if let Some(extra) = extra_cgroup {
-        dirs.push(',');
-        dirs.push_str(&extra.display().to_string());
-    }
+    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-{tag}-{}", std::process::id()), 128 * 1024);
+    let dirs = cgroup.leaf.display().to_string();
     let result = run_trigger(&["pipe-resize", &dirs, "16", "32", "64", "128"], Duration::from_secs(60));
     assert_eq!(result.errnos, vec![libc::ENOMEM; 4]);
     result

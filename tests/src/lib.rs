@@ -63,55 +63,6 @@ impl Drop for SysctlGuard {
     }
 }
 
-/// A cgroup-v1 memory cgroup with the OOM killer disabled and a limit just above its usage.
-/// Removed on drop (after the processes in it have exited).
-pub struct MemCgroup {
-    pub dir: PathBuf,
-}
-
-impl MemCgroup {
-    pub fn with_headroom(name: &str, headroom: u64) -> Self {
-        let root = Path::new("/sys/fs/cgroup/memory");
-        assert!(
-            root.join("memory.limit_in_bytes").exists(),
-            "no cgroup-v1 memory controller at {}: these tests need it (see issue 10 for cgroup v2 kernels)",
-            root.display()
-        );
-        let dir = root.join(format!("{name}-{}", std::process::id()));
-        if dir.exists() {
-            let _ = std::fs::remove_dir(&dir);
-        }
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        let cg = Self { dir };
-        cg.write("memory.oom_control", "1");
-        let usage: u64 = cg.read("memory.usage_in_bytes").trim().parse().expect("usage is a number");
-        cg.write("memory.limit_in_bytes", &(usage + headroom).to_string());
-        cg
-    }
-
-    pub fn write(&self, file: &str, value: &str) {
-        std::fs::write(self.dir.join(file), value).unwrap_or_else(|e| panic!("writing {value} to {}/{file}: {e}", self.dir.display()));
-    }
-
-    pub fn read(&self, file: &str) -> String {
-        std::fs::read_to_string(self.dir.join(file)).unwrap_or_else(|e| panic!("reading {}/{file}: {e}", self.dir.display()))
-    }
-}
-
-impl Drop for MemCgroup {
-    fn drop(&mut self) {
-        // Lift the limit so anything still inside can finish, then remove the directory.
-        let _ = std::fs::write(self.dir.join("memory.limit_in_bytes"), "-1");
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        eprintln!("WARNING: could not remove {}", self.dir.display());
-    }
-}
-
 /// A nested memory cgroup (cgroup v1 `memory` hierarchy) such as a Kubernetes container's
 /// `kubepods/burstable/pod<uid>/<id>`, with the OOM killer disabled and a limit just above
 /// its usage on the leaf. Every directory it created is removed on drop, deepest first.
@@ -157,39 +108,6 @@ impl Drop for MemCgroupPath {
                 eprintln!("WARNING: could not remove {}", dir.display());
             }
         }
-    }
-}
-
-/// A cgroup in the cgroup v2 hierarchy (on hybrid machines, the unified mount), removed on
-/// drop once the processes in it have exited. Its id is the directory's inode.
-pub struct Cgroup2 {
-    pub dir: PathBuf,
-    /// The path the resolver should report, e.g. `/fragtrace-e2e-x-123`.
-    pub path: String,
-}
-
-impl Cgroup2 {
-    pub fn new(name: &str) -> Self {
-        let root = CgroupResolver::discover().root().map(Path::to_path_buf).expect("a cgroup2 mount (see /proc/self/mountinfo)");
-        let path = format!("/{name}-{}", std::process::id());
-        let dir = root.join(&path[1..]);
-        if dir.exists() {
-            let _ = std::fs::remove_dir(&dir);
-        }
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        Self { dir, path }
-    }
-}
-
-impl Drop for Cgroup2 {
-    fn drop(&mut self) {
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        eprintln!("WARNING: could not remove {}", self.dir.display());
     }
 }
 

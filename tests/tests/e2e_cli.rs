@@ -4,7 +4,7 @@
 use std::{os::unix::fs::PermissionsExt, process::Stdio, time::Duration};
 
 use fragtrace_tests::{
-    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, temp_path, wait_for},
+    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, start_recorder, temp_path, wait_for},
     require_root, row_starting_with,
 };
 
@@ -12,19 +12,10 @@ use fragtrace_tests::{
 fn record_then_every_report_format_and_replay() {
     let _serial = require_root();
     let file = temp_path("failures.ftr");
-    let mut recorder = fragtrace()
-        .args(["record", "--compress", "--zones-interval", "500ms", "-o"])
-        .arg(&file)
-        .args(["--duration", "60s"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning fragtrace record");
-    let stderr = lines_of(recorder.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&stderr, "recording to", &mut seen);
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--compress", "--zones-interval", "500ms"]);
     // Let a zone snapshot and a tick land before the failures, so the replay has ticks.
     std::thread::sleep(Duration::from_millis(1200));
-    let trigger = provoke_failures("record", None);
+    let trigger = provoke_failures("record");
     std::thread::sleep(Duration::from_millis(1200));
     signal(&recorder, libc::SIGINT);
     let status = recorder.wait().expect("recorder exit");
@@ -115,7 +106,7 @@ fn top_batch_shows_provoked_failures() {
     let stdout = lines_of(top.stdout.take().expect("stdout"));
     let mut seen = Vec::new();
     wait_for(&stdout, "fragtrace — ", &mut seen);
-    let trigger = provoke_failures("top", None);
+    let trigger = provoke_failures("top");
     // Refreshes keep coming; wait for one that shows the order-9 failure, then one more
     // whole report so the --comm check below sees a complete refresh.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

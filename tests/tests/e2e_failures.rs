@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fragtrace::probe::ProbeMode;
-use fragtrace_tests::{MemCgroup, SysctlGuard, collect_during, require_root, run_trigger};
+use fragtrace_tests::{MemCgroupPath, SysctlGuard, collect_during, require_root, run_trigger};
 
 /// Pipe sizes (MiB) and the order of the pipe-slot kcalloc each one needs on x86_64
 /// (`struct pipe_buffer` is 40 bytes: 16 MiB → 4096 slots → 160 KiB → order 6).
@@ -13,8 +13,8 @@ const SIZES_AND_ORDERS: [(u64, u32); 4] = [(16, 6), (32, 7), (64, 8), (128, 9)];
 fn failures_are_caught(mode: ProbeMode) {
     let _serial = require_root();
     let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
-    let cgroup = MemCgroup::with_headroom(&format!("fragtrace-e2e-fail-{mode:?}"), 128 * 1024);
-    let dir = cgroup.dir.display().to_string();
+    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-fail-{mode:?}-{}", std::process::id()), 128 * 1024);
+    let dir = cgroup.leaf.display().to_string();
     let sizes: Vec<String> = SIZES_AND_ORDERS.iter().map(|(mib, _)| mib.to_string()).collect();
 
     let (trigger, collected, stats, kernel) = collect_during(mode, move || {

@@ -6,7 +6,7 @@ use std::{process::Stdio, time::Duration};
 
 use fragtrace_tests::{
     MemCgroupPath,
-    cli::{OciRoot, fragtrace, json_lines, lines_of, provoke_in_child, signal, temp_path, wait_for},
+    cli::{OciRoot, fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, temp_path, wait_for},
     require_root,
 };
 use serde_json::{Value, json};
@@ -21,17 +21,8 @@ fn ids(tag: u32) -> (String, String) {
 /// Records while `work` runs, then returns every failure event of `tgid` from `report --jsonl`.
 fn record_failures(tag: &str, oci: &OciRoot, work: impl FnOnce() -> u32) -> (Vec<Value>, std::path::PathBuf) {
     let file = temp_path(&format!("{tag}.ftr"));
-    let mut recorder = fragtrace()
-        .args(["record", "--kubepods", "--duration", "60s", "--oci-root"])
-        .arg(&oci.0)
-        .arg("-o")
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("record");
-    let err = lines_of(recorder.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&err, "recording to", &mut seen);
+    let oci_root = oci.0.display().to_string();
+    let (mut recorder, _stderr, _) = start_recorder(&file, &["--kubepods", "--oci-root", &oci_root]);
     let tgid = work();
     signal(&recorder, libc::SIGINT);
     assert!(recorder.wait().expect("exit").success());

@@ -1,32 +1,12 @@
 //! Recording survives what happens during incidents: `kill -9` of the recorder, SIGINT right
 //! after the failures, damage on disk. And filters select by comm, pid, order and cgroup.
 
-use std::{
-    path::Path,
-    process::{Child, Stdio},
-    sync::mpsc::Receiver,
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
 use fragtrace_tests::{
-    Cgroup2,
-    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, temp_path, wait_for},
+    cli::{fragtrace, json_lines, provoke_failures, signal, start_recorder, temp_path, wait_for},
     require_root,
 };
-
-fn start_recorder(file: &Path, extra: &[&str]) -> (Child, Receiver<String>, Vec<String>) {
-    let mut recorder = fragtrace()
-        .args(["record", "--duration", "120s", "-o"])
-        .arg(file)
-        .args(extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning fragtrace record");
-    let stderr = lines_of(recorder.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&stderr, "recording to", &mut seen);
-    (recorder, stderr, seen)
-}
 
 /// `report --jsonl` of `file`: (failure orders of `pid`, stderr, exit status).
 fn failures_of(file: &Path, pid: u32, extra: &[&str]) -> (Vec<u64>, String, i32) {
@@ -44,7 +24,7 @@ fn kill_9_keeps_every_complete_block() {
     let _serial = require_root();
     let file = temp_path("killed.ftr");
     let (mut recorder, _stderr, _) = start_recorder(&file, &["--compress"]);
-    let trigger = provoke_failures("kill9", None);
+    let trigger = provoke_failures("kill9");
     // Blocks are written at every one-second tick: after 2.5 s the failures are on disk.
     std::thread::sleep(Duration::from_millis(2500));
     signal(&recorder, libc::SIGKILL);
@@ -66,7 +46,7 @@ fn sigint_right_after_the_failures_loses_nothing() {
     let _serial = require_root();
     let file = temp_path("interrupted.ftr");
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &[]);
-    let trigger = provoke_failures("sigint", None);
+    let trigger = provoke_failures("sigint");
     // No grace period: the events are in the ring buffer, and stopping drains it.
     signal(&recorder, libc::SIGINT);
     let status = recorder.wait().expect("recorder exit");
@@ -84,7 +64,7 @@ fn a_damaged_block_is_named_and_skipped() {
     let file = temp_path("damaged.ftr");
     let (mut recorder, _stderr, _) = start_recorder(&file, &["--zones-interval", "200ms"]);
     std::thread::sleep(Duration::from_millis(1200));
-    let trigger = provoke_failures("damage", None);
+    let trigger = provoke_failures("damage");
     std::thread::sleep(Duration::from_millis(2200));
     signal(&recorder, libc::SIGTERM);
     assert!(recorder.wait().expect("recorder exit").success());
@@ -106,13 +86,14 @@ fn a_damaged_block_is_named_and_skipped() {
 #[test]
 fn filters_select_by_comm_pid_order_and_cgroup() {
     let _serial = require_root();
-    let cgroup = Cgroup2::new("fragtrace-e2e-filter");
+    // The memory cgroup `provoke_failures("filter")` puts the trigger in.
+    let cgroup_path = format!("/fragtrace-e2e-filter-{}", std::process::id());
     let kept = temp_path("kept.ftr");
     let none = temp_path("none.ftr");
     let (mut a, a_err, mut a_seen) =
-        start_recorder(&kept, &["--comm", "alloc-trigger", "--min-order", "8", "--cgroup", &cgroup.path]);
+        start_recorder(&kept, &["--comm", "alloc-trigger", "--min-order", "8", "--cgroup", &cgroup_path]);
     let (mut b, b_err, mut b_seen) = start_recorder(&none, &["--comm", "no-such-task", "--pid", "1"]);
-    let trigger = provoke_failures("filter", Some(&cgroup.dir));
+    let trigger = provoke_failures("filter");
     for (child, err, seen) in [(&mut a, &a_err, &mut a_seen), (&mut b, &b_err, &mut b_seen)] {
         signal(child, libc::SIGINT);
         assert!(child.wait().expect("exit").success());
@@ -123,11 +104,11 @@ fn filters_select_by_comm_pid_order_and_cgroup() {
     let all = json_lines(&fragtrace().args(["report", "--jsonl"]).arg(&kept).output().expect("report").stdout);
     for o in all.iter().filter(|o| o["kind"] == "failure") {
         assert_eq!(o["comm"], "alloc-trigger", "{o}");
-        assert_eq!(o["cgroup"], cgroup.path.as_str(), "the cgroup path was resolved at record time: {o}");
+        assert_eq!(o["cgroup"], cgroup_path.as_str(), "the cgroup path was resolved at record time: {o}");
     }
     let doc: serde_json::Value =
         serde_json::from_slice(&fragtrace().args(["report", "--json"]).arg(&kept).output().expect("report").stdout).expect("json");
-    assert_eq!(doc["failures"]["by_cgroup"][0]["cgroup"], cgroup.path.as_str());
+    assert_eq!(doc["failures"]["by_cgroup"][0]["cgroup"], cgroup_path.as_str());
     assert_eq!(doc["failures"]["by_cgroup"][0]["count"], 2);
     let (orders, _, _) = failures_of(&none, trigger.pid, &[]);
     assert!(orders.is_empty(), "a filter matching nothing records none of the trigger's failures");

@@ -6,7 +6,7 @@ use std::{io::Write, process::Stdio, time::Duration};
 
 use fragtrace_tests::{
     MemCgroupPath, built_binary,
-    cli::{fragtrace, json_lines, lines_of, signal, temp_path, wait_for},
+    cli::{fragtrace, json_lines, signal, start_recorder, temp_path},
     require_root,
 };
 use serde_json::Value;
@@ -35,10 +35,7 @@ fn memcg_reclaim_stalls_and_an_oom_kill_are_recorded() {
         f.sync_all().expect("sync");
     }
     let file = temp_path("stalls.ftr");
-    let mut recorder = fragtrace().args(["record", "--duration", "60s", "-o"]).arg(&file).stderr(Stdio::piped()).spawn().expect("record");
-    let err = lines_of(recorder.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&err, "recording to", &mut seen);
+    let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
 
     let reader_cg = MemCgroupPath::create(&format!("fragtrace-e2e-stall-{}", std::process::id()), 0);
     std::fs::write(reader_cg.leaf.join("memory.limit_in_bytes"), (16u64 << 20).to_string()).expect("limit");

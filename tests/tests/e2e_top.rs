@@ -18,7 +18,7 @@ fn full_screen_shows_the_failures_and_q_restores_the_terminal() {
     let mut pty = Pty::spawn(command, 120, 40);
     pty.wait_for("the failures pane", Duration::from_secs(30), |s| s.contains("Failures by process/order/flags"));
     assert!(pty.contents().contains("Zones"), "the zones pane shows live buddyinfo");
-    let trigger = provoke_failures("tui", None);
+    let trigger = provoke_failures("tui");
     // Pane borders touch the text: compare words with them blanked out.
     let words = |l: &str| l.replace(['│', '┐', '┌'], " ").split_whitespace().map(str::to_string).collect::<Vec<_>>();
     let screen = pty.wait_for("the trigger's order-9 failure", Duration::from_secs(30), |s| {
@@ -55,7 +55,7 @@ fn batch_text_and_json_show_the_same_failures() {
     let (mut text_seen, mut json_seen) = (Vec::new(), Vec::new());
     wait_for(&text_out, "fragtrace — ", &mut text_seen);
     wait_for(&json_out, "\"kind\":\"top\"", &mut json_seen);
-    provoke_failures("batch", None);
+    provoke_failures("batch");
     std::thread::sleep(Duration::from_millis(1500));
     for child in [&text, &json] {
         signal(child, libc::SIGINT);
@@ -90,12 +90,9 @@ fn batch_text_and_json_show_the_same_failures() {
 fn a_full_screen_replay_at_80x24_pauses_resets_and_restores_the_terminal_on_sigterm() {
     let _serial = require_root();
     let file = fragtrace_tests::cli::temp_path("replay-tui.ftr");
-    let mut recorder = fragtrace().args(["record", "--duration", "60s", "-o"]).arg(&file).stderr(Stdio::piped()).spawn().expect("record");
-    let err = lines_of(recorder.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&err, "recording to", &mut seen);
+    let (mut recorder, _stderr, _) = fragtrace_tests::cli::start_recorder(&file, &[]);
     std::thread::sleep(Duration::from_millis(1200));
-    provoke_failures("replay-tui", None);
+    provoke_failures("replay-tui");
     std::thread::sleep(Duration::from_millis(1200));
     signal(&recorder, libc::SIGINT);
     assert!(recorder.wait().expect("exit").success());

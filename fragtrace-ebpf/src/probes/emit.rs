@@ -9,7 +9,7 @@ use aya_ebpf::{
     programs::tracing::StackIdContext,
 };
 use fragtrace_ebpf::{
-    ABI_VERSION, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, counter, kind,
+    ABI_VERSION, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, TaskLayout, counter, kind,
 };
 
 use super::{
@@ -33,11 +33,12 @@ pub struct Extfrag {
     pub change_ownership: i32,
 }
 
-/// The memory cgroup's id when the kernel's offsets are known, else the cgroup v2 id.
+/// The memory cgroup's id from its kernfs node when the kernel's offsets are known, else the
+/// cgroup v2 id.
 #[inline(always)]
-fn cgroup_id() -> u64 {
-    if let Some(l) = task::layout()
-        && let Some(id) = task::memcg_kn(&l).and_then(|kn| task::kn_id(&l, kn))
+fn cgroup_id(layout: Option<&TaskLayout>, kn: Option<u64>) -> u64 {
+    if let (Some(l), Some(kn)) = (layout, kn)
+        && let Some(id) = task::kn_id(l, kn)
     {
         return id;
     }
@@ -45,8 +46,16 @@ fn cgroup_id() -> u64 {
     unsafe { bpf_get_current_cgroup_id() }
 }
 
+/// The header of a record about the current task.
 #[inline(always)]
 pub fn header(kind: u16) -> EventHeader {
+    let layout = task::layout();
+    let kn = layout.as_ref().and_then(task::memcg_kn);
+    header_with(kind, cgroup_id(layout.as_ref(), kn))
+}
+
+#[inline(always)]
+fn header_with(kind: u16, cgroup_id: u64) -> EventHeader {
     let pid_tgid = bpf_get_current_pid_tgid();
     EventHeader {
         version: ABI_VERSION,
@@ -56,7 +65,7 @@ pub fn header(kind: u16) -> EventHeader {
         ts_ns: unsafe { bpf_ktime_get_ns() },
         pid: pid_tgid as u32,
         tgid: (pid_tgid >> 32) as u32,
-        cgroup_id: cgroup_id(),
+        cgroup_id,
         comm: bpf_get_current_comm().unwrap_or([0; 16]),
     }
 }
@@ -80,15 +89,18 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
     let event = entry.as_mut_ptr();
     // SAFETY: `event` points at reserved ring-buffer memory of the record's size, ours
     // until submit; fields are written one by one through the raw pointer.
+    // The memory cgroup's node serves both the header's id and the path: walk to it once.
+    let layout = task::layout();
+    let kn = layout.as_ref().and_then(task::memcg_kn);
     unsafe {
-        (*event).header = header(kind::FAILURE);
+        (*event).header = header_with(kind::FAILURE, cgroup_id(layout.as_ref(), kn));
         (*event).gfp_mask = failure.gfp_mask;
         (*event).order = failure.order;
         (*event).migratetype = failure.migratetype;
         (*event).stack_id = stack_id;
         (*event)._pad = 0;
-        match task::layout() {
-            Some(l) => task::fill_attribution(&l, &mut (*event).attribution),
+        match layout {
+            Some(l) => task::fill_attribution(&l, kn, &mut (*event).attribution),
             None => {
                 (*event).attribution.levels = 0;
                 (*event).attribution.flags = 0;

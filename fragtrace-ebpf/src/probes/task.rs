@@ -60,12 +60,13 @@ pub fn kn_id(l: &TaskLayout, kn: u64) -> Option<u64> {
 }
 
 /// Fills `attr` in place (it lives in ring-buffer memory: far too big for the BPF stack).
+/// `memcg` is the memory cgroup's kernfs node ([`memcg_kn`]), already found by the caller.
 #[inline(always)]
-pub fn fill_attribution(l: &TaskLayout, attr: &mut Attribution) {
+pub fn fill_attribution(l: &TaskLayout, memcg: Option<u64>, attr: &mut Attribution) {
     attr.levels = 0;
     attr.flags = 0;
     attr.ancestors_len = 0;
-    if let Some(mut kn) = memcg_kn(l) {
+    if let Some(mut kn) = memcg {
         for i in 0..CGROUP_LEVELS {
             // The hierarchy's root has no parent and no useful name: stop there.
             let Some(parent) = read_ptr(kn, l.kn_parent) else { break };
