@@ -3,7 +3,7 @@
 use core::mem::size_of;
 
 /// Bumped whenever a record's layout changes; the decoder refuses other versions.
-pub const ABI_VERSION: u16 = 2;
+pub const ABI_VERSION: u16 = 3;
 
 /// `TASK_COMM_LEN` in the kernel.
 pub const COMM_LEN: usize = 16;
@@ -18,7 +18,36 @@ pub mod kind {
     pub const STALL: u16 = 3;
     /// The OOM killer chose a victim (`oom:mark_victim`, [`OomEvent`]).
     pub const OOM: u16 = 4;
+    /// An allocation entered the allocator's slow path while the per-allocation probe was
+    /// detached ([`SlowPathEvent`]): user space attaches it.
+    pub const SLOW_PATH: u16 = 5;
 }
+
+/// `SlowPathEvent::reason`: which slow-path tracepoint fired.
+pub mod slow_path {
+    /// `vmscan:mm_vmscan_wakeup_kswapd`: an allocation found a zone below its watermark (or
+    /// no block of its order) and woke kswapd.
+    pub const KSWAPD_WAKE: u32 = 1;
+    /// `compaction:mm_compaction_wakeup_kcompactd`: a non-blocking allocation found no block
+    /// of its order on a balanced node.
+    pub const KCOMPACTD_WAKE: u32 = 2;
+    /// `vmscan:mm_vmscan_direct_reclaim_begin`.
+    pub const DIRECT_RECLAIM: u32 = 3;
+    /// `vmscan:mm_vmscan_memcg_reclaim_begin`: a memory cgroup hit its limit.
+    pub const MEMCG_RECLAIM: u32 = 4;
+    /// `compaction:mm_compaction_try_to_compact_pages`: direct compaction.
+    pub const COMPACTION: u32 = 5;
+}
+
+/// The allocator's slow path was entered while `mm_page_alloc` was not being watched.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SlowPathEvent {
+    pub header: EventHeader,
+    pub reason: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<SlowPathEvent>() == 56);
 
 /// `StallEvent::stall_kind`.
 pub mod stall {
@@ -173,6 +202,9 @@ pub mod counter {
     pub const STALLS: u32 = 5;
     /// OOM kills seen.
     pub const OOMS: u32 = 6;
+    /// Slow-path tracepoints seen (kswapd/kcompactd wake-ups, direct and memcg reclaim,
+    /// direct compaction), whether or not the per-allocation probe was attached.
+    pub const SLOW_PATH: u32 = 7;
     /// Number of counters.
-    pub const COUNT: u32 = 7;
+    pub const COUNT: u32 = 8;
 }

@@ -14,6 +14,7 @@ use crate::{
     buddyinfo::ZoneFree,
     identity::Workload,
     event::{Counters, Event, Extfrag, Failure, Stall, StallKind},
+    gate::{AllocProbeState, ArmReason},
     probe::kernel::monotonic_ns,
     sink::{Sink, SinkError},
     zones::ZoneSnapshot,
@@ -103,6 +104,43 @@ pub struct PodCount {
     pub cgroup_ids: Vec<u64>,
 }
 
+/// When the per-allocation probe watched (`--alloc-probe`): failures outside its attached
+/// time were not seen.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct AllocProbeSummary {
+    /// Attached now (as of the latest state).
+    pub attached: bool,
+    /// What attached it (`always` for `--alloc-probe always`).
+    pub reason: Option<ArmReason>,
+    /// CLOCK_MONOTONIC ns of the latest change.
+    pub since_ns: u64,
+    /// Times the gate attached it.
+    pub attaches: u64,
+    /// Time attached, ns, up to the newest timestamp seen.
+    pub attached_ns: u64,
+    /// Time observed since the first state, ns.
+    pub observed_ns: u64,
+    /// How long the current state has lasted, ns.
+    pub state_ns: u64,
+}
+
+impl AllocProbeSummary {
+    /// "always on", "on for 12s (memcg reclaim)", "idle for 40s (no memory pressure)".
+    pub fn describe(&self) -> String {
+        let secs = self.state_ns as f64 / 1e9;
+        match (self.attached, self.reason) {
+            (true, Some(ArmReason::Always)) => "always on".into(),
+            (true, reason) => format!("on for {secs:.0}s ({})", reason.map_or("pressure", ArmReason::label)),
+            (false, _) => format!("idle for {secs:.0}s (no memory pressure)"),
+        }
+    }
+
+    /// Whether failures may have gone unwatched (the probe was detached some of the time).
+    pub fn partial(&self) -> bool {
+        self.attached_ns < self.observed_ns
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct LagSummary {
     pub p50_us: u64,
@@ -150,6 +188,8 @@ pub struct Snapshot {
     /// The latest zone snapshot: CLOCK_MONOTONIC time and free blocks per zone.
     pub zones_ts_ns: Option<u64>,
     pub zones: Vec<ZoneFree>,
+    /// `None` for recordings made before the gate existed.
+    pub alloc_probe: Option<AllocProbeSummary>,
 }
 
 #[derive(Default)]
@@ -186,6 +226,10 @@ pub struct Aggregator {
     extfrag_total: u64,
     lost: u64,
     lag_us: Histogram<u64>,
+    alloc_probe: Option<AllocProbeSummary>,
+    /// First gate state and the newest timestamp seen (for the attached/observed times).
+    alloc_probe_first_ns: u64,
+    newest_ns: u64,
 }
 
 impl Aggregator {
@@ -214,7 +258,21 @@ impl Aggregator {
             extfrag_total: 0,
             lost: 0,
             lag_us: Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds"),
+            alloc_probe: None,
+            alloc_probe_first_ns: 0,
+            newest_ns: 0,
         }
+    }
+
+    fn alloc_probe_summary(&self) -> Option<AllocProbeSummary> {
+        let mut a = self.alloc_probe?;
+        let now = self.newest_ns.max(a.since_ns);
+        if a.attached {
+            a.attached_ns += now - a.since_ns;
+        }
+        a.state_ns = now - a.since_ns;
+        a.observed_ns = now.saturating_sub(self.alloc_probe_first_ns);
+        Some(a)
     }
 
     fn failure(&mut self, f: &Failure) {
@@ -377,6 +435,7 @@ impl Aggregator {
             oom_total: self.oom_total,
             zones_ts_ns: self.zones.as_ref().map(|z| z.0),
             zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
+            alloc_probe: self.alloc_probe_summary(),
         }
     }
 
@@ -388,6 +447,9 @@ impl Aggregator {
         fresh.cgroup_paths = std::mem::take(&mut self.cgroup_paths);
         fresh.pod_labels = std::mem::take(&mut self.pod_labels);
         fresh.zones = self.zones.take();
+        fresh.alloc_probe = self.alloc_probe;
+        fresh.alloc_probe_first_ns = self.alloc_probe_first_ns;
+        fresh.newest_ns = self.newest_ns;
         *self = fresh;
     }
 }
@@ -410,7 +472,30 @@ impl Sink for Aggregator {
         Ok(())
     }
 
+    fn alloc_probe(&mut self, state: &AllocProbeState) -> Result<(), SinkError> {
+        self.newest_ns = self.newest_ns.max(state.since_ns);
+        let mut a = match self.alloc_probe {
+            Some(a) => a,
+            None => {
+                self.alloc_probe_first_ns = state.since_ns;
+                AllocProbeSummary::default()
+            }
+        };
+        if a.attached {
+            a.attached_ns += state.since_ns.saturating_sub(a.since_ns);
+        }
+        if state.attached && !a.attached {
+            a.attaches += 1;
+        }
+        a.attached = state.attached;
+        a.reason = state.reason;
+        a.since_ns = state.since_ns;
+        self.alloc_probe = Some(a);
+        Ok(())
+    }
+
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
+        self.newest_ns = self.newest_ns.max(event.ts_ns());
         if self.live && !matches!(event, Event::Lost(_)) {
             let lag_us = monotonic_ns().saturating_sub(event.ts_ns()) / 1000;
             let _ = self.lag_us.record(lag_us.clamp(1, 60_000_000));
@@ -431,7 +516,8 @@ impl Sink for Aggregator {
         Ok(())
     }
 
-    fn tick(&mut self, _ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
+    fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
+        self.newest_ns = self.newest_ns.max(ts_ns);
         self.counters = *counters;
         Ok(())
     }
@@ -449,6 +535,31 @@ mod tests {
 
     fn task(comm: &str, ts: u64) -> Task {
         Task { ts_ns: ts, cpu: 0, pid: 1, tgid: 1, cgroup_id: 1, comm: comm.into() }
+    }
+
+    #[test]
+    fn alloc_probe_time_watched() {
+        use crate::gate::{AllocProbeState, ArmReason};
+        const S: u64 = 1_000_000_000;
+        let mut agg = Aggregator::new(9, 0x2000, false);
+        assert_eq!(agg.snapshot().alloc_probe, None, "recordings without gate records say nothing");
+        agg.alloc_probe(&AllocProbeState { attached: false, reason: None, since_ns: 10 * S }).unwrap();
+        agg.alloc_probe(&AllocProbeState { attached: true, reason: Some(ArmReason::Compaction), since_ns: 20 * S }).unwrap();
+        agg.alloc_probe(&AllocProbeState { attached: false, reason: None, since_ns: 50 * S }).unwrap();
+        agg.alloc_probe(&AllocProbeState { attached: true, reason: Some(ArmReason::Vmstat), since_ns: 60 * S }).unwrap();
+        agg.tick(70 * S, &Counters::default()).unwrap();
+        let a = agg.snapshot().alloc_probe.unwrap();
+        assert_eq!((a.attached, a.attaches, a.attached_ns, a.observed_ns, a.state_ns), (true, 2, 40 * S, 60 * S, 10 * S));
+        assert!(a.partial());
+        assert_eq!(a.describe(), "on for 10s (vmstat pressure counters)");
+        agg.reset();
+        assert_eq!(agg.snapshot().alloc_probe.map(|a| a.attached_ns), Some(40 * S), "a reset keeps the gate's history");
+        let mut always = Aggregator::new(9, 0x2000, false);
+        always.alloc_probe(&AllocProbeState { attached: true, reason: Some(ArmReason::Always), since_ns: 5 * S }).unwrap();
+        always.tick(9 * S, &Counters::default()).unwrap();
+        let a = always.snapshot().alloc_probe.unwrap();
+        assert!(!a.partial());
+        assert_eq!(a.describe(), "always on");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::mem::{offset_of, size_of};
 
 use fragtrace_ebpf::{
     ABI_VERSION, ANCESTORS, ATTR_TRUNCATED, Ancestor as RawAncestor, Attribution, CGROUP_LEVELS, CGROUP_NAME_LEN, COMM_LEN, EventHeader,
-    ExtfragEvent, FailureEvent, OomEvent, StallEvent, kind, stall,
+    ExtfragEvent, FailureEvent, OomEvent, SlowPathEvent, StallEvent, kind, stall,
 };
 use thiserror::Error;
 
@@ -111,7 +111,30 @@ fn ancestry(r: &Reader<'_>) -> Vec<Ancestor> {
         .collect()
 }
 
-/// Decodes one ring-buffer record.
+/// A ring-buffer record: an event for the sinks, or a control record for the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Event(Event),
+    /// The allocator's slow path was entered while `mm_page_alloc` was detached; the reason
+    /// is `SlowPathEvent::reason` (see [`crate::gate::ArmReason::from_kernel`]).
+    SlowPath { ts_ns: u64, reason: u32 },
+}
+
+/// Decodes one ring-buffer record, control records included.
+pub fn decode_record(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    need("event header", bytes, size_of::<EventHeader>())?;
+    let r = Reader(bytes);
+    if r.u16(offset_of!(EventHeader, version)) == ABI_VERSION && r.u16(offset_of!(EventHeader, kind)) == kind::SLOW_PATH {
+        need("slow-path record", bytes, size_of::<SlowPathEvent>())?;
+        return Ok(Decoded::SlowPath {
+            ts_ns: r.u64(offset_of!(EventHeader, ts_ns)),
+            reason: r.u32(offset_of!(SlowPathEvent, reason)),
+        });
+    }
+    decode(bytes).map(Decoded::Event)
+}
+
+/// Decodes one ring-buffer event record.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     need("event header", bytes, size_of::<EventHeader>())?;
     let r = Reader(bytes);
@@ -276,6 +299,19 @@ mod tests {
         assert_eq!((x.alloc_order, x.fallback_order, x.alloc_migratetype, x.fallback_migratetype), (0, 10, 0, 1));
         assert!(x.change_ownership);
         assert!(!x.fragmenting(9));
+    }
+
+    #[test]
+    fn slow_path_records_are_control_records() {
+        let mut bytes = Vec::new();
+        encode_header(&mut bytes, &header(kind::SLOW_PATH));
+        bytes.extend_from_slice(&fragtrace_ebpf::slow_path::MEMCG_RECLAIM.to_ne_bytes());
+        bytes.extend_from_slice(&0u32.to_ne_bytes());
+        assert_eq!(bytes.len(), size_of::<SlowPathEvent>());
+        assert_eq!(decode_record(&bytes), Ok(Decoded::SlowPath { ts_ns: 42, reason: fragtrace_ebpf::slow_path::MEMCG_RECLAIM }));
+        assert!(decode_record(&bytes[..50]).is_err(), "short slow-path record");
+        assert!(decode(&bytes).is_err(), "not an event for the sinks");
+        assert!(matches!(decode_record(&encode_failure(&failure())), Ok(Decoded::Event(Event::Failure(_)))));
     }
 
     #[test]

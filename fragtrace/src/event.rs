@@ -147,6 +147,9 @@ pub struct Counters {
     pub stalls: u64,
     #[serde(default)]
     pub ooms: u64,
+    /// Slow-path tracepoints seen by the sentinels (`--alloc-probe on-pressure`).
+    #[serde(default)]
+    pub slow_path: u64,
 }
 
 /// Kernel migratetype names (include/linux/mmzone.h order, stable since 3.x for the first

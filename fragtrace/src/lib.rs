@@ -19,6 +19,7 @@ pub mod dmesg;
 pub mod doctor;
 pub mod event;
 pub mod filter;
+pub mod gate;
 pub mod gfp;
 pub mod identity;
 pub mod kmsg;

@@ -14,9 +14,10 @@ use tokio::io::{Interest, unix::AsyncFd};
 
 use crate::{
     cgroup::CgroupResolver,
-    decode::decode,
+    decode::{Decoded, decode_record},
     event::{Counters, Event, Lost},
     filter::EventFilter,
+    gate::{AllocProbeState, ArmReason, Gate, GateAction, HOLD},
     identity::{Workload, WorkloadResolver},
     probe::{Probes, kernel::monotonic_ns},
     sink::{Sink, SinkError},
@@ -67,6 +68,9 @@ pub struct Session {
     reported_dropped: u64,
     last_drop_check: Instant,
     stats: SessionStats,
+    gate: Gate,
+    /// Gate changes not yet told to the sinks.
+    pending_gate: Vec<AllocProbeState>,
 }
 
 impl Session {
@@ -76,6 +80,7 @@ impl Session {
 
     /// With a workload resolver searching extra OCI bundle roots (`--oci-root`).
     pub fn with_workloads(probes: Probes, kallsyms: Kallsyms, cgroups: CgroupResolver, workloads: WorkloadResolver) -> Self {
+        let probes_policy = probes.alloc_policy;
         Self {
             probes,
             kallsyms,
@@ -86,8 +91,41 @@ impl Session {
             reported_dropped: 0,
             last_drop_check: Instant::now(),
             stats: SessionStats::default(),
+            gate: Gate::new(probes_policy, HOLD),
+            pending_gate: Vec::new(),
         }
     }
+
+    /// Applies a gate decision to the probes; the sinks hear of it at the next chance.
+    fn apply_gate(&mut self, action: Option<GateAction>, now_ns: u64) {
+        let Some(action) = action else { return };
+        let (result, state) = match action {
+            GateAction::Attach(reason) => {
+                (self.probes.attach_alloc_probe(), AllocProbeState { attached: true, reason: Some(reason), since_ns: now_ns })
+            }
+            GateAction::Detach => (self.probes.detach_alloc_probe(), AllocProbeState { attached: false, reason: None, since_ns: now_ns }),
+        };
+        match result {
+            Ok(()) => {
+                log::debug!("per-allocation probe {}", if state.attached { "attached" } else { "detached" });
+                self.pending_gate.push(state);
+            }
+            Err(e) => {
+                log::warn!("per-allocation probe: {e}");
+                self.gate.set_attached(self.probes.alloc_probe_attached());
+            }
+        }
+    }
+
+    fn tell_gate(&mut self, sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
+        for state in self.pending_gate.drain(..) {
+            for sink in sinks.iter_mut() {
+                sink.alloc_probe(&state)?;
+            }
+        }
+        Ok(())
+    }
+
 
     pub fn probes(&self) -> &Probes {
         &self.probes
@@ -115,6 +153,16 @@ impl Session {
         zone_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
         let outcome: Result<(), SinkError> = async {
+            let now = monotonic_ns();
+            // `always` was attached by the loader: only the state is news.
+            if self.gate.start(now).is_some() || self.probes.alloc_probe_attached() {
+                self.gate.set_attached(self.probes.alloc_probe_attached());
+                self.pending_gate.push(AllocProbeState { attached: true, reason: Some(ArmReason::Always), since_ns: now });
+            } else {
+                self.pending_gate.push(AllocProbeState { attached: false, reason: None, since_ns: now });
+            }
+            self.gate.tick(now, self.probes.counters().slow_path, crate::gate::read_pressure());
+            self.tell_gate(sinks)?;
             loop {
                 tokio::select! {
                     ready = fd.readable() => {
@@ -129,6 +177,9 @@ impl Session {
                         self.drain(sinks, &options.filter)?;
                         let counters = self.report_drops(sinks)?;
                         let now = monotonic_ns();
+                        let action = self.gate.tick(now, counters.slow_path, crate::gate::read_pressure());
+                        self.apply_gate(action, now);
+                        self.tell_gate(sinks)?;
                         for sink in sinks.iter_mut() {
                             sink.tick(now, &counters)?;
                         }
@@ -175,11 +226,18 @@ impl Session {
     fn drain(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<(), SinkError> {
         loop {
             let decoded = match self.probes.ring.next() {
-                Some(item) => decode(&item),
+                Some(item) => decode_record(&item),
                 None => return Ok(()),
             };
             let mut event = match decoded {
-                Ok(event) => event,
+                Ok(Decoded::Event(event)) => event,
+                Ok(Decoded::SlowPath { ts_ns, reason }) => {
+                    let reason = ArmReason::from_kernel(reason).unwrap_or(ArmReason::SlowPath);
+                    let action = self.gate.signal(ts_ns, reason);
+                    self.apply_gate(action, monotonic_ns());
+                    self.tell_gate(sinks)?;
+                    continue;
+                }
                 Err(e) => {
                     self.stats.decode_errors += 1;
                     log::warn!("skipping undecodable ring-buffer record: {e}");
@@ -195,6 +253,17 @@ impl Session {
                 if entry.0.is_none() {
                     entry.0 = Some(path);
                 }
+            }
+            // Extfrag fallbacks and OOM kills are slow-path signals too.
+            let signal = match &event {
+                Event::Extfrag(e) => Some((e.task.ts_ns, ArmReason::Extfrag)),
+                Event::Oom(o) => Some((o.task.ts_ns, ArmReason::OomKill)),
+                _ => None,
+            };
+            if let Some((ts, reason)) = signal {
+                let action = self.gate.signal(ts, reason);
+                self.apply_gate(action, monotonic_ns());
+                self.tell_gate(sinks)?;
             }
             let cgroup = event.task().map(|t| t.cgroup_id);
             // Paths and workloads are needed by pod/cgroup filters and for the first event of a

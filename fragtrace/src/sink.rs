@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::{
     event::{Counters, Event},
+    gate::AllocProbeState,
     identity::Workload,
     zones::ZoneSnapshot,
 };
@@ -42,6 +43,11 @@ pub trait Sink {
     fn event(&mut self, event: &Event) -> Result<(), SinkError>;
     /// A periodic snapshot of the zones' free lists.
     fn zones(&mut self, _snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// The per-allocation probe was attached or detached (`--alloc-probe`); also sent once at
+    /// the start of a live session.
+    fn alloc_probe(&mut self, _state: &AllocProbeState) -> Result<(), SinkError> {
         Ok(())
     }
     /// Periodic: kernel counters as of `ts_ns` (CLOCK_MONOTONIC).

@@ -2,6 +2,7 @@
 
 mod emit;
 mod extfrag;
+mod gate;
 mod maps;
 mod page_alloc;
 mod stalls;

@@ -12,10 +12,11 @@ use aya_ebpf::{
     maps::LruHashMap,
     programs::TracePointContext,
 };
-use fragtrace_ebpf::{OomEvent, StallEvent, StallLayout, counter, kind, stall};
+use fragtrace_ebpf::{OomEvent, StallEvent, StallLayout, counter, kind, slow_path, stall};
 
 use super::{
     emit::header,
+    gate::slow_path,
     maps::{EVENTS, count},
 };
 
@@ -110,6 +111,7 @@ fn reclaim_end(ctx: &TracePointContext, starts: &LruHashMap<u32, Start>, stall_k
 
 #[tracepoint(category = "vmscan", name = "mm_vmscan_direct_reclaim_begin")]
 pub fn direct_reclaim_begin(ctx: TracePointContext) -> u32 {
+    slow_path(slow_path::DIRECT_RECLAIM);
     reclaim_begin(&ctx, &RECLAIM_STARTS);
     0
 }
@@ -123,6 +125,7 @@ pub fn direct_reclaim_end(ctx: TracePointContext) -> u32 {
 /// The same event class as direct reclaim (identical layout, checked by the loader).
 #[tracepoint(category = "vmscan", name = "mm_vmscan_memcg_reclaim_begin")]
 pub fn memcg_reclaim_begin(ctx: TracePointContext) -> u32 {
+    slow_path(slow_path::MEMCG_RECLAIM);
     reclaim_begin(&ctx, &MEMCG_STARTS);
     0
 }
@@ -137,6 +140,7 @@ pub fn memcg_reclaim_end(ctx: TracePointContext) -> u32 {
 /// here, so only tasks marked here count as stalled).
 #[tracepoint(category = "compaction", name = "mm_compaction_try_to_compact_pages")]
 pub fn compact_try(ctx: TracePointContext) -> u32 {
+    slow_path(slow_path::COMPACTION);
     let l = STALL_LAYOUT.load();
     // SAFETY: offsets from the tracepoint's own format file.
     let order: i32 = unsafe { ctx.read_at(l.compact_order_offset as usize) }.unwrap_or(-1);

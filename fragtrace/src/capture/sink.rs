@@ -84,6 +84,8 @@ pub struct CaptureSink {
     active: Option<Active>,
     workloads: HashMap<u64, Workload>,
     counters: Counters,
+    /// The latest per-allocation probe state, written first into each incident's trace.
+    alloc_probe: Option<crate::gate::AllocProbeState>,
     /// Bundles written so far.
     pub captured: Vec<PathBuf>,
 }
@@ -116,6 +118,7 @@ impl CaptureSink {
             active: None,
             workloads: HashMap::new(),
             counters: Counters::default(),
+            alloc_probe: None,
             captured: Vec::new(),
         }
     }
@@ -165,6 +168,9 @@ impl CaptureSink {
         }
         for (id, w) in &self.workloads {
             recorder.workload(*id, w)?;
+        }
+        if let Some(state) = &self.alloc_probe {
+            recorder.alloc_probe(state)?;
         }
         let mut stats = WindowStats { before_s: self.options.before.as_secs(), after_s: self.options.after.as_secs(), overflowed: self.flight.overflowed, ..Default::default() };
         let mut failures = Vec::new();
@@ -250,6 +256,14 @@ impl CaptureSink {
 }
 
 impl Sink for CaptureSink {
+    fn alloc_probe(&mut self, state: &crate::gate::AllocProbeState) -> Result<(), SinkError> {
+        self.alloc_probe = Some(*state);
+        if let Some(a) = &mut self.active {
+            a.recorder.alloc_probe(state)?;
+        }
+        Ok(())
+    }
+
     fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
         self.stacks.insert(id, frames.to_vec());
         if let Some(a) = &mut self.active {

@@ -5,6 +5,7 @@ use std::{future::Future, time::Duration};
 use anyhow::Context;
 use fragtrace::{
     cgroup::CgroupResolver,
+    gate::AllocProbePolicy,
     probe::{ProbeConfig, Probes},
     session::Session,
     symbolize::Kallsyms,
@@ -13,12 +14,14 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::ProbeArgs;
 
-pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
+/// Loads and attaches the probes; `default_policy` applies unless `--alloc-probe` is given.
+pub fn start_session(args: &ProbeArgs, default_policy: AllocProbePolicy) -> anyhow::Result<Session> {
     let config = ProbeConfig {
         mode: args.probe_mode,
         ring_bytes: args.ring_buffer_kib.saturating_mul(1024),
         extfrag: true,
         stalls: true,
+        alloc_probe: args.alloc_probe.unwrap_or(default_policy),
     };
     let probes = Probes::load(&config).context("cannot attach the probes")?;
     let kallsyms = Kallsyms::load().unwrap_or_else(|e| {

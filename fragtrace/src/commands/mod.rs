@@ -72,6 +72,15 @@ pub struct ProbeArgs {
     /// (any kernel). Default: tp-btf when /sys/kernel/btf/vmlinux exists.
     #[arg(long, value_enum)]
     pub probe_mode: Option<ProbeMode>,
+    /// When kmem:mm_page_alloc (the per-allocation probe that sees failures) is attached.
+    /// `on-pressure`: only while the allocator is on its slow path (kswapd/kcompactd woken,
+    /// direct or memcg reclaim, direct compaction, extfrag fallbacks, OOM kills, THP
+    /// fallbacks in /proc/vmstat) and for 30 s after, so an idle machine pays nothing; it can
+    /// miss a failure no slow-path signal precedes, and the first ~millisecond of a burst.
+    /// `always`: every failure, at ≈3 % of page-fault throughput (BENCHMARKS.md). Default:
+    /// on-pressure for top and record, always for capture and doctor.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub alloc_probe: Option<fragtrace::gate::AllocProbePolicy>,
     /// Kernel→user ring buffer size in KiB (rounded up to a power of two). Larger buffers
     /// drop fewer events in storms.
     #[arg(long, default_value_t = 1024, value_name = "KIB")]

@@ -103,6 +103,10 @@ impl Sink for RecordSink {
         self.recorder.zones(snapshot)
     }
 
+    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+        self.recorder.alloc_probe(state)
+    }
+
     fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
         self.dropped = counters.dropped;
         self.recorder.tick(ts_ns, counters)?;
@@ -140,7 +144,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     if args.keep == Some(0) {
         anyhow::bail!("--keep must be at least 1");
     }
-    let mut session = live::start_session(&args.probe)?;
+    let mut session = live::start_session(&args.probe, fragtrace::gate::AllocProbePolicy::OnPressure)?;
     let header = live::recording_header(&session, &filter, recording_id());
     let options = RecorderOptions {
         force: args.force,

@@ -178,6 +178,10 @@ impl Sink for BatchTop {
         self.aggregator.zones(snapshot)
     }
 
+    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+        self.aggregator.alloc_probe(state)
+    }
+
     fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
         self.aggregator.tick(ts_ns, counters)?;
         // The first tick only sets the baseline, so every report's rates cover an interval.
@@ -298,7 +302,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut session = live::start_session(&args.probe)?;
+    let mut session = live::start_session(&args.probe, fragtrace::gate::AllocProbePolicy::OnPressure)?;
     let kernel = &session.probes().kernel;
     let src = Source {
         host: hostname(),

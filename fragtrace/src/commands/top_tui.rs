@@ -259,6 +259,10 @@ impl Sink for TuiTop {
         self.aggregator.zones(snapshot)
     }
 
+    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+        self.aggregator.alloc_probe(state)
+    }
+
     fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
         self.aggregator.tick(ts_ns, counters)?;
         self.now_ns = ts_ns;

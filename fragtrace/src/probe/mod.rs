@@ -6,8 +6,8 @@ pub mod task_layout;
 
 use aya::{
     Btf, Ebpf, EbpfLoader,
-    maps::{MapData, PerCpuArray, RingBuf, StackTraceMap},
-    programs::{BtfTracePoint, TracePoint},
+    maps::{Array, MapData, PerCpuArray, RingBuf, StackTraceMap},
+    programs::{BtfTracePoint, TracePoint, trace_point::TracePointLinkId, tp_btf::BtfTracePointLinkId},
 };
 use fragtrace_ebpf::{ExtfragLayout, counter};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ pub use kernel::KernelInfo;
 
 use crate::{
     event::Counters,
+    gate::AllocProbePolicy,
     tracefs::{FormatError, Tracefs, TracefsError, layout},
 };
 
@@ -74,18 +75,28 @@ pub struct ProbeConfig {
     pub extfrag: bool,
     /// Attach the stall (direct reclaim/compaction) and OOM probes where the kernel has them.
     pub stalls: bool,
+    /// When `mm_page_alloc` is attached (default `Always`: a library caller sees every
+    /// failure; the CLI chooses per command). `OnPressure` loads it detached and attaches the
+    /// slow-path sentinels; the session attaches it when they fire ([`crate::gate`]).
+    pub alloc_probe: AllocProbePolicy,
 }
 
 impl Default for ProbeConfig {
     fn default() -> Self {
-        Self { mode: None, ring_bytes: 1 << 20, extfrag: true, stalls: true }
+        Self { mode: None, ring_bytes: 1 << 20, extfrag: true, stalls: true, alloc_probe: AllocProbePolicy::Always }
     }
+}
+
+/// The attached `mm_page_alloc` program.
+enum AllocLink {
+    Btf(BtfTracePointLinkId),
+    Classic(TracePointLinkId),
 }
 
 /// Loaded and attached probes. Dropping this detaches everything.
 pub struct Probes {
     // Owns the programs and their links; kept alive for the session.
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
     pub mode: ProbeMode,
     pub kernel: KernelInfo,
     pub ring: RingBuf<MapData>,
@@ -95,6 +106,12 @@ pub struct Probes {
     pub attribution: bool,
     /// Which of `reclaim`, `compaction`, `oom` are attached.
     pub stall_probes: Vec<&'static str>,
+    /// Which slow-path wake-up sentinels are attached (`kswapd-wake`, `kcompactd-wake`).
+    pub sentinels: Vec<&'static str>,
+    pub alloc_policy: AllocProbePolicy,
+    alloc_link: Option<AllocLink>,
+    /// 1 while `mm_page_alloc` is attached: the sentinels stay quiet then.
+    alloc_flag: Array<MapData, u32>,
 }
 
 impl Probes {
@@ -146,14 +163,33 @@ impl Probes {
             .map_max_entries("EVENTS", ring_bytes)
             .load(crate::EBPF_OBJECT)?;
 
+        // Loaded (and verified) now whatever the policy, so attaching later is one syscall.
         match mode {
             ProbeMode::TpBtf => {
                 let btf = Btf::from_sys_fs()?;
                 let program: &mut BtfTracePoint = program(&mut ebpf, "mm_page_alloc_btf")?;
                 program.load("mm_page_alloc", &btf).map_err(|e| program_error("loading tp_btf/mm_page_alloc", e))?;
-                program.attach().map_err(|e| program_error("attaching tp_btf/mm_page_alloc", e))?;
             }
-            ProbeMode::Classic => attach_tracepoint(&mut ebpf, "mm_page_alloc_classic", "mm_page_alloc")?,
+            ProbeMode::Classic => {
+                let program: &mut TracePoint = program(&mut ebpf, "mm_page_alloc_classic")?;
+                program.load().map_err(|e| program_error("loading tracepoint/kmem/mm_page_alloc", e))?;
+            }
+        }
+        let mut sentinels = Vec::new();
+        if config.alloc_probe == AllocProbePolicy::OnPressure {
+            for (name, program_name, system, event) in [
+                ("kswapd-wake", "wakeup_kswapd", "vmscan", "mm_vmscan_wakeup_kswapd"),
+                ("kcompactd-wake", "wakeup_kcompactd", "compaction", "mm_compaction_wakeup_kcompactd"),
+            ] {
+                if tracefs.event_format(system, event).is_err() {
+                    log::info!("{system}:{event} unavailable: one slow-path signal fewer");
+                    continue;
+                }
+                match attach_tracepoint_in(&mut ebpf, program_name, system, event) {
+                    Ok(()) => sentinels.push(name),
+                    Err(e) => log::warn!("slow-path sentinel {system}:{event}: {e}"),
+                }
+            }
         }
         if config.extfrag && kernel.extfrag_format.is_some() {
             attach_tracepoint(&mut ebpf, "mm_page_alloc_extfrag", "mm_page_alloc_extfrag")?;
@@ -198,7 +234,70 @@ impl Probes {
             .map_err(|source| LoadError::Map { name: "COUNTERS", source })?;
         let stacks = StackTraceMap::try_from(take_map(&mut ebpf, "STACKS")?)
             .map_err(|source| LoadError::Map { name: "STACKS", source })?;
-        Ok(Self { _ebpf: ebpf, mode, kernel, ring, counters, stacks, attribution: task.enabled != 0, stall_probes })
+        let alloc_flag = Array::try_from(take_map(&mut ebpf, "ALLOC_PROBE")?)
+            .map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })?;
+        let mut probes = Self {
+            ebpf,
+            mode,
+            kernel,
+            ring,
+            counters,
+            stacks,
+            attribution: task.enabled != 0,
+            stall_probes,
+            sentinels,
+            alloc_policy: config.alloc_probe,
+            alloc_link: None,
+            alloc_flag,
+        };
+        if config.alloc_probe == AllocProbePolicy::Always {
+            probes.attach_alloc_probe()?;
+        }
+        Ok(probes)
+    }
+
+    /// Whether `mm_page_alloc` is attached right now.
+    pub fn alloc_probe_attached(&self) -> bool {
+        self.alloc_link.is_some()
+    }
+
+    /// Attaches `mm_page_alloc` (already loaded); a no-op when attached.
+    pub fn attach_alloc_probe(&mut self) -> Result<(), LoadError> {
+        if self.alloc_link.is_some() {
+            return Ok(());
+        }
+        let link = match self.mode {
+            ProbeMode::TpBtf => {
+                let program: &mut BtfTracePoint = program(&mut self.ebpf, "mm_page_alloc_btf")?;
+                AllocLink::Btf(program.attach().map_err(|e| program_error("attaching tp_btf/mm_page_alloc", e))?)
+            }
+            ProbeMode::Classic => {
+                let program: &mut TracePoint = program(&mut self.ebpf, "mm_page_alloc_classic")?;
+                AllocLink::Classic(
+                    program.attach("kmem", "mm_page_alloc").map_err(|e| program_error("attaching tracepoint/kmem/mm_page_alloc", e))?,
+                )
+            }
+        };
+        self.alloc_link = Some(link);
+        // After attaching: a sentinel firing in between still asks, harmlessly.
+        self.alloc_flag.set(0, 1, 0).map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })
+    }
+
+    /// Detaches `mm_page_alloc`; a no-op when detached.
+    pub fn detach_alloc_probe(&mut self) -> Result<(), LoadError> {
+        let Some(link) = self.alloc_link.take() else { return Ok(()) };
+        // Before detaching, so no slow-path entry falls between the two.
+        self.alloc_flag.set(0, 0, 0).map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })?;
+        match link {
+            AllocLink::Btf(id) => {
+                let program: &mut BtfTracePoint = program(&mut self.ebpf, "mm_page_alloc_btf")?;
+                program.detach(id).map_err(|e| program_error("detaching tp_btf/mm_page_alloc", e))
+            }
+            AllocLink::Classic(id) => {
+                let program: &mut TracePoint = program(&mut self.ebpf, "mm_page_alloc_classic")?;
+                program.detach(id).map_err(|e| program_error("detaching tracepoint/kmem/mm_page_alloc", e))
+            }
+        }
     }
 
     /// Kernel counters summed over CPUs.
@@ -217,6 +316,7 @@ impl Probes {
             stack_errors: sum(counter::STACK_ERRORS),
             stalls: sum(counter::STALLS),
             ooms: sum(counter::OOMS),
+            slow_path: sum(counter::SLOW_PATH),
         }
     }
 

@@ -16,6 +16,7 @@
 //! 9 workload id len JSON                   (who cgroup `id` belongs to: `identity::Workload`)
 //! 10 stall   Δts cpu pid tgid cgroup comm# kind(1 reclaim, 2 compaction, 3 memcg reclaim) order(zz) gfp_mask duration_ns result(zz)
 //! 11 oom     Δts cpu pid tgid cgroup comm# victim_pid victim_comm# anon_rss_kb
+//! 12 alloc-probe Δts attached(0/1) reason(0 none, code+1)   (`--alloc-probe` gate changes)
 //! Counters gained `stalls` and `ooms` after `stack_errors`.
 //! ```
 //! Δts is the zigzag difference from the previous timestamped record in the block (the first
@@ -27,6 +28,7 @@ use thiserror::Error;
 
 use crate::{
     event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, OomKill, Stall, StallKind, Task},
+    gate::{AllocProbeState, ArmReason},
     identity::Workload,
     zones::ZoneSnapshot,
 };
@@ -42,6 +44,7 @@ const ZONES: u8 = 8;
 const WORKLOAD: u8 = 9;
 const STALL: u8 = 10;
 const OOM: u8 = 11;
+const ALLOC_PROBE: u8 = 12;
 
 /// Longest string a record may carry (pagetypeinfo on a large NUMA machine is the biggest).
 const MAX_STRING: u64 = 4 << 20;
@@ -232,6 +235,14 @@ impl BlockEncoder {
         }
     }
 
+    /// The per-allocation probe was attached or detached.
+    pub fn alloc_probe(&mut self, state: &AllocProbeState) {
+        self.buf.push(ALLOC_PROBE);
+        self.ts(state.since_ns);
+        self.buf.push(u8::from(state.attached));
+        put_varint(&mut self.buf, state.reason.map_or(0, |r| r.code() + 1));
+    }
+
     /// Who cgroup `id` belongs to; written with the cgroup's definition.
     pub fn define_workload(&mut self, id: u64, workload: &Workload) {
         let Ok(json) = serde_json::to_string(workload) else { return };
@@ -270,6 +281,7 @@ pub enum Record {
     Cgroup(u64, Option<String>),
     Workload(u64, Workload),
     Zones(ZoneSnapshot),
+    AllocProbe(AllocProbeState),
 }
 
 /// Iterates over the records of one decompressed data block. Every read is bounds-checked;
@@ -422,6 +434,7 @@ impl<'a> BlockDecoder<'a> {
                         stack_errors: self.varint()?,
                         stalls: self.varint()?,
                         ooms: self.varint()?,
+                        slow_path: 0,
                     };
                     Record::Counters(ts, c)
                 }
@@ -461,6 +474,15 @@ impl<'a> BlockDecoder<'a> {
                         _ => Some(self.string()?),
                     };
                     Record::Zones(ZoneSnapshot { ts_ns, buddyinfo, pagetypeinfo })
+                }
+                ALLOC_PROBE => {
+                    let since_ns = self.ts()?;
+                    let attached = self.byte()? != 0;
+                    let reason = match self.varint()? {
+                        0 => None,
+                        code => Some(ArmReason::from_code(code - 1).ok_or_else(|| self.err("unknown alloc-probe reason"))?),
+                    };
+                    Record::AllocProbe(AllocProbeState { attached, reason, since_ns })
                 }
                 _ => return Err(self.err("unknown record tag")),
             }));

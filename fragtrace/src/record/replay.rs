@@ -287,6 +287,13 @@ impl Replayer<'_, '_> {
                     }
                 }
             }
+            Record::AllocProbe(state) => {
+                // Always passed on: a window that starts while the probe was attached must
+                // still say so.
+                for s in self.sinks.iter_mut() {
+                    s.alloc_probe(&state)?;
+                }
+            }
         }
         Ok(())
     }

@@ -71,6 +71,7 @@ pub(crate) struct Seen {
     pub zones: Vec<ZoneSnapshot>,
     pub ticks: Vec<(u64, Counters)>,
     pub finished: Option<Counters>,
+    pub alloc_probe: Vec<crate::gate::AllocProbeState>,
 }
 
 impl Sink for Seen {
@@ -92,6 +93,10 @@ impl Sink for Seen {
     }
     fn tick(&mut self, ts: u64, c: &Counters) -> Result<(), SinkError> {
         self.ticks.push((ts, *c));
+        Ok(())
+    }
+    fn alloc_probe(&mut self, state: &crate::gate::AllocProbeState) -> Result<(), SinkError> {
+        self.alloc_probe.push(*state);
         Ok(())
     }
     fn finish(&mut self, c: &Counters) -> Result<(), SinkError> {
@@ -134,14 +139,27 @@ fn write(options: RecorderOptions, events: &[Event]) -> Recorder {
         rec.cgroup(id, (id != 12).then_some(path.as_str())).unwrap();
     }
     rec.zones(&ZoneSnapshot { ts_ns: 1_999_999_999, buddyinfo: "Node 0, zone Normal 1 2 3\n".into(), pagetypeinfo: Some("pti".into()) }).unwrap();
+    for state in gate_changes() {
+        rec.alloc_probe(&state).unwrap();
+    }
     for (i, e) in events.iter().enumerate() {
         rec.event(e).unwrap();
         if i % 100 == 99 {
             rec.tick(e.ts_ns(), &Counters { allocs_seen: i as u64, ..Default::default() }).unwrap();
         }
     }
-    rec.finish(&Counters { allocs_seen: 1_000_000, failures: 6, extfrag: 3, dropped: 9, stack_errors: 0, stalls: 2, ooms: 1 }).unwrap();
+    rec.finish(&Counters { allocs_seen: 1_000_000, failures: 6, extfrag: 3, dropped: 9, stack_errors: 0, stalls: 2, ooms: 1, slow_path: 0 }).unwrap();
     rec
+}
+
+/// Idle at the start, attached by memcg reclaim, detached again.
+fn gate_changes() -> Vec<crate::gate::AllocProbeState> {
+    use crate::gate::{AllocProbeState, ArmReason};
+    vec![
+        AllocProbeState { attached: false, reason: None, since_ns: 1_000_000_000 },
+        AllocProbeState { attached: true, reason: Some(ArmReason::MemcgReclaim), since_ns: 1_500_000_000 },
+        AllocProbeState { attached: false, reason: None, since_ns: 1_900_000_000 },
+    ]
 }
 
 fn read_all(paths: &[PathBuf], options: &ReplayOptions) -> (Seen, super::ReplayReport) {
@@ -172,6 +190,7 @@ fn round_trip_across_blocks_with_and_without_compression() {
         assert_eq!(cgroups, vec![(10, Some("/pods/10".into())), (11, Some("/pods/11".into())), (12, None)]);
         assert_eq!(seen.zones.len(), 1);
         assert_eq!(seen.zones[0].pagetypeinfo.as_deref(), Some("pti"));
+        assert_eq!(seen.alloc_probe, gate_changes(), "per-allocation probe changes round-trip");
         assert_eq!(seen.ticks.len(), 50);
         assert_eq!(seen.finished.unwrap().dropped, 9);
         assert!(report.clean_end && report.warnings.is_empty(), "{:?}", report.warnings);

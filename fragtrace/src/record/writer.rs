@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     event::{Counters, Event},
+    gate::AllocProbeState,
     identity::Workload,
     sink::{Sink, SinkError},
     zones::ZoneSnapshot,
@@ -355,6 +356,11 @@ impl Sink for Recorder {
         if self.block.len() >= self.options.block_bytes {
             self.seal(true)?;
         }
+        Ok(())
+    }
+
+    fn alloc_probe(&mut self, state: &AllocProbeState) -> Result<(), SinkError> {
+        self.block.alloc_probe(state);
         Ok(())
     }
 

@@ -194,6 +194,7 @@ pub fn report_document(
             "clean_end": source.clean_end, "warnings": source.warnings,
         },
         "counters": s.counters,
+        "alloc_probe": s.alloc_probe,
         "failures": {
             "total": s.failures,
             "silent": s.silent_failures,

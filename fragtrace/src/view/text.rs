@@ -75,6 +75,16 @@ pub fn render(input: &RenderInput<'_>) -> String {
         h.host, h.kernel, h.probe_mode, h.elapsed_s, s.failures, s.silent_failures, s.extfrag, s.lost,
         if s.lost > 0 { " (!)" } else { "" },
     );
+    if let Some(a) = &s.alloc_probe {
+        let _ = writeln!(
+            out,
+            "per-allocation probe {} — watched {:.0}s of {:.0}s{}",
+            a.describe(),
+            a.attached_ns as f64 / 1e9,
+            a.observed_ns as f64 / 1e9,
+            if a.partial() { format!(", attached {}× on memory pressure; failures while idle were not seen", a.attaches) } else { String::new() },
+        );
+    }
     if h.allocs_per_s.is_some() {
         let _ = writeln!(out, "delivery lag p50 {}µs p99 {}µs max {}µs", s.lag.p50_us, s.lag.p99_us, s.lag.max_us);
     }

@@ -12,6 +12,8 @@
 //! - `eat CGROUP_DIR MIB`: joins CGROUP_DIR (a memory cgroup with a small limit and the OOM
 //!   killer enabled) and touches MIB of anonymous memory, so the kernel's memcg OOM killer
 //!   prints its report and kills this process (only this cgroup is affected).
+//! - `storm CGROUP_DIR SECONDS MIB`: like `pipe-resize`, but one size over and over for
+//!   SECONDS (a failure storm for the benchmarks); prints how many calls failed.
 //! - `fill-pipes MIB`: fills MIB one-MiB pipes with data (unmovable order-0 pages), beyond the
 //!   free unmovable pool, so the allocator steals movable blocks (extfrag), then frees them.
 //!
@@ -115,6 +117,24 @@ fn pipe_resize_child(name: &str, cgroup: &str, sizes_mib: &[u64]) -> (u32, Vec<i
     (pid as u32, errnos)
 }
 
+/// Failing pipe resizes in a tight loop; returns (failed calls, seconds).
+fn storm(cgroup: &str, seconds: f64, mib: u64) -> (u64, f64) {
+    // Joins the cgroup (and mlocks) through a first, failing, call.
+    let first = pipe_resize(cgroup, &[mib]);
+    let p = new_pipe();
+    let started = std::time::Instant::now();
+    let mut failed = u64::from(first[0] == libc::ENOMEM);
+    while started.elapsed().as_secs_f64() < seconds {
+        for _ in 0..64 {
+            // SAFETY: F_SETPIPE_SZ on our own pipe.
+            if unsafe { libc::fcntl(p[1], libc::F_SETPIPE_SZ, (mib << 20) as libc::c_int) } < 0 {
+                failed += 1;
+            }
+        }
+    }
+    (failed, started.elapsed().as_secs_f64())
+}
+
 fn fill_pipes(mib: u64) -> Vec<i32> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: valid rlimit pointers.
@@ -168,6 +188,13 @@ fn main() {
             chunks.push(vec![0x5a; 1 << 20]);
         }
         let _ = writeln!(out, "{{\"pid\":{},\"errnos\":[],\"survived\":{}}}", std::process::id(), chunks.len());
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("storm") && args.len() == 5 {
+        let seconds: f64 = args[3].parse().unwrap_or_else(|_| fail("bad SECONDS"));
+        let mib: u64 = args[4].parse().unwrap_or_else(|_| fail("bad MiB"));
+        let (failed, secs) = storm(&args[2], seconds, mib);
+        let _ = writeln!(out, "{{\"pid\":{},\"failed\":{failed},\"seconds\":{secs:.3}}}", std::process::id());
         return;
     }
     if args.get(1).map(String::as_str) == Some("pipe-resize-child") && args.len() >= 5 {
