@@ -52,16 +52,22 @@ fn need(what: &'static str, bytes: &[u8], size: usize) -> Result<(), DecodeError
 /// escaped so a hostile name cannot drive the terminal.
 pub fn comm_from_bytes(raw: &[u8]) -> String {
     let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    String::from_utf8_lossy(&raw[..end])
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    let raw = &raw[..end];
+    // Hot path (every event): printable ASCII is copied as is, one allocation.
+    if raw.iter().all(|b| (0x20..0x7f).contains(b))
+        && let Ok(text) = std::str::from_utf8(raw)
+    {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for c in String::from_utf8_lossy(raw).chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn task(r: &Reader<'_>) -> Task {

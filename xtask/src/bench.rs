@@ -63,7 +63,7 @@ fn time_report(path: &Path, runs: usize) -> anyhow::Result<f64> {
     Ok(best)
 }
 
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
@@ -105,9 +105,14 @@ pub fn update_section(start: &str, end: &str, heading: &str, section: &str) -> a
     std::fs::write(path, new).context("writing BENCHMARKS.md")
 }
 
-pub fn reader(events: u64, update: bool) -> anyhow::Result<()> {
+/// Release build of fragtrace and the helper binaries (workloads, generators).
+pub fn build_release() -> anyhow::Result<()> {
     let toolchain = setup::ensure()?;
-    shell::cargo(&toolchain, &["build", "--release", "--package", "fragtrace", "--package", "fragtrace-tests", "--bins"])?;
+    shell::cargo(&toolchain, &["build", "--release", "--package", "fragtrace", "--package", "fragtrace-tests", "--bins"])
+}
+
+pub fn reader(events: u64, update: bool) -> anyhow::Result<()> {
+    build_release()?;
     let dir = PathBuf::from("target/bench");
     std::fs::create_dir_all(&dir).context("creating target/bench")?;
     let mut results = Vec::new();

@@ -17,37 +17,13 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::{setup, shell};
+use crate::{
+    proc::{cpu_seconds, peak_rss_mib},
+    setup, shell,
+};
 
 const START: &str = "<!-- top-bench:start -->";
 const END: &str = "<!-- top-bench:end -->";
-
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
-}
-
-/// utime + stime of `pid`, seconds.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc/PID/stat")?;
-    // Fields after the parenthesised comm; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').context("stat format")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11).context("utime")?.parse()?;
-    let stime: f64 = fields.get(12).context("stime")?.parse()?;
-    Ok((utime + stime) / clock_ticks())
-}
-
-fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading /proc/PID/status")?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmHWM")?;
-    Ok(kib / 1024.0)
-}
 
 pub fn top(seconds: u64, update: bool) -> anyhow::Result<()> {
     let toolchain = setup::ensure()?;
@@ -73,7 +49,7 @@ pub fn top(seconds: u64, update: bool) -> anyhow::Result<()> {
     }
     // SAFETY: fresh descriptors from openpty, owned from here on.
     let (mut master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
-    let mut child = Command::new("target/release/fragtrace")
+    let child = Command::new("target/release/fragtrace")
         .arg("top")
         .arg("--replay")
         .arg(file)

@@ -5,7 +5,11 @@
 mod bench;
 mod bench_attach;
 mod bench_dmesg;
+mod bench_nsrun;
+mod bench_overhead;
+mod bench_storm;
 mod bench_top;
+mod proc;
 mod setup;
 mod shell;
 
@@ -32,14 +36,18 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Benchmarks (release build; all of them without a subcommand); figures are written
-    /// into BENCHMARKS.md.
+    /// Benchmarks (release build, root; all of them without a subcommand); figures are
+    /// written into BENCHMARKS.md. Peers (bpftrace, perf, trace-cmd) are installed with apt.
     Bench {
         #[command(subcommand)]
         which: Option<Bench>,
         /// Print the figures without updating BENCHMARKS.md.
         #[arg(long, global = true)]
         no_update: bool,
+        /// Every benchmark with small sizes, under 3 minutes: a smoke check, not figures
+        /// to publish (implies --no-update).
+        #[arg(long)]
+        quick: bool,
     },
     /// Setup, then every test: unit tests and the privileged end-to-end tests (root only;
     /// they fail loudly rather than skip when not root).
@@ -74,6 +82,29 @@ enum Bench {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
+    /// Page-fault throughput under fragtrace and its peers (bpftrace, perf, trace-cmd),
+    /// alternating configurations, as a ratio to the untraced baseline of the same round.
+    Overhead {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Workload time per run.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
+    /// In-kernel ns per run of each eBPF program (kernel.bpf_stats_enabled).
+    NsPerRun {
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
+    /// A real failure storm: events/s, exact drop accounting per ring-buffer size, CPU and
+    /// RSS of record and top; plus decode→aggregate throughput on one core.
+    Storm {
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Events through the userspace pipeline benchmark.
+        #[arg(long, default_value_t = 20_000_000)]
+        pipeline_events: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -86,17 +117,40 @@ fn main() -> anyhow::Result<()> {
         Command::Build => build(),
         Command::Top { args } => top(&args),
         Command::Test { args } => test(&args),
-        Command::Bench { which, no_update } => match which {
-            Some(Bench::Reader { events }) => bench::reader(events, !no_update),
-            Some(Bench::Top { seconds }) => bench_top::top(seconds, !no_update),
-            Some(Bench::Attach { runs }) => bench_attach::attach(runs, !no_update),
-            Some(Bench::Dmesg { mb }) => bench_dmesg::dmesg(mb, !no_update),
-            None => bench::reader(10_000_000, !no_update)
-                .and_then(|()| bench_top::top(20, !no_update))
-                .and_then(|()| bench_attach::attach(21, !no_update))
-                .and_then(|()| bench_dmesg::dmesg(100, !no_update)),
-        },
+        Command::Bench { which, no_update, quick } => bench(which, !no_update && !quick, quick),
     }
+}
+
+fn bench(which: Option<Bench>, update: bool, quick: bool) -> anyhow::Result<()> {
+    if !shell::is_root() {
+        bail!("the benchmarks load eBPF programs and create memory cgroups: run as root (sudo -E cargo xtask bench)");
+    }
+    let started = std::time::Instant::now();
+    let result = match which {
+        Some(Bench::Reader { events }) => bench::reader(events, update),
+        Some(Bench::Top { seconds }) => bench_top::top(seconds, update),
+        Some(Bench::Attach { runs }) => bench_attach::attach(runs, update),
+        Some(Bench::Dmesg { mb }) => bench_dmesg::dmesg(mb, update),
+        Some(Bench::Overhead { rounds, seconds }) => bench_overhead::overhead(rounds, seconds, update),
+        Some(Bench::NsPerRun { seconds }) => bench_nsrun::ns_per_run(seconds, update),
+        Some(Bench::Storm { seconds, pipeline_events }) => bench_storm::storm(seconds, pipeline_events, update),
+        None if quick => bench_overhead::overhead(2, 1.5, update)
+            .and_then(|()| bench_nsrun::ns_per_run(1.5, update))
+            .and_then(|()| bench_storm::storm(1.5, 2_000_000, update))
+            .and_then(|()| bench_attach::attach(3, update))
+            .and_then(|()| bench::reader(1_000_000, update))
+            .and_then(|()| bench_top::top(4, update))
+            .and_then(|()| bench_dmesg::dmesg(10, update)),
+        None => bench_overhead::overhead(5, 5.0, update)
+            .and_then(|()| bench_nsrun::ns_per_run(5.0, update))
+            .and_then(|()| bench_storm::storm(5.0, 20_000_000, update))
+            .and_then(|()| bench_attach::attach(21, update))
+            .and_then(|()| bench::reader(10_000_000, update))
+            .and_then(|()| bench_top::top(20, update))
+            .and_then(|()| bench_dmesg::dmesg(100, update)),
+    };
+    eprintln!("bench: finished in {:.0} s", started.elapsed().as_secs_f64());
+    result
 }
 
 fn build() -> anyhow::Result<()> {

@@ -108,3 +108,26 @@ fn ensure_apt_packages() -> anyhow::Result<()> {
     install.extend(missing);
     apt(&install).context("installing the LLVM 22 development packages bpf-linker links against")
 }
+
+/// The tools fragtrace is compared with (`cargo xtask bench`), from Debian packages. Best
+/// effort: a peer that cannot be installed is reported as not measured, not fatal.
+pub fn ensure_peers() {
+    let peers = [("bpftrace", "bpftrace"), ("perf", "linux-perf"), ("trace-cmd", "trace-cmd"), ("bpftool", "bpftool")];
+    let missing: Vec<&str> = peers
+        .iter()
+        .filter(|(program, _)| !succeeds("sh", &["-c", &format!("command -v {program}")]))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    if !is_root() || !succeeds("sh", &["-c", "command -v apt-get"]) {
+        eprintln!("bench: not installed (needs root and apt-get): {}", missing.join(", "));
+        return;
+    }
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend(missing.iter().copied());
+    if let Err(e) = run_with_env("apt-get", &args, &[("DEBIAN_FRONTEND", "noninteractive")]) {
+        eprintln!("bench: installing {}: {e:#}", missing.join(", "));
+    }
+}

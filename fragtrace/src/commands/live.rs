@@ -23,11 +23,15 @@ pub fn start_session(args: &ProbeArgs, default_policy: AllocProbePolicy) -> anyh
         stalls: true,
         alloc_probe: args.alloc_probe.unwrap_or(default_policy),
     };
-    let probes = Probes::load(&config).context("cannot attach the probes")?;
-    let kallsyms = Kallsyms::load().unwrap_or_else(|e| {
-        log::warn!("kernel stacks will show raw addresses: {e}");
-        Kallsyms::default()
+    // /proc/kallsyms (~200k lines) is read while the probes load: part of attach time.
+    let kallsyms = std::thread::spawn(|| {
+        Kallsyms::load().unwrap_or_else(|e| {
+            log::warn!("kernel stacks will show raw addresses: {e}");
+            Kallsyms::default()
+        })
     });
+    let probes = Probes::load(&config).context("cannot attach the probes")?;
+    let kallsyms = kallsyms.join().unwrap_or_default();
     // With in-kernel attribution the ids are memory-cgroup ids; without, cgroup v2 ids.
     let cgroups = if probes.attribution { CgroupResolver::for_memory() } else { CgroupResolver::discover() };
     if cgroups.root().is_none() {

@@ -133,7 +133,22 @@ impl Probes {
             None => ExtfragLayout::default(),
         };
         let ring_bytes = config.ring_bytes.next_power_of_two().max(4096);
-        let task = task_layout::discover();
+        // Both parse the kernel's BTF (a few MB): in parallel, and aya's parse is shared by
+        // the loader (CO-RE relocations) and the tp_btf program (attach target), saving ~20 ms
+        // of attach time each.
+        let (task, btf) = std::thread::scope(|scope| {
+            let task = scope.spawn(task_layout::discover);
+            let btf = preflight::kernel_has_btf().then(Btf::from_sys_fs).transpose();
+            (task.join().unwrap_or_default(), btf)
+        });
+        let btf = match (btf, mode) {
+            (Ok(btf), _) => btf,
+            (Err(e), ProbeMode::TpBtf) => return Err(e.into()),
+            (Err(e), ProbeMode::Classic) => {
+                log::warn!("kernel BTF unreadable, continuing without it: {e}");
+                None
+            }
+        };
         // Stall and OOM tracepoints are optional: attach what this kernel has.
         let optional_format = |system: &str, event: &str| match tracefs.event_format(system, event) {
             Ok(f) => Some(f),
@@ -156,6 +171,7 @@ impl Probes {
         let compact_end = optional_format("compaction", "mm_compaction_end");
         let stall = layout::stall_layout(reclaim_begin.as_ref(), reclaim_end.as_ref(), mark_victim.as_ref(), compact_try.as_ref(), compact_end.as_ref())?;
         let mut ebpf = EbpfLoader::new()
+            .btf(btf.as_ref())
             .override_global("PAGE_ALLOC_LAYOUT", &page_alloc, true)
             .override_global("EXTFRAG_LAYOUT", &extfrag, true)
             .override_global("TASK_LAYOUT", &task, true)
@@ -166,9 +182,9 @@ impl Probes {
         // Loaded (and verified) now whatever the policy, so attaching later is one syscall.
         match mode {
             ProbeMode::TpBtf => {
-                let btf = Btf::from_sys_fs()?;
+                let btf = btf.as_ref().ok_or(LoadError::NoBtf)?;
                 let program: &mut BtfTracePoint = program(&mut ebpf, "mm_page_alloc_btf")?;
-                program.load("mm_page_alloc", &btf).map_err(|e| program_error("loading tp_btf/mm_page_alloc", e))?;
+                program.load("mm_page_alloc", btf).map_err(|e| program_error("loading tp_btf/mm_page_alloc", e))?;
             }
             ProbeMode::Classic => {
                 let program: &mut TracePoint = program(&mut ebpf, "mm_page_alloc_classic")?;

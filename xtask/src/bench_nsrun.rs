@@ -1,0 +1,127 @@
+//! `cargo xtask bench ns-per-run`: the kernel's own accounting of each eBPF program's cost
+//! (`kernel.bpf_stats_enabled`: run count and total run time per program, from `bpftool prog
+//! show --json`), for fragtrace's programs and the bpftrace one-liner, while the page-fault
+//! workload runs and a failure storm passes through the failure path. Enabling the stats
+//! adds two clock reads per run, so absolute figures are a little higher than without.
+
+use std::{process::Command, time::Duration};
+
+use anyhow::{Context, bail};
+
+use crate::proc::{Ready, Restore, TightMemcg, Tracer, today};
+
+const START: &str = "<!-- nsrun-bench:start -->";
+const END: &str = "<!-- nsrun-bench:end -->";
+
+struct ProgStat {
+    tool: &'static str,
+    name: String,
+    runs: u64,
+    ns: u64,
+}
+
+/// Programs owned by `pid`, with their run counts.
+fn programs_of(pid: u32, tool: &'static str) -> anyhow::Result<Vec<ProgStat>> {
+    let out = Command::new("bpftool").args(["prog", "show", "--json"]).output().context("running bpftool")?;
+    if !out.status.success() {
+        bail!("bpftool prog show: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let progs: serde_json::Value = serde_json::from_slice(&out.stdout).context("bpftool JSON")?;
+    let mut stats = Vec::new();
+    for p in progs.as_array().context("bpftool: not a list")? {
+        let ours = p["pids"].as_array().is_some_and(|pids| pids.iter().any(|x| x["pid"].as_u64() == Some(u64::from(pid))));
+        if !ours {
+            continue;
+        }
+        stats.push(ProgStat {
+            tool,
+            name: p["name"].as_str().unwrap_or("?").to_string(),
+            runs: p["run_cnt"].as_u64().unwrap_or(0),
+            ns: p["run_time_ns"].as_u64().unwrap_or(0),
+        });
+    }
+    Ok(stats)
+}
+
+fn exercise(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<()> {
+    let workload = Command::new("taskset")
+        .args(["-c", "1", "target/release/pagefault-bench", &format!("{seconds}")])
+        .output()
+        .context("pagefault-bench")?;
+    if !workload.status.success() {
+        bail!("pagefault-bench failed");
+    }
+    let storm = Command::new("target/release/alloc-trigger")
+        .arg("storm")
+        .arg(&memcg.dir)
+        .args(["1", "4"])
+        .output()
+        .context("alloc-trigger storm")?;
+    if !storm.status.success() {
+        bail!("alloc-trigger storm failed: {}", String::from_utf8_lossy(&storm.stderr));
+    }
+    Ok(())
+}
+
+pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
+    crate::bench::build_release()?;
+    crate::setup::ensure_peers();
+    let _stats = Restore::set("/proc/sys/kernel/bpf_stats_enabled", "1")?;
+    let _pipe_max = Restore::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string())?;
+    let memcg = TightMemcg::create("fragtrace-bench-nsrun", 128 * 1024)?;
+    let mut rows = Vec::new();
+    let tools: [(&'static str, Command, Ready); 3] = [
+        ("fragtrace (tp_btf)", {
+            let mut c = Command::new("target/release/fragtrace");
+            c.args(["record", "--force", "--alloc-probe", "always", "-o", "target/bench/nsrun.ftr"]);
+            c
+        }, Ready::Stderr("recording to")),
+        ("fragtrace (classic)", {
+            let mut c = Command::new("target/release/fragtrace");
+            c.args(["record", "--force", "--alloc-probe", "always", "--probe-mode", "classic", "-o", "target/bench/nsrun.ftr"]);
+            c
+        }, Ready::Stderr("recording to")),
+        ("bpftrace one-liner", {
+            let mut c = Command::new("bpftrace");
+            c.args(["-e", crate::bench_overhead::BPFTRACE_PROGRAM]);
+            c
+        }, Ready::Stdout("ready")),
+    ];
+    for (tool, command, ready) in tools {
+        eprintln!("bench ns-per-run: {tool}");
+        let tracer = match Tracer::start(command, ready, Duration::from_secs(30)) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("bench ns-per-run: {tool} not measured: {e:#}");
+                continue;
+            }
+        };
+        exercise(&memcg, seconds)?;
+        rows.extend(programs_of(tracer.pid(), tool)?);
+        tracer.stop(Duration::from_secs(20))?;
+    }
+    drop(memcg);
+    std::fs::remove_file("target/bench/nsrun.ftr").ok();
+    let mut s = format!(
+        "{START}\nIn-kernel cost per program run (`kernel.bpf_stats_enabled=1`, from `bpftool prog show`), while \
+         `pagefault-bench` ran {seconds} s and then a 1-s failure storm, {} — {}:\n\n\
+         | tool | program | runs | ns/run |\n|---|---|---:|---:|\n",
+        crate::bench::machine(),
+        today()
+    );
+    for r in &rows {
+        let per = if r.runs > 0 { format!("{:.0}", r.ns as f64 / r.runs as f64) } else { "— (not run)".into() };
+        s.push_str(&format!("| {} | `{}` | {} | {} |\n", r.tool, r.name, r.runs, per));
+    }
+    s.push_str(&format!(
+        "\nProgram names are cut to 15 characters by the kernel. `mm_page_alloc_b…`/`mm_page_alloc_c…` run on every \
+         page allocation (almost all successes: one counter increment and one compare); the others run only on the \
+         slow path.\n\nReproduce: `cargo xtask bench ns-per-run --seconds {seconds}`\n{END}"
+    ));
+    println!("{s}");
+    if update {
+        crate::bench::update_section(START, END, "## In-kernel cost per program run", &s)?;
+        eprintln!("bench: BENCHMARKS.md updated");
+    }
+    Ok(())
+}
