@@ -29,6 +29,13 @@ use crate::{
 /// where the drops happened (a counter read is one syscall).
 const DROP_CHECK_EVERY: Duration = Duration::from_millis(100);
 
+/// Pause after draining before waiting for the ring buffer again. The kernel wakes the
+/// reader for the first record after it caught up, so without a pause a storm costs one
+/// wake-up (and epoll round trip) per event; with it, at most 200 wake-ups a second, each
+/// draining everything that arrived meanwhile. 5 ms keeps a slow-path signal's reaction
+/// time well below the memcg reclaim retries it must beat.
+const DRAIN_PAUSE: Duration = Duration::from_millis(5);
+
 #[derive(Debug, Error)]
 pub enum SessionError {
     #[error("polling the ring buffer: {0}")]
@@ -172,6 +179,7 @@ impl Session {
                         if self.last_drop_check.elapsed() >= DROP_CHECK_EVERY {
                             self.report_drops(sinks)?;
                         }
+                        tokio::time::sleep(DRAIN_PAUSE).await;
                     }
                     _ = ticker.tick() => {
                         self.drain(sinks, &options.filter)?;

@@ -4,7 +4,7 @@
 //! column (its `module` is always `None`), and module names are what tells a driver's
 //! allocation apart from the core kernel's. The parser is a sort and a binary search.
 
-use std::{collections::HashMap, path::Path, sync::Arc};
+use std::{collections::HashMap, path::Path};
 
 use thiserror::Error;
 
@@ -19,17 +19,25 @@ pub enum SymbolizeError {
     Hidden(String),
 }
 
-#[derive(Clone, Debug)]
+/// One text symbol: 16 bytes, its name a slice of [`Kallsyms::names`]. A kernel has ~120k
+/// text symbols; one allocation per name would cost ~10 MB of a tool that must stay small.
+#[derive(Clone, Copy, Debug)]
 struct Symbol {
     addr: u64,
-    name: Arc<str>,
-    module: Option<Arc<str>>,
+    name_at: u32,
+    name_len: u16,
+    /// Index in [`Kallsyms::modules`], or [`NO_MODULE`].
+    module: u16,
 }
+
+const NO_MODULE: u16 = u16::MAX;
 
 /// A symbol table for the running (or a recorded) kernel.
 #[derive(Clone, Debug, Default)]
 pub struct Kallsyms {
     symbols: Vec<Symbol>,
+    names: String,
+    modules: Vec<String>,
 }
 
 impl Kallsyms {
@@ -38,9 +46,22 @@ impl Kallsyms {
     }
 
     pub fn load_from(path: &Path) -> Result<Self, SymbolizeError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SymbolizeError::Io(path.display().to_string(), e))?;
-        let table = Self::parse(&text);
+        use std::io::BufRead;
+        let io = |e| SymbolizeError::Io(path.display().to_string(), e);
+        let file = std::fs::File::open(path).map_err(io)?;
+        // Streamed line by line: the file is ~6 MB and only the table is kept.
+        let mut table = Self::default();
+        let mut modules = HashMap::new();
+        let mut line = String::new();
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).map_err(io)? == 0 {
+                break;
+            }
+            table.add_line(&line, &mut modules);
+        }
+        table.finish();
         if table.symbols.is_empty() {
             return Err(SymbolizeError::Hidden(path.display().to_string()));
         }
@@ -50,34 +71,57 @@ impl Kallsyms {
     /// Parses `addr type name [module]` lines; keeps text symbols only (a return address is
     /// always in text). Malformed lines are skipped.
     pub fn parse(text: &str) -> Self {
-        let mut modules: HashMap<&str, Arc<str>> = HashMap::new();
-        let mut symbols: Vec<Symbol> = text
-            .lines()
-            .filter_map(|line| {
-                let mut parts = line.split_whitespace();
-                let addr = u64::from_str_radix(parts.next()?, 16).ok()?;
-                let kind = parts.next()?;
-                let name = parts.next()?;
-                if addr == 0 || !matches!(kind, "t" | "T" | "w" | "W") {
-                    return None;
+        let mut table = Self::default();
+        let mut modules = HashMap::new();
+        for line in text.lines() {
+            table.add_line(line, &mut modules);
+        }
+        table.finish();
+        table
+    }
+
+    fn add_line(&mut self, line: &str, modules: &mut HashMap<String, u16>) {
+        let mut parts = line.split_whitespace();
+        let (Some(addr), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else { return };
+        let Ok(addr) = u64::from_str_radix(addr, 16) else { return };
+        if addr == 0 || !matches!(kind, "t" | "T" | "w" | "W") || name.len() > usize::from(u16::MAX) {
+            return;
+        }
+        let Ok(name_at) = u32::try_from(self.names.len()) else { return };
+        let module = match parts.next().and_then(|m| m.strip_prefix('[')?.strip_suffix(']')) {
+            None => NO_MODULE,
+            Some(m) => match modules.get(m) {
+                Some(index) => *index,
+                None if self.modules.len() < usize::from(NO_MODULE) => {
+                    let index = self.modules.len() as u16;
+                    self.modules.push(m.to_string());
+                    modules.insert(m.to_string(), index);
+                    index
                 }
-                let module = parts
-                    .next()
-                    .and_then(|m| m.strip_prefix('[')?.strip_suffix(']'))
-                    .map(|m| modules.entry(m).or_insert_with(|| Arc::from(m)).clone());
-                Some(Symbol { addr, name: Arc::from(name), module })
-            })
-            .collect();
-        symbols.sort_by_key(|s| s.addr);
-        Self { symbols }
+                None => NO_MODULE,
+            },
+        };
+        self.names.push_str(name);
+        self.symbols.push(Symbol { addr, name_at, name_len: name.len() as u16, module });
+    }
+
+    fn finish(&mut self) {
+        self.symbols.sort_by_key(|s| s.addr);
+        self.symbols.shrink_to_fit();
+        self.names.shrink_to_fit();
+    }
+
+    fn name(&self, s: &Symbol) -> &str {
+        let at = s.name_at as usize;
+        self.names.get(at..at + usize::from(s.name_len)).unwrap_or("?")
     }
 
     /// `name` or `name [module]` for an address, or the address in hex when unknown.
     pub fn resolve(&self, addr: u64) -> String {
         let index = self.symbols.partition_point(|s| s.addr <= addr);
         match index.checked_sub(1).map(|i| &self.symbols[i]) {
-            Some(Symbol { name, module: Some(m), .. }) => format!("{name} [{m}]"),
-            Some(Symbol { name, module: None, .. }) => name.to_string(),
+            Some(s) if s.module != NO_MODULE => format!("{} [{}]", self.name(s), self.modules[usize::from(s.module)]),
+            Some(s) => self.name(s).to_string(),
             None => format!("{addr:#x}"),
         }
     }

@@ -136,11 +136,8 @@ impl Probes {
         // Both parse the kernel's BTF (a few MB): in parallel, and aya's parse is shared by
         // the loader (CO-RE relocations) and the tp_btf program (attach target), saving ~20 ms
         // of attach time each.
-        let (task, btf) = std::thread::scope(|scope| {
-            let task = scope.spawn(task_layout::discover);
-            let btf = preflight::kernel_has_btf().then(Btf::from_sys_fs).transpose();
-            (task.join().unwrap_or_default(), btf)
-        });
+        let task = task_layout::discover();
+        let btf = preflight::kernel_has_btf().then(Btf::from_sys_fs).transpose();
         let btf = match (btf, mode) {
             (Ok(btf), _) => btf,
             (Err(e), ProbeMode::TpBtf) => return Err(e.into()),
@@ -191,6 +188,8 @@ impl Probes {
                 program.load().map_err(|e| program_error("loading tracepoint/kmem/mm_page_alloc", e))?;
             }
         }
+        // Tens of MB parsed: not kept for the session.
+        drop(btf);
         let mut sentinels = Vec::new();
         if config.alloc_probe == AllocProbePolicy::OnPressure {
             for (name, program_name, system, event) in [
