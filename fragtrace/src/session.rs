@@ -17,7 +17,7 @@ use crate::{
     decode::{Decoded, decode_record},
     event::{Counters, Event, Lost},
     filter::EventFilter,
-    gate::{AllocProbeState, ArmReason, Gate, GateAction, HOLD},
+    gate::{AllocProbeState, ArmReason, Gate, GateAction},
     identity::{Workload, WorkloadResolver},
     probe::{Probes, kernel::monotonic_ns},
     sink::{Sink, SinkError},
@@ -53,6 +53,9 @@ pub struct SessionStats {
     pub filtered: u64,
     pub decode_errors: u64,
     pub counters: Counters,
+    /// Slowest reaction to a slow-path signal: from the kernel's event to the per-allocation
+    /// probe attached, µs.
+    pub gate_reaction_us_max: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -87,7 +90,7 @@ impl Session {
 
     /// With a workload resolver searching extra OCI bundle roots (`--oci-root`).
     pub fn with_workloads(probes: Probes, kallsyms: Kallsyms, cgroups: CgroupResolver, workloads: WorkloadResolver) -> Self {
-        let probes_policy = probes.alloc_policy;
+        let (probes_policy, probes_hold) = (probes.alloc_policy, probes.alloc_hold);
         Self {
             probes,
             kallsyms,
@@ -98,7 +101,7 @@ impl Session {
             reported_dropped: 0,
             last_drop_check: Instant::now(),
             stats: SessionStats::default(),
-            gate: Gate::new(probes_policy, HOLD),
+            gate: Gate::new(probes_policy, probes_hold),
             pending_gate: Vec::new(),
         }
     }
@@ -243,6 +246,11 @@ impl Session {
                     let reason = ArmReason::from_kernel(reason).unwrap_or(ArmReason::SlowPath);
                     let action = self.gate.signal(ts_ns, reason);
                     self.apply_gate(action, monotonic_ns());
+                    if action.is_some() {
+                        let reaction_us = monotonic_ns().saturating_sub(ts_ns) / 1000;
+                        self.stats.gate_reaction_us_max = self.stats.gate_reaction_us_max.max(reaction_us);
+                        log::debug!("per-allocation probe attached {reaction_us} µs after the slow-path entry ({})", reason.label());
+                    }
                     self.tell_gate(sinks)?;
                     continue;
                 }

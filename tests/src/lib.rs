@@ -253,3 +253,15 @@ pub fn mem_available() -> u64 {
         .expect("MemAvailable")
         * 1024
 }
+
+/// BPF links that process `pid` holds on the tracepoint `tp_name` (read from the link
+/// descriptors' /proc fdinfo: `tp_name:` names the tracepoint for raw (tp_btf) and perf
+/// (classic) links alike).
+pub fn links_on(pid: u32, tp_name: &str) -> usize {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return 0 };
+    let wanted = format!("tp_name:\t{tp_name}");
+    dir.filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .filter(|info| info.lines().any(|l| l == wanted))
+        .count()
+}

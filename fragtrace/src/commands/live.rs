@@ -22,6 +22,7 @@ pub fn start_session(args: &ProbeArgs, default_policy: AllocProbePolicy) -> anyh
         extfrag: true,
         stalls: true,
         alloc_probe: args.alloc_probe.unwrap_or(default_policy),
+        alloc_probe_hold: args.alloc_probe_hold,
     };
     // /proc/kallsyms (~200k lines) is read while the probes load: part of attach time.
     let kallsyms = std::thread::spawn(|| {

@@ -81,6 +81,10 @@ pub struct ProbeArgs {
     /// on-pressure for top and record, always for capture and doctor.
     #[arg(long, value_enum, value_name = "WHEN")]
     pub alloc_probe: Option<fragtrace::gate::AllocProbePolicy>,
+    /// With `--alloc-probe on-pressure`: how long the per-allocation probe stays attached
+    /// after the last slow-path signal.
+    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
+    pub alloc_probe_hold: std::time::Duration,
     /// Kernel→user ring buffer size in KiB (rounded up to a power of two). Larger buffers
     /// drop fewer events in storms.
     #[arg(long, default_value_t = 1024, value_name = "KIB")]

@@ -79,11 +79,20 @@ pub struct ProbeConfig {
     /// failure; the CLI chooses per command). `OnPressure` loads it detached and attaches the
     /// slow-path sentinels; the session attaches it when they fire ([`crate::gate`]).
     pub alloc_probe: AllocProbePolicy,
+    /// `OnPressure`: calm time after the last slow-path signal before detaching.
+    pub alloc_probe_hold: std::time::Duration,
 }
 
 impl Default for ProbeConfig {
     fn default() -> Self {
-        Self { mode: None, ring_bytes: 1 << 20, extfrag: true, stalls: true, alloc_probe: AllocProbePolicy::Always }
+        Self {
+            mode: None,
+            ring_bytes: 1 << 20,
+            extfrag: true,
+            stalls: true,
+            alloc_probe: AllocProbePolicy::Always,
+            alloc_probe_hold: crate::gate::HOLD,
+        }
     }
 }
 
@@ -109,6 +118,7 @@ pub struct Probes {
     /// Which slow-path wake-up sentinels are attached (`kswapd-wake`, `kcompactd-wake`).
     pub sentinels: Vec<&'static str>,
     pub alloc_policy: AllocProbePolicy,
+    pub alloc_hold: std::time::Duration,
     alloc_link: Option<AllocLink>,
     /// 1 while `mm_page_alloc` is attached: the sentinels stay quiet then.
     alloc_flag: Array<MapData, u32>,
@@ -262,6 +272,7 @@ impl Probes {
             stall_probes,
             sentinels,
             alloc_policy: config.alloc_probe,
+            alloc_hold: config.alloc_probe_hold,
             alloc_link: None,
             alloc_flag,
         };

@@ -1,0 +1,80 @@
+//! `--alloc-probe`: the per-allocation probe is detached on a calm machine, attached by the
+//! slow-path sentinels when memory gets tight (here: memcg reclaim before the charge fails),
+//! and detached again after the hold time. Attachment is read from the recorder's own BPF
+//! link descriptors (/proc/PID/fdinfo), not from fragtrace's word.
+
+use std::time::{Duration, Instant};
+
+use fragtrace_tests::{
+    cli::{fragtrace, provoke_failures, signal, start_recorder, temp_path, wait_for},
+    links_on, require_root,
+};
+
+fn report_json(file: &std::path::Path) -> serde_json::Value {
+    let out = fragtrace().args(["report", "--json"]).arg(file).output().expect("report --json");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+#[test]
+fn on_pressure_attaches_on_memcg_reclaim_and_detaches_when_calm() {
+    let _serial = require_root();
+    let file = temp_path("gate.ftr");
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--alloc-probe-hold", "2s"]);
+    let pid = recorder.id();
+    assert_eq!(links_on(pid, "mm_page_alloc"), 0, "idle machine: mm_page_alloc must not be attached");
+    assert!(links_on(pid, "mm_vmscan_memcg_reclaim_begin") == 1 && links_on(pid, "mm_vmscan_wakeup_kswapd") == 1, "the sentinels are attached");
+
+    let trigger = provoke_failures("gate");
+    assert_eq!(links_on(pid, "mm_page_alloc"), 1, "memcg reclaim attached the per-allocation probe");
+    // Hold 2 s after the last signal, checked on the 1-s tick: detached within a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while links_on(pid, "mm_page_alloc") != 0 {
+        assert!(Instant::now() < deadline, "mm_page_alloc still attached 10 s after the failures");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    signal(&recorder, libc::SIGINT);
+    assert!(recorder.wait().expect("recorder exit").success(), "{seen:?}");
+    wait_for(&stderr, "recorded", &mut seen);
+
+    let doc = report_json(&file);
+    // Every failure was seen, the first included: the probe attaches while the charge is
+    // still retrying reclaim.
+    let ours = fragtrace().args(["report", "--jsonl", "--pid", &trigger.pid.to_string()]).arg(&file).output().expect("report --jsonl");
+    let orders: Vec<u64> = fragtrace_tests::cli::json_lines(&ours.stdout)
+        .iter()
+        .filter(|o| o["kind"] == "failure")
+        .map(|o| o["order"].as_u64().expect("order"))
+        .collect();
+    assert_eq!(orders, vec![6, 7, 8, 9], "all four failures recorded");
+    let gate = &doc["alloc_probe"];
+    assert_eq!(gate["attached"], false, "detached again at the end: {gate}");
+    assert!(gate["attaches"].as_u64().expect("attaches") >= 1, "{gate}");
+    let attached_ns = gate["attached_ns"].as_u64().expect("attached_ns");
+    let observed_ns = gate["observed_ns"].as_u64().expect("observed_ns");
+    assert!(attached_ns >= 2_000_000_000 && attached_ns < observed_ns, "attached for the hold time, not all along: {gate}");
+    assert!(doc["counters"]["allocs_seen"].as_u64().expect("allocs_seen") > 0);
+    let text = fragtrace().arg("report").arg(&file).output().expect("report");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("per-allocation probe idle") && text.contains("failures while idle were not seen"), "{text}");
+    std::fs::remove_file(&file).ok();
+}
+
+#[test]
+fn always_attaches_from_the_start() {
+    let _serial = require_root();
+    let file = temp_path("gate-always.ftr");
+    let (recorder, stderr, mut seen) = start_recorder(&file, &["--alloc-probe", "always"]);
+    assert_eq!(links_on(recorder.id(), "mm_page_alloc"), 1);
+    assert_eq!(links_on(recorder.id(), "mm_vmscan_wakeup_kswapd"), 0, "no sentinels needed when always attached");
+    std::thread::sleep(Duration::from_millis(1200));
+    signal(&recorder, libc::SIGINT);
+    let mut recorder = recorder;
+    assert!(recorder.wait().expect("recorder exit").success());
+    wait_for(&stderr, "recorded", &mut seen);
+    let doc = report_json(&file);
+    let gate = &doc["alloc_probe"];
+    assert_eq!((gate["attached"].as_bool(), gate["reason"].as_str()), (Some(true), Some("always")), "{gate}");
+    assert!(doc["counters"]["allocs_seen"].as_u64().expect("allocs_seen") > 0, "the probe saw allocations");
+    std::fs::remove_file(&file).ok();
+}
