@@ -256,3 +256,15 @@ fn zone_order_defaults_to_the_highest_recent_failure() {
     let (s, r) = normal();
     assert_eq!(screen(s, r, UiState { zone_order: Some(9), ..Default::default() }).zone_order(), 9);
 }
+
+#[test]
+fn the_header_says_when_the_per_allocation_probe_is_idle() {
+    use crate::{aggregate::AllocProbeSummary, gate::ArmReason};
+    let (mut s, r) = normal();
+    s.alloc_probe = Some(AllocProbeSummary { attached: false, state_ns: 40_000_000_000, observed_ns: 100_000_000_000, attached_ns: 60_000_000_000, attaches: 2, ..Default::default() });
+    let t = full("alloc-probe-idle", &screen(s.clone(), r.clone(), UiState::default()), 160, 48);
+    assert!(t.lines().next().unwrap_or("").contains("per-alloc probe idle for 40s (no memory pressure)"), "{t}");
+    s.alloc_probe = Some(AllocProbeSummary { attached: true, reason: Some(ArmReason::MemcgReclaim), state_ns: 3_000_000_000, ..Default::default() });
+    let t = full("alloc-probe-on", &screen(s, r, UiState::default()), 160, 48);
+    assert!(t.lines().next().unwrap_or("").contains("per-alloc probe on for 3s (memcg reclaim)"), "{t}");
+}

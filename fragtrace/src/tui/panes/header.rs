@@ -37,12 +37,13 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     }
     first.push(Span::styled("fragtrace ", Style::new().add_modifier(Modifier::BOLD)));
     first.push(Span::raw(format!("{} · up {} · every {:.1}s · {} · kernel {}", h.host, uptime(h.elapsed_s), h.interval_s, h.probe_mode, h.kernel)));
+    if let Some(replay) = &h.replay {
+        first.push(Span::styled(format!(" · replay {replay}"), DIM));
+    }
+    // Last: the least essential, and the first thing a narrow terminal cuts.
     if let Some(a) = &s.alloc_probe {
         let style = if a.attached { Style::new() } else { DIM };
         first.push(Span::styled(format!(" · per-alloc probe {}", a.describe()), style));
-    }
-    if let Some(replay) = &h.replay {
-        first.push(Span::styled(format!(" · replay {replay}"), DIM));
     }
     let mut second = Vec::new();
     if s.lost > 0 {
