@@ -20,26 +20,29 @@ struct ProgStat {
     ns: u64,
 }
 
-/// Programs owned by `pid`, with their run counts.
+/// Programs whose descriptors `pid` holds (from /proc/PID/fdinfo: `prog_id`, `run_cnt`,
+/// `run_time_ns`), named by `bpftool prog show` (this bpftool cannot list owners itself).
 fn programs_of(pid: u32, tool: &'static str) -> anyhow::Result<Vec<ProgStat>> {
     let out = Command::new("bpftool").args(["prog", "show", "--json"]).output().context("running bpftool")?;
     if !out.status.success() {
         bail!("bpftool prog show: {}", String::from_utf8_lossy(&out.stderr));
     }
     let progs: serde_json::Value = serde_json::from_slice(&out.stdout).context("bpftool JSON")?;
+    let name_of = |id: u64| {
+        progs.as_array().and_then(|ps| ps.iter().find(|p| p["id"].as_u64() == Some(id))).and_then(|p| p["name"].as_str()).unwrap_or("?").to_string()
+    };
+    let field = |info: &str, key: &str| info.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse::<u64>().ok());
     let mut stats = Vec::new();
-    for p in progs.as_array().context("bpftool: not a list")? {
-        let ours = p["pids"].as_array().is_some_and(|pids| pids.iter().any(|x| x["pid"].as_u64() == Some(u64::from(pid))));
-        if !ours {
-            continue;
+    let mut seen = std::collections::HashSet::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fdinfo")).context("fdinfo")?.flatten() {
+        let Ok(info) = std::fs::read_to_string(entry.path()) else { continue };
+        // Program descriptors carry run statistics; links carry a prog_id but none.
+        let (Some(id), Some(runs), Some(ns)) = (field(&info, "prog_id:"), field(&info, "run_cnt:"), field(&info, "run_time_ns:")) else { continue };
+        if seen.insert(id) {
+            stats.push(ProgStat { tool, name: name_of(id), runs, ns });
         }
-        stats.push(ProgStat {
-            tool,
-            name: p["name"].as_str().unwrap_or("?").to_string(),
-            runs: p["run_cnt"].as_u64().unwrap_or(0),
-            ns: p["run_time_ns"].as_u64().unwrap_or(0),
-        });
     }
+    stats.sort_by(|a, b| b.runs.cmp(&a.runs));
     Ok(stats)
 }
 

@@ -25,12 +25,17 @@ const END: &str = "<!-- overhead-bench:end -->";
 pub const BPFTRACE_PROGRAM: &str = "tracepoint:kmem:mm_page_alloc /args->pfn == 0xffffffffffffffff/ { @[comm, args->order] = count(); } \
      tracepoint:kmem:mm_page_alloc_extfrag { @extfrag = count(); } BEGIN { printf(\"ready\\n\"); }";
 
+type Make = Box<dyn Fn() -> (Command, Ready)>;
+
 struct Config {
     label: &'static str,
     /// `None`: untraced.
-    command: Option<fn() -> (Command, Ready)>,
+    command: Option<Make>,
     /// What a missing peer needs.
     needs: Option<&'static str>,
+    /// The tracer runs a command that ends after the workload (trace-cmd: it crashes when
+    /// interrupted without one on this machine), instead of being stopped with SIGINT.
+    ends_by_itself: bool,
 }
 
 fn fragtrace(args: &[&str]) -> Command {
@@ -39,82 +44,72 @@ fn fragtrace(args: &[&str]) -> Command {
     c
 }
 
-fn configs() -> Vec<Config> {
+fn config(label: &'static str, needs: Option<&'static str>, make: impl Fn() -> (Command, Ready) + 'static) -> Config {
+    Config { label, command: Some(Box::new(make)), needs, ends_by_itself: false }
+}
+
+fn configs(seconds: f64) -> Vec<Config> {
+    let record = |extra: &'static [&'static str]| {
+        move || {
+            let mut c = fragtrace(&["record", "--force", "-o", "target/bench/overhead.ftr"]);
+            c.args(extra);
+            (c, Ready::Stderr("recording to"))
+        }
+    };
+    let top = |extra: &'static [&'static str]| {
+        move || {
+            let mut c = fragtrace(&["top", "--batch", "--interval", "1s"]);
+            c.args(extra);
+            (c, Ready::After(Duration::from_millis(1200)))
+        }
+    };
+    let ready_after = Ready::After(Duration::from_millis(1500));
     vec![
-        Config { label: "no tracing (baseline)", command: None, needs: None },
+        Config { label: "no tracing (baseline)", command: None, needs: None, ends_by_itself: false },
+        config("fragtrace record (default: --alloc-probe on-pressure, idle machine)", None, record(&[])),
+        config("fragtrace record --alloc-probe always (tp_btf)", None, record(&["--alloc-probe", "always"])),
+        config("fragtrace record --alloc-probe always --probe-mode classic", None, record(&["--alloc-probe", "always", "--probe-mode", "classic"])),
+        config("fragtrace top --batch (default)", None, top(&[])),
+        config("fragtrace top --batch --alloc-probe always", None, top(&["--alloc-probe", "always"])),
+        config("bpftrace one-liner (failures by comm/order + extfrag count)", Some("bpftrace"), || {
+            let mut c = Command::new("bpftrace");
+            c.args(["-e", BPFTRACE_PROGRAM]);
+            (c, Ready::Stdout("ready"))
+        }),
+        config("perf record -e kmem:mm_page_alloc --filter 'pfn == 0xffffffffffffffff' -a", Some("perf"), move || {
+            let mut c = Command::new("perf");
+            c.args(["record", "-q", "-o", "target/bench/perf.data", "-e", "kmem:mm_page_alloc", "--filter", "pfn == 0xffffffffffffffff", "-a"]);
+            (c, ready_after)
+        }),
+        config("perf kmem --page record -a (reference: every allocation)", Some("perf"), move || {
+            let mut c = Command::new("perf");
+            c.args(["kmem", "--page", "record", "-a", "-o", "target/bench/perf-kmem.data"]);
+            (c, ready_after)
+        }),
+        // -d: this kernel has no function tracer, and without -d trace-cmd gives up when it
+        // cannot switch it on ("Can't enable ftrace"). It records while `sleep` runs: stopped
+        // with SIGINT instead, trace-cmd 3.1 crashes here and leaves the event enabled.
         Config {
-            label: "fragtrace record (default: --alloc-probe on-pressure, idle machine)",
-            command: Some(|| (fragtrace(&["record", "--force", "-o", "target/bench/overhead.ftr"]), Ready::Stderr("recording to"))),
-            needs: None,
-        },
-        Config {
-            label: "fragtrace record --alloc-probe always (tp_btf)",
-            command: Some(|| {
-                (fragtrace(&["record", "--force", "--alloc-probe", "always", "-o", "target/bench/overhead.ftr"]), Ready::Stderr("recording to"))
-            }),
-            needs: None,
-        },
-        Config {
-            label: "fragtrace record --alloc-probe always --probe-mode classic",
-            command: Some(|| {
-                (
-                    fragtrace(&["record", "--force", "--alloc-probe", "always", "--probe-mode", "classic", "-o", "target/bench/overhead.ftr"]),
-                    Ready::Stderr("recording to"),
-                )
-            }),
-            needs: None,
-        },
-        Config {
-            label: "fragtrace top --batch (default)",
-            command: Some(|| (fragtrace(&["top", "--batch", "--interval", "1s"]), Ready::After(Duration::from_millis(1200)))),
-            needs: None,
-        },
-        Config {
-            label: "fragtrace top --batch --alloc-probe always",
-            command: Some(|| {
-                (fragtrace(&["top", "--batch", "--interval", "1s", "--alloc-probe", "always"]), Ready::After(Duration::from_millis(1200)))
-            }),
-            needs: None,
-        },
-        Config {
-            label: "bpftrace one-liner (failures by comm/order + extfrag count)",
-            command: Some(|| {
-                let mut c = Command::new("bpftrace");
-                c.args(["-e", BPFTRACE_PROGRAM]);
-                (c, Ready::Stdout("ready"))
-            }),
-            needs: Some("bpftrace"),
-        },
-        Config {
-            label: "perf record -e kmem:mm_page_alloc --filter 'pfn == 0xffffffffffffffff' -a",
-            command: Some(|| {
-                let mut c = Command::new("perf");
-                c.args(["record", "-q", "-o", "target/bench/perf.data", "-e", "kmem:mm_page_alloc", "--filter", "pfn == 0xffffffffffffffff", "-a"]);
-                (c, Ready::After(Duration::from_millis(1500)))
-            }),
-            needs: Some("perf"),
-        },
-        Config {
-            label: "perf kmem --page record -a (reference: every allocation)",
-            command: Some(|| {
-                let mut c = Command::new("perf");
-                c.args(["kmem", "--page", "record", "-a", "-o", "target/bench/perf-kmem.data"]);
-                (c, Ready::After(Duration::from_millis(1500)))
-            }),
-            needs: Some("perf"),
-        },
-        Config {
-            // -d: this kernel has no function tracer, and without -d trace-cmd gives up when it
-            // cannot switch it on ("Can't enable ftrace").
-            label: "trace-cmd record -d -e kmem:mm_page_alloc -f 'pfn == 0xffffffffffffffff'",
-            command: Some(|| {
+            ends_by_itself: true,
+            ..config("trace-cmd record -d -e kmem:mm_page_alloc -f 'pfn == 0xffffffffffffffff'", Some("trace-cmd"), move || {
                 let mut c = Command::new("trace-cmd");
                 c.args(["record", "-d", "-q", "-o", "target/bench/trace.dat", "-e", "kmem:mm_page_alloc", "-f", "pfn == 0xffffffffffffffff"]);
-                (c, Ready::After(Duration::from_millis(1500)))
-            }),
-            needs: Some("trace-cmd"),
+                c.args(["sleep", &format!("{}", seconds + 2.0)]);
+                (c, ready_after)
+            })
         },
     ]
+}
+
+/// A peer that dies badly can leave `kmem:mm_page_alloc` enabled in tracefs, which would
+/// slow every later run: switch it off and clear its filter after each configuration.
+fn restore_tracefs_event() {
+    let dir = Path::new("/sys/kernel/tracing/events/kmem/mm_page_alloc");
+    if std::fs::read_to_string(dir.join("enable")).is_ok_and(|v| v.trim() != "0") {
+        eprintln!("bench overhead: a tracer left kmem:mm_page_alloc enabled; switching it off");
+        let _ = std::fs::write(dir.join("enable"), "0");
+    }
+    let _ = std::fs::write(dir.join("filter"), "0");
 }
 
 fn has(program: &str) -> bool {
@@ -153,7 +148,7 @@ pub fn overhead(rounds: usize, seconds: f64, update: bool) -> anyhow::Result<()>
     crate::bench::build_release()?;
     crate::setup::ensure_peers();
     std::fs::create_dir_all("target/bench").context("creating target/bench")?;
-    let configs = configs();
+    let configs = configs(seconds);
     let mut rows: Vec<Row> = configs
         .iter()
         .map(|c| Row {
@@ -170,7 +165,7 @@ pub fn overhead(rounds: usize, seconds: f64, update: bool) -> anyhow::Result<()>
                 continue;
             }
             eprintln!("bench overhead: round {round}/{rounds}: {}", config.label);
-            let tracer = match config.command {
+            let tracer = match &config.command {
                 None => None,
                 Some(make) => {
                     let (command, ready) = make();
@@ -187,8 +182,13 @@ pub fn overhead(rounds: usize, seconds: f64, update: bool) -> anyhow::Result<()>
             };
             let pages = workload(seconds)?;
             if let Some(t) = tracer {
-                t.stop(Duration::from_secs(20))?;
+                if config.ends_by_itself {
+                    t.wait_exit(Duration::from_secs(30))?;
+                } else {
+                    t.stop(Duration::from_secs(20))?;
+                }
             }
+            restore_tracefs_event();
             if config.command.is_none() {
                 baseline = Some(pages);
             }

@@ -74,7 +74,11 @@ impl Tracer {
     pub fn start(mut command: Command, ready: Ready, timeout: Duration) -> anyhow::Result<Self> {
         let program = format!("{:?}", command.get_program());
         let started = Instant::now();
+        // Its own process group, so helpers it forks (trace-cmd's per-CPU readers) can be
+        // cleaned up with it even if it dies first.
+        use std::os::unix::process::CommandExt;
         let mut child = command
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -117,19 +121,37 @@ impl Tracer {
     }
 
     /// SIGINT, then wait up to `grace` before SIGKILL. Returns whether it exited by itself.
-    pub fn stop(mut self, grace: Duration) -> anyhow::Result<bool> {
+    pub fn stop(self, grace: Duration) -> anyhow::Result<bool> {
         // SAFETY: signalling our own child by pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        self.wait_exit(grace)
+    }
+
+    /// Waits up to `grace` for the tracer to exit by itself (a tracer running a command),
+    /// then kills it. Returns whether it exited by itself.
+    pub fn wait_exit(mut self, grace: Duration) -> anyhow::Result<bool> {
         let deadline = Instant::now() + grace;
+        let mut exited = false;
         while Instant::now() < deadline {
             if self.child.try_wait()?.is_some() {
-                return Ok(true);
+                exited = true;
+                break;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        Ok(false)
+        if !exited {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        self.kill_group();
+        Ok(exited)
+    }
+
+    /// Whatever is left of the tracer's process group (our own group, by its id).
+    fn kill_group(&self) {
+        // SAFETY: the group was created for this child (process_group(0)), so its id is the
+        // child's pid and holds only processes it forked.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
     }
 }
 
@@ -139,6 +161,7 @@ impl Drop for Tracer {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        self.kill_group();
     }
 }
 
