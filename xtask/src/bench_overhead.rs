@@ -173,8 +173,16 @@ pub fn overhead(rounds: usize, seconds: f64, update: bool) -> anyhow::Result<()>
                         Ok(t) => Some(t),
                         Err(e) => {
                             eprintln!("bench overhead: {}: {e:#}", config.label);
-                            let first: String = e.to_string().chars().take(120).collect();
-                            rows[i].skipped = Some(format!("failed to start: {}", first.replace('|', "/")));
+                            let text = e.to_string();
+                            rows[i].skipped = Some(if text.contains("set_ftrace_filter") {
+                                // trace-cmd 3.1 treats EPERM on the function-tracer files as fatal.
+                                "cannot record on this kernel: function tracing is disabled (EPERM opening \
+                                 set_ftrace_filter), which trace-cmd treats as fatal"
+                                    .to_string()
+                            } else {
+                                let first: String = text.chars().take(120).collect();
+                                format!("failed to start: {}", first.replace('|', "/"))
+                            });
                             continue;
                         }
                     }
