@@ -32,8 +32,8 @@ const DROP_CHECK_EVERY: Duration = Duration::from_millis(100);
 /// Pause after draining before waiting for the ring buffer again. The kernel wakes the
 /// reader for the first record after it caught up, so without a pause a storm costs one
 /// wake-up (and epoll round trip) per event; with it, at most 200 wake-ups a second, each
-/// draining everything that arrived meanwhile. 5 ms keeps a slow-path signal's reaction
-/// time well below the memcg reclaim retries it must beat.
+/// draining everything that arrived meanwhile. Only while the per-allocation probe is
+/// attached: detached, the reader must react to a slow-path signal at once.
 const DRAIN_PAUSE: Duration = Duration::from_millis(5);
 
 #[derive(Debug, Error)]
@@ -182,7 +182,11 @@ impl Session {
                         if self.last_drop_check.elapsed() >= DROP_CHECK_EVERY {
                             self.report_drops(sinks)?;
                         }
-                        tokio::time::sleep(DRAIN_PAUSE).await;
+                        // Detached, every wake-up may be a slow-path signal that must be acted
+                        // on at once; only the attached probe can produce a storm.
+                        if self.probes.alloc_probe_attached() {
+                            tokio::time::sleep(DRAIN_PAUSE).await;
+                        }
                     }
                     _ = ticker.tick() => {
                         self.drain(sinks, &options.filter)?;
