@@ -7,6 +7,7 @@ mod gfp;
 mod live;
 mod record;
 mod report;
+mod serve;
 mod top;
 mod top_tui;
 
@@ -55,6 +56,8 @@ pub enum Command {
     Gfp(gfp::GfpArgs),
     /// Judge the zones' fragmentation and the stalls, and say what to do (root for --apply).
     Doctor(doctor::DoctorArgs),
+    /// Prometheus/OpenMetrics metrics on /metrics for fleets (root; see deploy/).
+    Serve(serve::ServeArgs),
 }
 
 /// An error with its own exit status (e.g. 2: `capture --timeout` with nothing captured).
@@ -154,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dmesg(args) => dmesg::run(args),
         Command::Gfp(args) => gfp::run(args),
         Command::Doctor(args) => doctor::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
     }
 }
 

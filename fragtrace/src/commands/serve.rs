@@ -1,0 +1,77 @@
+//! `fragtrace serve`: Prometheus/OpenMetrics metrics for fleets, on `--listen`.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicBool},
+    time::Duration,
+};
+
+use anyhow::Context;
+use clap::Args;
+use fragtrace::{
+    gate::AllocProbePolicy,
+    http::{Endpoint, HttpLimits},
+    metrics::{Metrics, MetricsOptions, MetricsSink},
+    session::RunOptions,
+};
+use tokio::{net::TcpListener, sync::Notify};
+
+use super::{FilterArgs, ProbeArgs, live, parse_duration};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Metric names and labels: docs/metrics.md. Every label is bounded (orders, GFP \
+classes, migratetypes; pods only with --pod-labels, capped by --max-pods), so the series count \
+does not grow with the workload. The endpoint serves GET /metrics and /healthz only, one request \
+per connection, with size, time and connection limits.\n\n\
+Examples:\n  \
+  sudo fragtrace serve\n  \
+  sudo fragtrace serve --listen 0.0.0.0:9862 --pod-labels\n  \
+  curl -s localhost:9862/metrics | grep fragtrace_alloc_failures_total")]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Address to serve on. Loopback by default; the DaemonSet passes the pod's address.
+    #[arg(long, default_value = "127.0.0.1:9862", value_name = "ADDR:PORT")]
+    pub listen: SocketAddr,
+    /// Also count failures per Kubernetes pod (fragtrace_pod_alloc_failures_total).
+    #[arg(long)]
+    pub pod_labels: bool,
+    /// With --pod-labels: pods with a series of their own; failures of further pods are
+    /// counted under pod="_other".
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_pods: usize,
+    /// How often the zone gauges (free blocks, indices) are refreshed from /proc/buddyinfo.
+    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]
+    pub zones_interval: Duration,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = args.filter.to_filter()?;
+    let mut session = live::start_session(&args.probe, AllocProbePolicy::OnPressure)?;
+    let probes = session.probes();
+    let options = MetricsOptions {
+        pod_labels: args.pod_labels,
+        max_pods: args.max_pods,
+        probe_mode: probes.mode.to_string(),
+        alloc_probe_policy: probes.alloc_policy.to_string(),
+    };
+    let metrics = Arc::new(Metrics::new(&options));
+    let mut sink = MetricsSink::new(metrics.clone(), probes.kernel.gfp.clone(), probes.kernel.pageblock_order, &options);
+    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let endpoint = Arc::new(Endpoint { metrics, healthy: AtomicBool::new(true) });
+    let server = tokio::spawn(fragtrace::http::serve(listener, endpoint.clone(), HttpLimits::default()));
+    eprintln!(
+        "fragtrace: serving metrics on http://{}/metrics (probe {}, per-allocation probe {}); Ctrl-C or SIGTERM stops",
+        args.listen, session.probes().mode, session.probes().alloc_policy
+    );
+    let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
+    let run = RunOptions { tick: Duration::from_secs(1), zones_every: Some(args.zones_interval), filter };
+    let result = session.run(&mut [&mut sink], &run, stop).await;
+    endpoint.healthy.store(false, std::sync::atomic::Ordering::Relaxed);
+    server.abort();
+    result.context("the probe session failed")?;
+    eprintln!("fragtrace: stopped serving");
+    Ok(())
+}

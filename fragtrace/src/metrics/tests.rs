@@ -1,0 +1,136 @@
+use super::*;
+use crate::{
+    event::{Extfrag, Failure, Stall, Task},
+    gfp::eras::Era,
+};
+
+fn options(pod_labels: bool, max_pods: usize) -> MetricsOptions {
+    MetricsOptions { pod_labels, max_pods, probe_mode: "tp_btf".into(), alloc_probe_policy: "on-pressure".into() }
+}
+
+fn table() -> GfpTable {
+    Era::V5_1.table()
+}
+
+fn task(i: u64) -> Task {
+    Task { ts_ns: i, cpu: 0, pid: i as u32, tgid: i as u32, cgroup_id: i, comm: format!("proc-{i}") }
+}
+
+/// Series in an exposition: sample lines, not comments or `# EOF`.
+fn series(text: &str) -> usize {
+    text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count()
+}
+
+#[test]
+fn failures_are_counted_by_order_class_and_nowarn() {
+    let gfp = table();
+    let metrics = Arc::new(Metrics::new(&options(false, 10)));
+    let mut sink = MetricsSink::new(metrics.clone(), gfp.clone(), 9, &options(false, 10));
+    let kernel = gfp.value_of("GFP_KERNEL").expect("GFP_KERNEL");
+    let nowarn = gfp.value_of("__GFP_NOWARN").expect("__GFP_NOWARN");
+    for (order, mask) in [(4, kernel), (4, kernel), (9, kernel | nowarn), (15, kernel)] {
+        sink.event(&Event::Failure(Failure { task: task(1), order, gfp_mask: mask, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None }))
+            .unwrap();
+    }
+    let text = metrics.encode();
+    assert!(text.contains("fragtrace_alloc_failures_total{order=\"4\",gfp_class=\"kernel\",nowarn=\"false\"} 2"), "{text}");
+    assert!(text.contains("fragtrace_alloc_failures_total{order=\"9\",gfp_class=\"kernel\",nowarn=\"true\"} 1"), "{text}");
+    assert!(text.contains("fragtrace_alloc_failures_total{order=\"10\",gfp_class=\"kernel\",nowarn=\"false\"} 1"), "orders above 10 share 10: {text}");
+    assert!(text.contains("fragtrace_build_info{version="), "{text}");
+    assert!(text.contains("fragtrace_probe{mode=\"tp_btf\",alloc_probe=\"on-pressure\"} 1"), "{text}");
+    assert!(text.ends_with("# EOF\n"));
+}
+
+#[test]
+fn gfp_classes_are_a_small_fixed_set() {
+    let gfp = table();
+    let v = |n: &str| gfp.value_of(n).unwrap_or_else(|| panic!("{n}"));
+    assert_eq!(gfp_class(&gfp, v("GFP_KERNEL")), "kernel");
+    assert_eq!(gfp_class(&gfp, v("GFP_KERNEL_ACCOUNT")), "kernel");
+    assert_eq!(gfp_class(&gfp, v("GFP_ATOMIC")), "atomic");
+    assert_eq!(gfp_class(&gfp, v("GFP_NOWAIT")), "nowait");
+    assert_eq!(gfp_class(&gfp, v("GFP_HIGHUSER_MOVABLE")), "user_movable");
+    assert_eq!(gfp_class(&gfp, v("GFP_TRANSHUGE_LIGHT")), "transhuge");
+    assert_eq!(gfp_class(&gfp, 0), "other");
+}
+
+#[test]
+fn cardinality_is_bounded_whatever_the_workload() {
+    let gfp = table();
+    let opts = options(true, 5);
+    let metrics = Arc::new(Metrics::new(&opts));
+    let mut sink = MetricsSink::new(metrics.clone(), gfp, 9, &opts);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..50_000u64 {
+        // A new pod per thousand events, random masks and orders, a new comm every time.
+        if i % 1000 == 0 {
+            let mut w = Workload::default();
+            w.pod.pod_name = Some(format!("pod-{i}"));
+            w.pod.pod_namespace = Some(format!("ns-{i}"));
+            sink.workload(i / 1000, &w).unwrap();
+        }
+        let mut t = task(i);
+        t.cgroup_id = i / 1000;
+        let r = next();
+        let event = match r % 3 {
+            0 => Event::Failure(Failure { task: t, order: (r >> 8) as u32 % 64, gfp_mask: r >> 16, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None }),
+            1 => Event::Extfrag(Extfrag {
+                task: t,
+                alloc_order: (r >> 8) as i32 % 11,
+                fallback_order: (r >> 12) as i32 % 11,
+                alloc_migratetype: (r >> 16) as i32 % 9,
+                fallback_migratetype: (r >> 20) as i32 % 9,
+                change_ownership: r & 1 == 0,
+            }),
+            _ => Event::Stall(Stall { task: t, kind: StallKind::MemcgReclaim, order: 0, gfp_mask: r, duration_ns: r % 1_000_000_000, result: 0 }),
+        };
+        sink.event(&event).unwrap();
+    }
+    let text = metrics.encode();
+    let pods: std::collections::HashSet<&str> =
+        text.lines().filter(|l| l.starts_with("fragtrace_pod_alloc_failures_total{")).filter_map(|l| l.split("pod=\"").nth(1)?.split('"').next()).collect();
+    assert_eq!(pods.len(), 6, "five pods and the overflow bucket: {pods:?}");
+    assert!(pods.contains(OVERFLOW_POD));
+    // orders 0-10 × 6 classes × 2 + 7 migratetype names² × 2 + stalls + fixed metrics.
+    let bound = 11 * 6 * 2 + 7 * 7 * 2 + 6 + 16 + 20;
+    assert!(series(&text) <= bound, "{} series > {bound}", series(&text));
+}
+
+#[test]
+fn zone_gauges_and_kernel_counters() {
+    let opts = options(false, 0);
+    let metrics = Arc::new(Metrics::new(&opts));
+    let mut sink = MetricsSink::new(metrics.clone(), table(), 9, &opts);
+    sink.zones(&ZoneSnapshot {
+        ts_ns: 1,
+        buddyinfo: "Node 0, zone   Normal   100   50   0   0   0   0   0   0   0   0   0\n".into(),
+        pagetypeinfo: None,
+    })
+    .unwrap();
+    sink.tick(1, &Counters { ooms: 2, dropped: 5, allocs_seen: 100, ..Default::default() }).unwrap();
+    sink.tick(2, &Counters { ooms: 3, dropped: 5, allocs_seen: 150, ..Default::default() }).unwrap();
+    sink.alloc_probe(&AllocProbeState { attached: true, reason: None, since_ns: 0 }).unwrap();
+    let text = metrics.encode();
+    assert!(text.contains("fragtrace_zone_free_blocks{node=\"0\",zone=\"Normal\",order=\"1\"} 50"), "{text}");
+    assert!(text.contains("fragtrace_zone_fragmentation_index{node=\"0\",zone=\"Normal\",order=\"1\"} -1.0"), "a block exists: {text}");
+    assert!(text.contains("fragtrace_zone_unusable_index{node=\"0\",zone=\"Normal\",order=\"2\"} 1.0"), "{text}");
+    assert!(text.contains("fragtrace_oom_kills_total 3"), "{text}");
+    assert!(text.contains("fragtrace_ringbuf_dropped_events_total 5"), "{text}");
+    assert!(text.contains("fragtrace_page_allocations_seen_total 150"), "{text}");
+    assert!(text.contains("fragtrace_alloc_probe_attached 1"), "{text}");
+}
+
+#[test]
+fn prometheus_text_names_counters_with_their_total_suffix() {
+    let om = "# HELP x_events Events.\n# TYPE x_events counter\nx_events_total 3\n# HELP x_up Up.\n# TYPE x_up gauge\nx_up 1\n# EOF\n";
+    assert_eq!(
+        to_prometheus_text(om),
+        "# HELP x_events_total Events.\n# TYPE x_events_total counter\nx_events_total 3\n# HELP x_up Up.\n# TYPE x_up gauge\nx_up 1\n"
+    );
+}
