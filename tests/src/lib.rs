@@ -22,6 +22,7 @@ use fragtrace::{
 };
 
 pub mod cli;
+pub mod http;
 pub mod pty;
 
 /// The end-to-end tests attach probes and change global sysctls: one at a time.

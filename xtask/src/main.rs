@@ -49,8 +49,12 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// A static release binary (x86_64-unknown-linux-musl, eBPF object embedded) in
+    /// target/dist/fragtrace, for the container image (Dockerfile) and old userlands.
+    Dist,
     /// Setup, then every test: unit tests and the privileged end-to-end tests (root only;
-    /// they fail loudly rather than skip when not root).
+    /// they fail loudly rather than skip when not root). Builds the static binary too: the
+    /// `serve` end-to-end test runs it.
     Test {
         /// Extra arguments for `cargo test`, e.g. a test name filter.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -115,6 +119,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Setup => setup::ensure().map(|_| ()),
         Command::Build => build(),
+        Command::Dist => dist().map(|path| println!("{}", path.display())),
         Command::Top { args } => top(&args),
         Command::Test { args } => test(&args),
         Command::Bench { which, no_update, quick } => bench(which, !no_update && !quick, quick),
@@ -158,6 +163,37 @@ fn build() -> anyhow::Result<()> {
     shell::cargo(&toolchain, &["build", "--release", "--package", "fragtrace"])
 }
 
+/// Builds target/dist/fragtrace: static (no PIE, so `ldd` calls it "not a dynamic
+/// executable"), stripped, the eBPF object embedded like in every build.
+fn dist() -> anyhow::Result<std::path::PathBuf> {
+    let toolchain = setup::ensure()?;
+    setup::ensure_musl_target()?;
+    if !shell::succeeds("sh", &["-c", "command -v x86_64-linux-musl-gcc"]) {
+        bail!("x86_64-linux-musl-gcc is missing (zstd's C code needs it): apt-get install musl-tools");
+    }
+    let target_flags = "CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS";
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    shell::run_with_env(
+        &cargo,
+        &["build", "--release", "--target", setup::MUSL_TARGET, "--package", "fragtrace"],
+        &[
+            ("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name()),
+            (target_flags, "-C target-feature=+crt-static -C relocation-model=static -C strip=symbols"),
+        ],
+    )?;
+    let built = std::path::Path::new("target").join(setup::MUSL_TARGET).join("release/fragtrace");
+    let dist = std::path::Path::new("target/dist");
+    std::fs::create_dir_all(dist).context("creating target/dist")?;
+    let out = dist.join("fragtrace");
+    std::fs::copy(&built, &out).with_context(|| format!("copying {}", built.display()))?;
+    let ldd = shell::output("sh", &["-c", &format!("ldd {} 2>&1 || true", out.display())]).unwrap_or_default();
+    if !ldd.contains("not a dynamic executable") {
+        bail!("{} is not static: ldd says {}", out.display(), ldd.trim());
+    }
+    eprintln!("xtask: {} is static ({} bytes)", out.display(), std::fs::metadata(&out)?.len());
+    Ok(std::fs::canonicalize(&out)?)
+}
+
 fn top(args: &[String]) -> anyhow::Result<()> {
     build()?;
     let binary = std::path::Path::new("target/release/fragtrace");
@@ -177,8 +213,12 @@ fn test(args: &[String]) -> anyhow::Result<()> {
         );
         bail!("refusing to run a partial test suite as a non-root user");
     }
+    setup::ensure_test_tools()?;
     // The CLI tests drive the real binaries; build them first.
     shell::cargo(&toolchain, &["build", "--package", "fragtrace", "--bins"])?;
+    let static_binary = dist()?;
+    // SAFETY: single-threaded; read by the `serve` end-to-end test.
+    unsafe { std::env::set_var("FRAGTRACE_STATIC_BIN", &static_binary) };
     let mut cargo_args = vec!["test", "--workspace"];
     cargo_args.extend(args.iter().map(String::as_str));
     let (passed, failed) = shell::cargo_test(&toolchain, &cargo_args)?;

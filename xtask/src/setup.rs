@@ -83,7 +83,34 @@ fn ensure_bpf_linker() -> anyhow::Result<()> {
 }
 
 fn ensure_apt_packages() -> anyhow::Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
+    install_missing_packages(&APT_PACKAGES).context("installing the LLVM 22 development packages bpf-linker links against")
+}
+
+/// What `cargo xtask test` needs beyond the build: a real Prometheus server and promtool
+/// (the `serve` end-to-end test scrapes with them), musl for the static release binary
+/// (`cargo xtask dist`), and the Kubernetes schema validator for deploy/.
+pub fn ensure_test_tools() -> anyhow::Result<()> {
+    install_missing_packages(&["prometheus", "musl-tools"]).context("installing prometheus and musl-tools")?;
+    ensure_musl_target()?;
+    if !succeeds("sh", &["-c", "command -v kubernetes-validate"]) {
+        run("python3", &["-m", "pip", "install", "--quiet", "kubernetes-validate==1.37.0"])
+            .context("installing kubernetes-validate (validates deploy/kubernetes against the Kubernetes OpenAPI schemas)")?;
+    }
+    Ok(())
+}
+
+pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+
+pub fn ensure_musl_target() -> anyhow::Result<()> {
+    let installed = output("rustup", &["target", "list", "--installed"]).is_some_and(|t| t.lines().any(|l| l.trim() == MUSL_TARGET));
+    if !installed {
+        run("rustup", &["target", "add", MUSL_TARGET])?;
+    }
+    Ok(())
+}
+
+fn install_missing_packages(packages: &[&str]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| {
@@ -104,9 +131,9 @@ fn ensure_apt_packages() -> anyhow::Result<()> {
         }
     };
     apt(&["update", "-qq"])?;
-    let mut install = vec!["install", "-y", "-qq"];
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
     install.extend(missing);
-    apt(&install).context("installing the LLVM 22 development packages bpf-linker links against")
+    apt(&install)
 }
 
 /// The tools fragtrace is compared with (`cargo xtask bench`), from Debian packages. Best
