@@ -75,7 +75,7 @@ fn serve_and_scrape(binary: &Path) {
     let port = free_port();
     let target = format!("127.0.0.1:{port}");
     let mut serve = Command::new(binary)
-        .args(["serve", "--listen", &target, "--zones-interval", "1s"])
+        .args(["serve", "--listen", &target, "--zones-interval", "1s", "--pod-labels"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("fragtrace serve");
@@ -114,11 +114,48 @@ fn serve_and_scrape(binary: &Path) {
     let out = promtool.wait_with_output().expect("promtool");
     assert!(out.status.success(), "promtool check metrics: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 
+    names_in_deploy_exist(&metrics);
+
     drop(prometheus);
     let mut serve = serve;
     signal(&serve.0, libc::SIGINT);
     assert!(serve.0.wait().expect("serve exit").success(), "{seen:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `fragtrace_…` names in a text.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("fragtrace_") {
+        let tail = &rest[at..];
+        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        names.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// Every metric the dashboard and the alert rules query exists on /metrics (as a sample or a
+/// declared family: a histogram's `_bucket`/`_count`/`_sum` count as its family).
+fn names_in_deploy_exist(exposition: &str) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let exposed: std::collections::BTreeSet<String> = exposition
+        .lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix("# TYPE ").or(Some(l).filter(|l| !l.starts_with('#')))?;
+            Some(l.split(|c: char| c == '{' || c == ' ').next()?.to_string())
+        })
+        .collect();
+    for file in ["deploy/grafana/fragtrace.json", "deploy/prometheus/alerts.yaml"] {
+        let text = std::fs::read_to_string(repo.join(file)).expect(file);
+        let used = metric_names(&text);
+        assert!(!used.is_empty(), "{file} queries no fragtrace metric");
+        for name in used {
+            let family = ["_bucket", "_count", "_sum"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(&name);
+            assert!(exposed.contains(&name) || exposed.contains(family), "{file} uses {name}, which /metrics does not have");
+        }
+    }
 }
 
 #[test]
