@@ -139,6 +139,50 @@ fn top_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
     })
 }
 
+/// The value of an unlabelled sample in a Prometheus text exposition.
+fn sample(exposition: &str, name: &str) -> Option<f64> {
+    exposition.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+fn scrape(addr: &str) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n")?;
+    let mut body = String::new();
+    s.read_to_string(&mut body)?;
+    Ok(body)
+}
+
+fn serve_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
+    let addr = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port());
+    let mut c = Command::new("target/release/fragtrace");
+    c.args(["serve", "--alloc-probe", "always", "--listen", &addr]);
+    let tracer = Tracer::start(c, Ready::Stderr("serving metrics on"), Duration::from_secs(30))?;
+    let pid = tracer.pid();
+    let (cpu0, t0) = (cpu_seconds(pid)?, Instant::now());
+    let calls_failed = run_storm(memcg, seconds)?;
+    let (cpu1, wall) = (cpu_seconds(pid)?, t0.elapsed().as_secs_f64());
+    // Scraped after the storm's last events have been drained.
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = scrape(&addr)?;
+    let rss_mib = peak_rss_mib(pid)?;
+    tracer.stop(Duration::from_secs(10))?;
+    let delivered = sample(&metrics, "fragtrace_events_total").context("fragtrace_events_total")? as u64;
+    let dropped = sample(&metrics, "fragtrace_ringbuf_dropped_events_total").context("dropped")? as u64;
+    Ok(StormRow {
+        what: "serve".into(),
+        ring_kib: 1024,
+        kernel_events: delivered + dropped,
+        delivered,
+        dropped,
+        lost_reported: dropped,
+        seconds: wall,
+        cpu_pct: (cpu1 - cpu0) / wall * 100.0,
+        rss_mib,
+        calls_failed,
+    })
+}
+
 /// `pipeline-bench`: decode → filter → aggregate throughput on one core.
 fn pipeline(events: u64) -> anyhow::Result<f64> {
     let out = Command::new("taskset")
@@ -169,6 +213,8 @@ pub fn storm(seconds: f64, pipeline_events: u64, update: bool) -> anyhow::Result
     }
     eprintln!("bench storm: top --json, {seconds} s");
     rows.push(top_row(&memcg, seconds)?);
+    eprintln!("bench storm: serve, {seconds} s");
+    rows.push(serve_row(&memcg, seconds)?);
     drop(memcg);
     let mut s = format!(
         "{START}\nDecode → filter → aggregate of ring-buffer records (60 % failures with attribution, 40 % extfrag), \
