@@ -55,10 +55,15 @@ pub fn wait_for(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String
 
 /// Starts `fragtrace record -o FILE EXTRA…` (stopping by itself after 120 s at most) and
 /// waits until it says it is recording; returns the child, its stderr lines and those seen.
+/// The per-allocation probe is always attached unless EXTRA says otherwise: these tests count
+/// every provoked failure, and the default (`on-pressure`) may miss the first one of a burst
+/// (tests/tests/e2e_gate.rs tests the default).
 pub fn start_recorder(file: &std::path::Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>, Vec<String>) {
+    let always: &[&str] = if extra.contains(&"--alloc-probe") { &[] } else { &["--alloc-probe", "always"] };
     let mut recorder = fragtrace()
         .args(["record", "--duration", "120s", "-o"])
         .arg(file)
+        .args(always)
         .args(extra)
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -99,7 +99,7 @@ fn record_then_every_report_format_and_replay() {
 fn top_batch_shows_provoked_failures() {
     let _serial = require_root();
     let mut top = fragtrace()
-        .args(["top", "--batch", "--interval", "300ms", "--comm", "alloc-trig*"])
+        .args(["top", "--batch", "--interval", "300ms", "--comm", "alloc-trig*", "--alloc-probe", "always"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawning fragtrace top");

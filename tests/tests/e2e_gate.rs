@@ -20,14 +20,19 @@ fn report_json(file: &std::path::Path) -> serde_json::Value {
 fn on_pressure_attaches_on_memcg_reclaim_and_detaches_when_calm() {
     let _serial = require_root();
     let file = temp_path("gate.ftr");
-    let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--alloc-probe-hold", "2s"]);
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--alloc-probe", "on-pressure", "--alloc-probe-hold", "3s"]);
     let pid = recorder.id();
     assert_eq!(links_on(pid, "mm_page_alloc"), 0, "idle machine: mm_page_alloc must not be attached");
     assert!(links_on(pid, "mm_vmscan_memcg_reclaim_begin") == 1 && links_on(pid, "mm_vmscan_wakeup_kswapd") == 1, "the sentinels are attached");
 
-    let trigger = provoke_failures("gate");
+    // The first burst's memcg reclaim attaches the probe; its first failure may come before
+    // the attach (≈0.3 ms; documented), the rest may not.
+    let first = provoke_failures("gate");
     assert_eq!(links_on(pid, "mm_page_alloc"), 1, "memcg reclaim attached the per-allocation probe");
-    // Hold 2 s after the last signal, checked on the 1-s tick: detached within a few seconds.
+    // A second burst within the hold time finds the probe attached: every failure is seen.
+    let second = provoke_failures("gate2");
+    assert_eq!(links_on(pid, "mm_page_alloc"), 1);
+    // Hold 3 s after the last signal, checked on the 1-s tick: detached within a few seconds.
     let deadline = Instant::now() + Duration::from_secs(10);
     while links_on(pid, "mm_page_alloc") != 0 {
         assert!(Instant::now() < deadline, "mm_page_alloc still attached 10 s after the failures");
@@ -38,15 +43,17 @@ fn on_pressure_attaches_on_memcg_reclaim_and_detaches_when_calm() {
     wait_for(&stderr, "recorded", &mut seen);
 
     let doc = report_json(&file);
-    // Every failure was seen, the first included: the probe attaches while the charge is
-    // still retrying reclaim.
-    let ours = fragtrace().args(["report", "--jsonl", "--pid", &trigger.pid.to_string()]).arg(&file).output().expect("report --jsonl");
-    let orders: Vec<u64> = fragtrace_tests::cli::json_lines(&ours.stdout)
-        .iter()
-        .filter(|o| o["kind"] == "failure")
-        .map(|o| o["order"].as_u64().expect("order"))
-        .collect();
-    assert_eq!(orders, vec![6, 7, 8, 9], "all four failures recorded");
+    let orders_of = |pid: u32| -> Vec<u64> {
+        let out = fragtrace().args(["report", "--jsonl", "--pid", &pid.to_string()]).arg(&file).output().expect("report --jsonl");
+        fragtrace_tests::cli::json_lines(&out.stdout).iter().filter(|o| o["kind"] == "failure").map(|o| o["order"].as_u64().expect("order")).collect()
+    };
+    let first_orders = orders_of(first.pid);
+    assert!(
+        !first_orders.is_empty() && [6, 7, 8, 9].ends_with(&first_orders),
+        "the arming burst: its last failures at least, in order: {first_orders:?}"
+    );
+    eprintln!("arming burst: {} of 4 failures seen", first_orders.len());
+    assert_eq!(orders_of(second.pid), vec![6, 7, 8, 9], "while attached, every failure is recorded");
     let gate = &doc["alloc_probe"];
     assert_eq!(gate["attached"], false, "detached again at the end: {gate}");
     assert!(gate["attaches"].as_u64().expect("attaches") >= 1, "{gate}");

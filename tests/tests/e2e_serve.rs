@@ -75,7 +75,7 @@ fn serve_and_scrape(binary: &Path) {
     let port = free_port();
     let target = format!("127.0.0.1:{port}");
     let mut serve = Command::new(binary)
-        .args(["serve", "--listen", &target, "--zones-interval", "1s", "--pod-labels"])
+        .args(["serve", "--listen", &target, "--zones-interval", "1s", "--pod-labels", "--alloc-probe", "always"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("fragtrace serve");

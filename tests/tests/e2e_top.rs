@@ -14,7 +14,7 @@ use fragtrace_tests::{
 fn full_screen_shows_the_failures_and_q_restores_the_terminal() {
     let _serial = require_root();
     let mut command = std::process::Command::new(built_binary("fragtrace"));
-    command.args(["top", "--interval", "500ms"]);
+    command.args(["top", "--interval", "500ms", "--alloc-probe", "always"]);
     let mut pty = Pty::spawn(command, 120, 40);
     pty.wait_for("the failures pane", Duration::from_secs(30), |s| s.contains("Failures by process/order/flags"));
     assert!(pty.contents().contains("Zones"), "the zones pane shows live buddyinfo");
@@ -48,8 +48,8 @@ fn full_screen_shows_the_failures_and_q_restores_the_terminal() {
 #[test]
 fn batch_text_and_json_show_the_same_failures() {
     let _serial = require_root();
-    let mut text = fragtrace().args(["top", "--batch", "--interval", "500ms", "--comm", "alloc-trigger"]).stdout(Stdio::piped()).spawn().expect("top --batch");
-    let mut json = fragtrace().args(["top", "--json", "--interval", "500ms", "--comm", "alloc-trigger"]).stdout(Stdio::piped()).spawn().expect("top --json");
+    let mut text = fragtrace().args(["top", "--batch", "--interval", "500ms", "--comm", "alloc-trigger", "--alloc-probe", "always"]).stdout(Stdio::piped()).spawn().expect("top --batch");
+    let mut json = fragtrace().args(["top", "--json", "--interval", "500ms", "--comm", "alloc-trigger", "--alloc-probe", "always"]).stdout(Stdio::piped()).spawn().expect("top --json");
     let text_out = lines_of(text.stdout.take().expect("stdout"));
     let json_out = lines_of(json.stdout.take().expect("stdout"));
     let (mut text_seen, mut json_seen) = (Vec::new(), Vec::new());
