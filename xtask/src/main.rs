@@ -12,6 +12,7 @@ mod bench_top;
 mod proc;
 mod setup;
 mod shell;
+mod vm;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -48,6 +49,12 @@ enum Command {
         /// to publish (implies --no-update).
         #[arg(long)]
         quick: bool,
+    },
+    /// fragtrace end to end on other kernels in QEMU (real fragmentation failures in a
+    /// 512 MiB guest): `6.1`, `6.12`, `all`, or a path to a vmlinuz.
+    VmTest {
+        #[arg(long, default_value = "6.1")]
+        kernel: String,
     },
     /// A static release binary (x86_64-unknown-linux-musl, eBPF object embedded) in
     /// target/dist/fragtrace, for the container image (Dockerfile) and old userlands.
@@ -120,6 +127,7 @@ fn main() -> anyhow::Result<()> {
         Command::Setup => setup::ensure().map(|_| ()),
         Command::Build => build(),
         Command::Dist => dist().map(|path| println!("{}", path.display())),
+        Command::VmTest { kernel } => vm::vm_test(&kernel),
         Command::Top { args } => top(&args),
         Command::Test { args } => test(&args),
         Command::Bench { which, no_update, quick } => bench(which, !no_update && !quick, quick),
@@ -163,23 +171,23 @@ fn build() -> anyhow::Result<()> {
     shell::cargo(&toolchain, &["build", "--release", "--package", "fragtrace"])
 }
 
+/// Static, no PIE (`ldd`: "not a dynamic executable"), stripped.
+pub const MUSL_RUSTFLAGS: (&str, &str) =
+    ("CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS", "-C target-feature=+crt-static -C relocation-model=static -C strip=symbols");
+
 /// Builds target/dist/fragtrace: static (no PIE, so `ldd` calls it "not a dynamic
 /// executable"), stripped, the eBPF object embedded like in every build.
-fn dist() -> anyhow::Result<std::path::PathBuf> {
+pub fn dist() -> anyhow::Result<std::path::PathBuf> {
     let toolchain = setup::ensure()?;
     setup::ensure_musl_target()?;
     if !shell::succeeds("sh", &["-c", "command -v x86_64-linux-musl-gcc"]) {
         bail!("x86_64-linux-musl-gcc is missing (zstd's C code needs it): apt-get install musl-tools");
     }
-    let target_flags = "CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS";
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     shell::run_with_env(
         &cargo,
         &["build", "--release", "--target", setup::MUSL_TARGET, "--package", "fragtrace"],
-        &[
-            ("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name()),
-            (target_flags, "-C target-feature=+crt-static -C relocation-model=static -C strip=symbols"),
-        ],
+        &[("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name()), MUSL_RUSTFLAGS],
     )?;
     let built = std::path::Path::new("target").join(setup::MUSL_TARGET).join("release/fragtrace");
     let dist = std::path::Path::new("target/dist");

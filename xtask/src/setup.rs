@@ -109,7 +109,7 @@ pub fn ensure_musl_target() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn install_missing_packages(packages: &[&str]) -> anyhow::Result<()> {
+pub fn install_missing_packages(packages: &[&str]) -> anyhow::Result<()> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()
