@@ -61,7 +61,8 @@ enum Command {
     Dist,
     /// Setup, then every test: unit tests and the privileged end-to-end tests (root only;
     /// they fail loudly rather than skip when not root). Builds the static binary too: the
-    /// `serve` end-to-end test runs it.
+    /// `serve` end-to-end test runs it. Then the QEMU scenario on Debian's 6.1 kernel (its
+    /// checks count in the total).
     Test {
         /// Extra arguments for `cargo test`, e.g. a test name filter.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -229,7 +230,14 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     unsafe { std::env::set_var("FRAGTRACE_STATIC_BIN", &static_binary) };
     let mut cargo_args = vec!["test", "--workspace"];
     cargo_args.extend(args.iter().map(String::as_str));
-    let (passed, failed) = shell::cargo_test(&toolchain, &cargo_args)?;
+    let (mut passed, mut failed) = shell::cargo_test(&toolchain, &cargo_args)?;
+    // A non-host kernel in QEMU, unless a test filter was given (then only cargo's tests).
+    if args.is_empty() {
+        let (p, f) = vm::run_kernel("6.1")?;
+        println!("vm-test 6.1: {p} checks passed, {f} failed (`cargo xtask vm-test --kernel all` runs 6.12 too)");
+        passed += p;
+        failed += f;
+    }
     // One closing line for the whole suite (unit + end-to-end).
     println!("\nfragtrace: {passed} passed, {failed} failed");
     if failed > 0 || passed == 0 {
