@@ -31,10 +31,10 @@ const DROP_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 /// Pause after draining before waiting for the ring buffer again. The kernel wakes the
 /// reader for the first record after it caught up, so without a pause a storm costs one
-/// wake-up (and epoll round trip) per event; with it, at most 200 wake-ups a second, each
+/// wake-up (and epoll round trip) per event; with it, at most 100 wake-ups a second, each
 /// draining everything that arrived meanwhile. Only while the per-allocation probe is
 /// attached: detached, the reader must react to a slow-path signal at once.
-const DRAIN_PAUSE: Duration = Duration::from_millis(5);
+const DRAIN_PAUSE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Error)]
 pub enum SessionError {

@@ -246,9 +246,23 @@ fn check_mode(blocks: &BTreeMap<String, String>, mode: &str, checks: &mut Vec<(S
     );
     let order9 = report["failures"]["by_order"]["9"].as_u64().unwrap_or(0);
     check(format!("{mode}: order-9 (THP/hugetlb) failures recorded"), order9 > 0, report["failures"]["by_order"].to_string());
-    let stalls = report["stalls"].as_array().map(Vec::len).unwrap_or(0);
+    let stall_kinds: Vec<String> = report["stalls"].as_array().map(|a| a.iter().filter_map(|s| s["kind"].as_str().map(str::to_string)).collect()).unwrap_or_default();
+    check(
+        format!("{mode}: direct reclaim and direct compaction stalls recorded"),
+        stall_kinds.iter().any(|k| k == "reclaim") && stall_kinds.iter().any(|k| k == "compaction"),
+        format!("{stall_kinds:?}"),
+    );
     let extfrag = report["extfrag"]["total"].as_u64().unwrap_or(0);
-    check(format!("{mode}: stall or extfrag events recorded"), stalls > 0 || extfrag > 0, format!("{stalls} stall groups, {extfrag} extfrag"));
+    check(format!("{mode}: extfrag fallbacks recorded"), extfrag > 0, format!("{extfrag}"));
+    // The mask recorded by the probe is the one the kernel printed for the same failure.
+    if let (Some(g), Ok(printed)) = (order4, json(blocks, "dmesg")) {
+        let printed: Vec<String> = printed
+            .as_array()
+            .map(|a| a.iter().filter(|r| r["kind"] == "failure" && r["order"] == 4).filter_map(|r| r["gfp_mask"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let recorded = g["gfp_mask"].as_str().unwrap_or("?").to_string();
+        check(format!("{mode}: the recorded order-4 mask is the one the kernel printed"), printed.contains(&recorded), format!("recorded {recorded}, printed {printed:?}"));
+    }
     let doctor = json(blocks, &format!("doctor-{mode}"))?;
     let zones = doctor["diagnosis"]["zones"].as_array().cloned().unwrap_or_default();
     let biggest = zones.iter().max_by_key(|z| z["free_mib"].as_u64().unwrap_or(0));
