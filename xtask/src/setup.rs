@@ -88,9 +88,10 @@ fn ensure_apt_packages() -> anyhow::Result<()> {
 
 /// What `cargo xtask test` needs beyond the build: a real Prometheus server and promtool
 /// (the `serve` end-to-end test scrapes with them), musl for the static release binary
-/// (`cargo xtask dist`), and the Kubernetes schema validator for deploy/.
+/// (`cargo xtask dist`), bpftool (what is loaded after fragtrace exits), and the Kubernetes
+/// schema validator for deploy/.
 pub fn ensure_test_tools() -> anyhow::Result<()> {
-    install_missing_packages(&["prometheus", "musl-tools"]).context("installing prometheus and musl-tools")?;
+    install_missing_packages(&["prometheus", "musl-tools", "bpftool"]).context("installing prometheus, musl-tools and bpftool")?;
     ensure_musl_target()?;
     if !succeeds("sh", &["-c", "command -v kubernetes-validate"]) {
         run("python3", &["-m", "pip", "install", "--quiet", "kubernetes-validate==1.37.0"])

@@ -54,6 +54,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     }
     let filter = args.filter.to_filter()?;
     let mut session = live::start_session(&args.probe, fragtrace::gate::AllocProbePolicy::Always)?;
+    live::harden(true);
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let header = live::recording_header(&session, &filter, format!("capture-{}-{secs}", std::process::id()));
     let options = CaptureOptions {

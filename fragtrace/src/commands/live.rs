@@ -14,6 +14,15 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::ProbeArgs;
 
+/// After loading: OOM protection, then every capability but what the rest of the run needs.
+/// `writes_files`: the command creates files (record, capture).
+pub fn harden(writes_files: bool) {
+    fragtrace::probe::preflight::protect_from_oom_killer();
+    if let Err(e) = fragtrace::probe::preflight::drop_capabilities_except(&fragtrace::probe::preflight::live_capabilities(writes_files)) {
+        log::warn!("could not drop capabilities: {e}");
+    }
+}
+
 /// Loads and attaches the probes; `default_policy` applies unless `--alloc-probe` is given.
 pub fn start_session(args: &ProbeArgs, default_policy: AllocProbePolicy) -> anyhow::Result<Session> {
     let config = ProbeConfig {

@@ -154,6 +154,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         ..RecorderOptions::new(&args.output)
     };
     let recorder = Recorder::create(options, header)?;
+    live::harden(true);
     eprintln!(
         "fragtrace: recording to {} (probe {}{}); Ctrl-C or SIGTERM stops and closes the file",
         args.output.display(),

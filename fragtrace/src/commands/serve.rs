@@ -60,6 +60,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new(&options));
     let mut sink = MetricsSink::new(metrics.clone(), probes.kernel.gfp.clone(), probes.kernel.pageblock_order, &options);
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    live::harden(false);
     let endpoint = Arc::new(Endpoint { metrics, healthy: AtomicBool::new(true) });
     let server = tokio::spawn(fragtrace::http::serve(listener, endpoint.clone(), HttpLimits::default()));
     eprintln!(

@@ -303,6 +303,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut session = live::start_session(&args.probe, fragtrace::gate::AllocProbePolicy::OnPressure)?;
+    live::harden(false);
     let kernel = &session.probes().kernel;
     let src = Source {
         host: hostname(),

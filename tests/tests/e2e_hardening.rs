@@ -1,0 +1,153 @@
+//! fragtrace must never make an incident worse or become a way in: live commands drop the
+//! capabilities they no longer need and keep out of the OOM killer's way; nothing stays
+//! attached after any way of ending; drops in a storm are counted exactly; hostile process
+//! names reach no output raw.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use fragtrace_tests::{
+    MemCgroupPath, SysctlGuard, built_binary,
+    cli::{fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, temp_path, wait_for},
+    require_root,
+};
+
+/// The effective capability mask of `pid`.
+fn cap_eff(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:")).expect("CapEff").trim();
+    u64::from_str_radix(hex, 16).expect("hex")
+}
+
+fn bits(caps: &[u32]) -> u64 {
+    caps.iter().fold(0, |m, c| m | 1 << c)
+}
+
+const DAC_OVERRIDE: u32 = 1;
+const DAC_READ_SEARCH: u32 = 2;
+const PERFMON: u32 = 38;
+const BPF: u32 = 39;
+const SYS_RESOURCE: u32 = 24;
+
+#[test]
+fn live_commands_drop_capabilities_and_keep_out_of_the_oom_killers_way() {
+    let _serial = require_root();
+    let file = temp_path("caps.ftr");
+    let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
+    let pid = recorder.id();
+    assert_eq!(cap_eff(pid), bits(&[DAC_OVERRIDE, DAC_READ_SEARCH, PERFMON, BPF]), "record keeps only what attaching and writing need");
+    // Lowering oom_score_adj needs CAP_SYS_RESOURCE, which some sandboxes (this CI's
+    // included) withhold even from root: then the value must be left as it was.
+    let can_lower = cap_eff(std::process::id()) & bits(&[SYS_RESOURCE]) != 0;
+    let adj = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).expect("oom_score_adj");
+    eprintln!("CAP_SYS_RESOURCE {}: oom_score_adj {}", if can_lower { "held" } else { "withheld" }, adj.trim());
+    assert_eq!(adj.trim(), if can_lower { "-900" } else { "0" });
+    signal(&recorder, libc::SIGINT);
+    assert!(recorder.wait().expect("exit").success());
+
+    let mut serve = fragtrace().args(["serve", "--listen", "127.0.0.1:0"]).stderr(Stdio::piped()).spawn().expect("serve");
+    let stderr = lines_of(serve.stderr.take().expect("stderr"));
+    let mut seen = Vec::new();
+    wait_for(&stderr, "serving metrics on", &mut seen);
+    assert_eq!(cap_eff(serve.id()), bits(&[DAC_READ_SEARCH, PERFMON, BPF]), "serve writes no files: no CAP_DAC_OVERRIDE");
+    signal(&serve, libc::SIGTERM);
+    assert!(serve.wait().expect("exit").success(), "{seen:?}");
+    std::fs::remove_file(&file).ok();
+}
+
+/// fragtrace's program names as the kernel lists them (cut to 15 characters).
+fn our_programs() -> Vec<String> {
+    const OURS: [&str; 6] = ["mm_page_alloc_b", "mm_page_alloc_c", "mm_page_alloc_e", "memcg_reclaim_b", "wakeup_kswapd", "mark_victim"];
+    let out = Command::new("bpftool").args(["prog", "show", "--json"]).output().expect("bpftool (`cargo xtask test` installs it)");
+    assert!(out.status.success());
+    let progs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    let mut names: Vec<String> = progs
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .filter(|n| OURS.contains(n))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn nothing_stays_loaded_or_attached_after_any_ending() {
+    let _serial = require_root();
+    let before = our_programs();
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGKILL] {
+        let file = temp_path("detach.ftr");
+        let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
+        assert!(our_programs().len() > before.len(), "the recorder's programs are loaded while it runs");
+        signal(&recorder, sig);
+        let status = recorder.wait().expect("exit");
+        assert!(sig == libc::SIGKILL || status.success(), "signal {sig}: {status}");
+        // Program teardown is asynchronous in the kernel (RCU): allow it a moment.
+        let mut left = our_programs();
+        for _ in 0..50 {
+            if left == before {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            left = our_programs();
+        }
+        assert_eq!(left, before, "programs left loaded after signal {sig}");
+        std::fs::remove_file(&file).ok();
+    }
+}
+
+#[test]
+fn drops_in_a_storm_are_counted_exactly() {
+    let _serial = require_root();
+    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
+    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-storm-{}", std::process::id()), 128 * 1024);
+    let file = temp_path("storm.ftr");
+    // The smallest ring buffer: a 2-s storm overflows it.
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--ring-buffer-kib", "4"]);
+    let storm = Command::new(built_binary("alloc-trigger")).arg("storm").arg(&cgroup.leaf).args(["2", "4"]).output().expect("storm");
+    assert!(storm.status.success(), "{}", String::from_utf8_lossy(&storm.stderr));
+    signal(&recorder, libc::SIGINT);
+    assert!(recorder.wait().expect("exit").success());
+    wait_for(&stderr, "recorded", &mut seen);
+    let out = fragtrace().args(["report", "--jsonl"]).arg(&file).output().expect("report");
+    assert!(out.status.success());
+    let objects = json_lines(&out.stdout);
+    let lost: u64 = objects.iter().filter(|o| o["kind"] == "lost").map(|o| o["count"].as_u64().expect("count")).sum();
+    let summary = objects.last().expect("summary");
+    let dropped = summary["dropped"].as_u64().expect("dropped");
+    assert!(dropped > 0, "a 4 KiB ring must overflow in this storm: {summary}");
+    assert_eq!(lost, dropped, "every drop the kernel counted is in the file as a lost record");
+    let delivered = objects.iter().filter(|o| o["kind"] == "failure" || o["kind"] == "stall").count();
+    assert!(delivered > 0, "events still flow during the storm");
+    std::fs::remove_file(&file).ok();
+}
+
+#[test]
+fn hostile_process_names_reach_no_output_raw() {
+    let _serial = require_root();
+    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
+    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-hostile-{}", std::process::id()), 128 * 1024);
+    let file = temp_path("hostile.ftr");
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &[]);
+    // Clears the screen, moves the cursor, rings the bell, and breaks lines, if printed raw.
+    let name = "\x1b[2J\x1b[H\nx\x07y";
+    provoke_in_child(name, &cgroup.leaf);
+    signal(&recorder, libc::SIGINT);
+    assert!(recorder.wait().expect("exit").success());
+    wait_for(&stderr, "recorded", &mut seen);
+    for args in [&["report"][..], &["report", "--json"], &["report", "--jsonl"], &["report", "--format", "chrome-trace"], &["top", "--batch", "--replay"]] {
+        let out = fragtrace().args(args).arg(&file).output().expect("fragtrace");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stdout.iter().any(|&b| b == 0x1b || b == 0x07), "{args:?} printed a raw control character");
+        let text = String::from_utf8(out.stdout).expect("valid UTF-8");
+        assert!(text.contains("\\u{1b}[2J") || text.contains("\\\\u{1b}[2J"), "{args:?}: the name is shown escaped:\n{text}");
+    }
+    let jsonl = fragtrace().args(["report", "--jsonl"]).arg(&file).output().expect("report");
+    let comms: Vec<String> = json_lines(&jsonl.stdout).iter().filter_map(|o| o["comm"].as_str().map(str::to_string)).collect();
+    assert!(comms.iter().any(|c| c == "\\u{1b}[2J\\u{1b}[H\\nx\\u{7}y"), "{comms:?}");
+    std::fs::remove_file(&file).ok();
+}
