@@ -96,13 +96,17 @@ fn render(results: &[Result]) -> String {
 /// Replaces the section between `start` and `end` in BENCHMARKS.md, or appends it under
 /// `heading`.
 pub fn update_section(start: &str, end: &str, heading: &str, section: &str) -> anyhow::Result<()> {
-    let path = Path::new("BENCHMARKS.md");
-    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# fragtrace benchmarks\n".into());
+    update_section_in(Path::new("BENCHMARKS.md"), start, end, heading, section)
+}
+
+/// Like [`update_section`], in any Markdown file.
+pub fn update_section_in(path: &Path, start: &str, end: &str, heading: &str, section: &str) -> anyhow::Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# fragtrace\n".into());
     let new = match (old.find(start), old.find(end)) {
         (Some(a), Some(b)) if a < b => format!("{}{}{}", &old[..a], section, &old[b + end.len()..]),
         _ => format!("{}\n\n{heading}\n\n{section}\n", old.trim_end()),
     };
-    std::fs::write(path, new).context("writing BENCHMARKS.md")
+    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Release build of fragtrace and the helper binaries (workloads, generators).

@@ -9,6 +9,7 @@ mod bench_nsrun;
 mod bench_overhead;
 mod bench_storm;
 mod bench_top;
+mod fuzz;
 mod proc;
 mod setup;
 mod shell;
@@ -49,6 +50,15 @@ enum Command {
         /// to publish (implies --no-update).
         #[arg(long)]
         quick: bool,
+    },
+    /// Fuzz every parser of outside data (cargo-fuzz, libFuzzer) for SECONDS each; results
+    /// go into docs/reliability.md.
+    Fuzz {
+        #[arg(long, default_value_t = 60)]
+        time: u64,
+        /// Only this target (results are then printed, not written).
+        #[arg(long)]
+        target: Option<String>,
     },
     /// fragtrace end to end on other kernels in QEMU (real fragmentation failures in a
     /// 512 MiB guest): `6.1`, `6.12`, `all`, or a path to a vmlinuz.
@@ -129,6 +139,7 @@ fn main() -> anyhow::Result<()> {
         Command::Build => build(),
         Command::Dist => dist().map(|path| println!("{}", path.display())),
         Command::VmTest { kernel } => vm::vm_test(&kernel),
+        Command::Fuzz { time, target } => fuzz::fuzz(time, target.as_deref()),
         Command::Top { args } => top(&args),
         Command::Test { args } => test(&args),
         Command::Bench { which, no_update, quick } => bench(which, !no_update && !quick, quick),

@@ -1,0 +1,11 @@
+//! Kernel logs of any era: page allocation failure and OOM reports, then their verdicts.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    for report in fragtrace::kmsg::parse(&text) {
+        let analysis = fragtrace::dmesg::analyze::analyze(report, &fragtrace::dmesg::analyze::EraChoice::Auto { fallback: None });
+        let _ = analysis.to_json();
+    }
+});

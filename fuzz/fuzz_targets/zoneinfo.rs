@@ -1,0 +1,7 @@
+//! /proc/zoneinfo.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = fragtrace::procfs::zoneinfo::parse_zoneinfo(&String::from_utf8_lossy(data));
+});
