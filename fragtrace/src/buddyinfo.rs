@@ -11,10 +11,22 @@ pub struct ZoneFree {
     pub free_blocks: Vec<u64>,
 }
 
+/// `n × 2^shift`, saturating: buddyinfo comes from outside (files, recordings, logs), and
+/// absurd counts or column numbers must not overflow (found by fuzzing).
+pub fn blocks_to_pages(n: u64, shift: u32) -> u64 {
+    if n == 0 {
+        0
+    } else if shift >= 64 || n.leading_zeros() < shift {
+        u64::MAX
+    } else {
+        n << shift
+    }
+}
+
 impl ZoneFree {
-    /// Free pages in the zone.
+    /// Free pages in the zone (saturating).
     pub fn free_pages(&self) -> u64 {
-        self.free_blocks.iter().enumerate().map(|(order, n)| n << order).sum()
+        self.free_blocks.iter().enumerate().fold(0u64, |sum, (order, n)| sum.saturating_add(blocks_to_pages(*n, order as u32)))
     }
 }
 
@@ -53,6 +65,25 @@ mod tests {
         assert_eq!(zones[1].free_blocks[10], 50);
         assert_eq!(zones[0].free_pages(), 256 + 512 + 3 * 1024);
     }
+
+    /// Found by `cargo xtask fuzz`: huge counts and more columns than bits overflowed.
+    #[test]
+    fn absurd_buddyinfo_saturates_instead_of_overflowing() {
+        let many = format!("Node 0, zone DMA 88888888888888888888 {}\n", "1 ".repeat(80));
+        let huge = "Node 0, zone DMA 18446744073709551615 18446744073709551615 0 0 0 0 0 0 0 0 9\n";
+        for text in [many.as_str(), huge] {
+            for zone in parse(text) {
+                let _ = zone.free_pages();
+                for order in [0, 4, 10, 63, 64, 200] {
+                    let i = zone.indices(order);
+                    assert!((0.0..=1.0).contains(&i.unusable), "{i:?}");
+                }
+            }
+        }
+        assert_eq!(blocks_to_pages(3, 63), u64::MAX);
+        assert_eq!(blocks_to_pages(1, 63), 1 << 63);
+        assert_eq!(blocks_to_pages(5, 64), u64::MAX);
+    }
 }
 
 /// The kernel's fragmentation metrics for one zone and order (mm/vmstat.c), from free block
@@ -73,15 +104,20 @@ impl ZoneFree {
     /// (thousandths) so the numbers match debugfs `extfrag/*_index`.
     pub fn indices(&self, order: u32) -> ZoneIndices {
         let free_pages = self.free_pages();
-        let total_blocks: u64 = self.free_blocks.iter().sum();
+        let total_blocks: u64 = self.free_blocks.iter().fold(0u64, |sum, n| sum.saturating_add(*n));
         // Counted in blocks of `order`, as fill_contig_page_info does: an order-5 block is
         // 2^(5-order) suitable blocks.
-        let suitable: u64 =
-            self.free_blocks.iter().enumerate().skip(order as usize).map(|(k, n)| n << (k as u32 - order)).sum();
+        let suitable: u64 = self
+            .free_blocks
+            .iter()
+            .enumerate()
+            .skip(order as usize)
+            .fold(0u64, |sum, (k, n)| sum.saturating_add(blocks_to_pages(*n, k as u32 - order)));
         let unusable = if free_pages == 0 {
             1000
         } else {
-            (free_pages - (suitable << order).min(free_pages)) * 1000 / free_pages
+            let unusable_pages = free_pages - blocks_to_pages(suitable, order).min(free_pages);
+            (u128::from(unusable_pages) * 1000 / u128::from(free_pages)) as u64
         };
         let fragmentation = if suitable > 0 {
             None
@@ -91,7 +127,7 @@ impl ZoneFree {
             // 1000 - (1000 + free_pages * 1000 / 2^order) / total_blocks, as in
             // __fragmentation_index; signed: it goes negative (debugfs prints `0.-500`) when
             // a few free blocks add up to more than the request.
-            let requested = 1i128 << order;
+            let requested = 1i128 << order.min(100);
             let value = 1000 - (1000 + i128::from(free_pages) * 1000 / requested) / i128::from(total_blocks);
             Some(value as i64)
         };

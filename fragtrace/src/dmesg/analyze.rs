@@ -114,23 +114,28 @@ pub fn verdict(report: &Report, flags: &[String]) -> VerdictInfo {
     if zones.is_empty() {
         return VerdictInfo { verdict: Verdict::Unknown, reason: "the report has no zone lines".into(), free_kb: 0, blocks_at_or_above_order: 0, largest_free_order: None };
     }
-    let free_kb: u64 = zones.iter().map(|z| z.free_kb.or(z.buddy_total_kb).unwrap_or(0)).sum();
-    let high_kb: u64 = zones.iter().filter_map(|z| z.high_kb).sum();
-    let at_or_above: u64 = zones.iter().map(|z| z.blocks.iter().skip(order as usize).sum::<u64>()).sum();
+    let free_kb: u64 = zones.iter().map(|z| z.free_kb.or(z.buddy_total_kb).unwrap_or(0)).fold(0, u64::saturating_add);
+    let high_kb: u64 = zones.iter().filter_map(|z| z.high_kb).fold(0, u64::saturating_add);
+    let at_or_above: u64 = zones.iter().flat_map(|z| z.blocks.iter().skip(order as usize).copied()).fold(0, u64::saturating_add);
     let largest = zones.iter().filter_map(|z| z.blocks.iter().rposition(|&n| n > 0)).max().map(|o| o as u32);
     let have_buddy = zones.iter().any(|z| !z.blocks.is_empty());
-    let request_kb = 4u64 << order;
+    // Saturating throughout: orders and counts come from the log (fuzzing found `order:60`).
+    let kb = |n: u64, order: usize| crate::buddyinfo::blocks_to_pages(n, order as u32).saturating_mul(4);
+    let request_kb = kb(1, order as usize);
     // kB in blocks of at least `order` (buddy lines count 4 KiB pages per order).
-    let big_kb: u64 = zones.iter().map(|z| z.blocks.iter().enumerate().skip(order as usize).map(|(o, n)| n * (4u64 << o)).sum::<u64>()).sum();
+    let big_kb: u64 = zones
+        .iter()
+        .flat_map(|z| z.blocks.iter().enumerate().skip(order as usize).map(|(o, n)| kb(*n, o)))
+        .fold(0u64, u64::saturating_add);
     let (verdict, reason) = if !have_buddy {
         (Verdict::Unknown, format!("{free_kb} kB free in the usable zones, but no buddy lines say in which block sizes"))
     } else if order == 0 {
         // Any free page serves order 0: its failure is never fragmentation.
         (Verdict::Exhaustion, format!("order 0 needs any free page: {free_kb} kB free was still below what the watermarks allow this allocation (high watermarks {high_kb} kB)"))
-    } else if free_kb < 4 * request_kb || (high_kb > 0 && free_kb <= high_kb) {
+    } else if free_kb < request_kb.saturating_mul(4) || (high_kb > 0 && free_kb <= high_kb) {
         (Verdict::Exhaustion, format!("only {free_kb} kB free in the usable zones (high watermarks {high_kb} kB): too little memory at all"))
     } else if at_or_above == 0 {
-        let largest_text = largest.map_or("none".to_string(), |o| format!("order {o} ({} kB)", 4u64 << o));
+        let largest_text = largest.map_or("none".to_string(), |o| format!("order {o} ({} kB)", kb(1, o as usize)));
         (Verdict::Fragmentation, format!("{free_kb} kB free in the usable zones, none in blocks of order ≥ {order}; the largest free block is {largest_text}"))
     } else {
         // A few big blocks existed, but the watermark check at this order (which discounts
@@ -189,6 +194,22 @@ impl Analysis {
 
 #[cfg(test)]
 mod tests {
+
+    /// Inputs that crashed `cargo xtask fuzz` once (testdata/fuzz): they must analyse, not
+    /// panic.
+    #[test]
+    fn fuzz_regressions_analyse_without_panicking() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz");
+        for name in ["kernel_log-order60", "buddyinfo-huge"] {
+            let text = String::from_utf8_lossy(&std::fs::read(dir.join(name)).expect("fixture")).into_owned();
+            for report in crate::kmsg::parse(&text) {
+                let _ = analyze(report, &EraChoice::Auto { fallback: None }).to_json();
+            }
+            for zone in crate::buddyinfo::parse(&text) {
+                let _ = (zone.free_pages(), zone.indices(4));
+            }
+        }
+    }
     use super::*;
     use crate::kmsg::parse;
 
