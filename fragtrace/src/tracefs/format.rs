@@ -105,8 +105,11 @@ fn parse_field(line: &str, line_no: usize) -> Result<Field, FormatError> {
 /// `unsigned long pfn` → (`unsigned long`, `pfn`); `char comm[16]` → (`char[16]`, `comm`);
 /// `__data_loc char[] name` → (`__data_loc char[]`, `name`).
 fn split_declaration(decl: &str) -> Option<(String, String)> {
-    let (ty, last) = decl.rsplit_once(|c: char| c.is_whitespace() || c == '*')?;
-    let ty = decl[..ty.len() + 1].trim().to_string();
+    // By char, not byte: the separator may be multi-byte Unicode whitespace (found by
+    // fuzzing: slicing at `ty.len() + 1` cut such a character in half).
+    let (at, sep) = decl.char_indices().rev().find(|(_, c)| c.is_whitespace() || *c == '*')?;
+    let split = at + sep.len_utf8();
+    let (ty, last) = (decl[..split].trim().to_string(), &decl[split..]);
     let (name, array) = match last.find('[') {
         Some(i) => (&last[..i], &last[i..]),
         None => (last, ""),
@@ -115,6 +118,18 @@ fn split_declaration(decl: &str) -> Option<(String, String)> {
         return None;
     }
     Some((format!("{ty}{array}"), name.to_string()))
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    /// The input that crashed `cargo xtask fuzz` (a declaration split at Unicode whitespace).
+    #[test]
+    fn unicode_whitespace_in_a_declaration_is_an_error_or_a_field_not_a_panic() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz/tracefs_format-unicode-space");
+        let text = String::from_utf8_lossy(&std::fs::read(path).expect("fixture")).into_owned();
+        let _ = super::EventFormat::parse(&text);
+        assert_eq!(super::split_declaration("int\u{1680}x"), Some(("int".to_string(), "x".to_string())));
+    }
 }
 
 #[cfg(test)]
