@@ -8,10 +8,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, atomic::AtomicU64},
 };
 
 use prometheus_client::{
@@ -273,11 +270,10 @@ pub struct MetricsSink {
     /// cgroup id → pod label (namespace, name), from workload definitions.
     pods_by_cgroup: HashMap<u64, (String, String)>,
     /// Pods that have a series of their own.
-    labelled_pods: Mutex<std::collections::HashSet<(String, String)>>,
+    labelled_pods: std::collections::HashSet<(String, String)>,
     /// Last kernel counters, to turn cumulative values into increments.
     last: Counters,
     gfp_classes: HashMap<u64, &'static str>,
-    ticks: AtomicU64,
 }
 
 impl MetricsSink {
@@ -291,10 +287,9 @@ impl MetricsSink {
             pod_labels: options.pod_labels,
             max_pods: options.max_pods,
             pods_by_cgroup: HashMap::new(),
-            labelled_pods: Mutex::new(Default::default()),
+            labelled_pods: Default::default(),
             last: Counters::default(),
             gfp_classes: HashMap::new(),
-            ticks: AtomicU64::new(0),
         }
     }
 
@@ -310,12 +305,11 @@ impl MetricsSink {
         c
     }
 
-    fn pod_label(&self, cgroup_id: u64) -> Option<PodLabels> {
+    fn pod_label(&mut self, cgroup_id: u64) -> Option<PodLabels> {
         let (namespace, pod) = self.pods_by_cgroup.get(&cgroup_id)?;
         let key = (namespace.clone(), pod.clone());
-        let mut labelled = self.labelled_pods.lock().unwrap_or_else(|p| p.into_inner());
-        if labelled.contains(&key) || labelled.len() < self.max_pods {
-            labelled.insert(key);
+        if self.labelled_pods.contains(&key) || self.labelled_pods.len() < self.max_pods {
+            self.labelled_pods.insert(key);
             Some(PodLabels { namespace: namespace.clone(), pod: pod.clone() })
         } else {
             Some(PodLabels { namespace: OVERFLOW_POD.into(), pod: OVERFLOW_POD.into() })
@@ -398,7 +392,6 @@ impl Sink for MetricsSink {
         self.metrics.dropped.inc_by(c.dropped.saturating_sub(self.last.dropped));
         self.metrics.allocs_seen.inc_by(c.allocs_seen.saturating_sub(self.last.allocs_seen));
         self.last = *c;
-        self.ticks.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 

@@ -53,9 +53,6 @@ pub struct SessionStats {
     pub filtered: u64,
     pub decode_errors: u64,
     pub counters: Counters,
-    /// Slowest reaction to a slow-path signal: from the kernel's event to the per-allocation
-    /// probe attached, µs.
-    pub gate_reaction_us_max: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -252,7 +249,6 @@ impl Session {
                     self.apply_gate(action, monotonic_ns());
                     if action.is_some() {
                         let reaction_us = monotonic_ns().saturating_sub(ts_ns) / 1000;
-                        self.stats.gate_reaction_us_max = self.stats.gate_reaction_us_max.max(reaction_us);
                         log::debug!("per-allocation probe attached {reaction_us} µs after the slow-path entry ({})", reason.label());
                     }
                     self.tell_gate(sinks)?;

@@ -30,14 +30,13 @@ struct StormRow {
     seconds: f64,
     cpu_pct: f64,
     rss_mib: f64,
-    calls_failed: u64,
 }
 
 fn json(bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
     serde_json::from_slice(bytes).context("parsing fragtrace JSON")
 }
 
-/// Runs the storm for `seconds` with two trigger processes; returns failed calls.
+/// Runs the storm for `seconds` with two trigger processes; returns the failed calls.
 fn run_storm(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<u64> {
     let children: Vec<_> = (0..2)
         .map(|_| {
@@ -67,7 +66,7 @@ fn record_row(memcg: &TightMemcg, ring_kib: u32, seconds: f64) -> anyhow::Result
     let tracer = Tracer::start(c, Ready::Stderr("recording to"), Duration::from_secs(30))?;
     let pid = tracer.pid();
     let (cpu0, t0) = (cpu_seconds(pid)?, Instant::now());
-    let calls_failed = run_storm(memcg, seconds)?;
+    run_storm(memcg, seconds)?;
     let (cpu1, wall) = (cpu_seconds(pid)?, t0.elapsed().as_secs_f64());
     let rss_mib = peak_rss_mib(pid)?;
     if !tracer.stop(Duration::from_secs(30))? {
@@ -104,7 +103,6 @@ fn record_row(memcg: &TightMemcg, ring_kib: u32, seconds: f64) -> anyhow::Result
         seconds: wall,
         cpu_pct: (cpu1 - cpu0) / wall * 100.0,
         rss_mib,
-        calls_failed,
     })
 }
 
@@ -114,7 +112,7 @@ fn top_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
     let tracer = Tracer::start(c, Ready::Stdout("\"kind\":\"top\""), Duration::from_secs(30))?;
     let pid = tracer.pid();
     let (cpu0, t0) = (cpu_seconds(pid)?, Instant::now());
-    let calls_failed = run_storm(memcg, seconds)?;
+    run_storm(memcg, seconds)?;
     let (cpu1, wall) = (cpu_seconds(pid)?, t0.elapsed().as_secs_f64());
     let rss_mib = peak_rss_mib(pid)?;
     // The next interval's document has the counters after the storm.
@@ -135,7 +133,6 @@ fn top_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
         seconds: wall,
         cpu_pct: (cpu1 - cpu0) / wall * 100.0,
         rss_mib,
-        calls_failed,
     })
 }
 
@@ -160,7 +157,7 @@ fn serve_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
     let tracer = Tracer::start(c, Ready::Stderr("serving metrics on"), Duration::from_secs(30))?;
     let pid = tracer.pid();
     let (cpu0, t0) = (cpu_seconds(pid)?, Instant::now());
-    let calls_failed = run_storm(memcg, seconds)?;
+    run_storm(memcg, seconds)?;
     let (cpu1, wall) = (cpu_seconds(pid)?, t0.elapsed().as_secs_f64());
     // Scraped after the storm's last events have been drained.
     std::thread::sleep(Duration::from_millis(1500));
@@ -179,7 +176,6 @@ fn serve_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
         seconds: wall,
         cpu_pct: (cpu1 - cpu0) / wall * 100.0,
         rss_mib,
-        calls_failed,
     })
 }
 
@@ -240,7 +236,6 @@ pub fn storm(seconds: f64, pipeline_events: u64, update: bool) -> anyhow::Result
             r.cpu_pct,
             r.rss_mib
         ));
-        let _ = r.calls_failed;
     }
     s.push_str(&format!(
         "\n\"delivered\" + \"dropped\" = every record the probes produced; \"drops reported\" is the sum of the `lost` \
