@@ -13,6 +13,7 @@ mod fuzz;
 mod proc;
 mod setup;
 mod shell;
+mod soak;
 mod vm;
 
 use anyhow::{Context, bail};
@@ -59,6 +60,23 @@ enum Command {
         /// Only this target (results are then printed, not written).
         #[arg(long)]
         target: Option<String>,
+    },
+    /// A long failure storm under `record`, `top --json` and `serve` at once (root): RSS and
+    /// CPU of each sampled over time, drops checked against the kernel's counter; the table
+    /// goes into docs/reliability.md.
+    Soak {
+        /// How long the storm runs: 1h, 30m, 90s.
+        #[arg(long, default_value = "1h", value_parser = soak::parse_duration)]
+        duration: std::time::Duration,
+        /// Samples over the run (rows of the table).
+        #[arg(long, default_value_t = 12)]
+        samples: usize,
+        /// Storm processes (each keeps one CPU busy failing allocations).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Print the table without updating docs/reliability.md.
+        #[arg(long)]
+        no_update: bool,
     },
     /// fragtrace end to end on other kernels in QEMU (real fragmentation failures in a
     /// 512 MiB guest): `6.1`, `6.12`, `all`, or a path to a vmlinuz.
@@ -141,6 +159,12 @@ fn main() -> anyhow::Result<()> {
         Command::VmTest { kernel } => vm::vm_test(&kernel),
         Command::Fuzz { time, target } => fuzz::fuzz(time, target.as_deref()),
         Command::Top { args } => top(&args),
+        Command::Soak { duration, samples, workers, no_update } => {
+            if !shell::is_root() {
+                bail!("the soak loads eBPF programs and creates a memory cgroup: run as root (sudo -E cargo xtask soak)");
+            }
+            soak::soak(duration, samples.max(2), workers.max(1), !no_update)
+        }
         Command::Test { args } => test(&args),
         Command::Bench { which, no_update, quick } => bench(which, !no_update && !quick, quick),
     }

@@ -1,0 +1,311 @@
+//! `cargo xtask soak --duration 1h`: a long failure storm under `record`, `top --json` and
+//! `serve` at once, sampling each one's resident memory and CPU over time. The goal is flat
+//! lines: a tracer that grows during a long incident eventually becomes the incident.
+//!
+//! The storm is the benchmark's (`alloc-trigger storm`: failing `GFP_KERNEL_ACCOUNT` pipe
+//! resizes in a memory cgroup without headroom). `record` rotates compressed parts with
+//! `--max-size/--keep`, so the disk stays bounded too; `top` runs with a 16 KiB ring buffer,
+//! far below what the storm needs, so it drops all along and its drop accounting is checked
+//! against the kernel's counter at the end. The table goes into docs/reliability.md.
+
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+
+use crate::proc::{Ready, Restore, TightMemcg, Tracer, cpu_seconds, peak_rss_mib, today};
+
+const START: &str = "<!-- soak:start -->";
+const END: &str = "<!-- soak:end -->";
+const SOAK_DIR: &str = "target/soak";
+
+/// Resident memory of `pid` now (VmRSS), MiB.
+fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading /proc/PID/status")?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmRSS")?;
+    Ok(kib / 1024.0)
+}
+
+/// One fragtrace process under observation.
+struct Watched {
+    name: &'static str,
+    tracer: Tracer,
+    last_cpu: f64,
+}
+
+impl Watched {
+    fn start(name: &'static str, command: Command, ready: Ready) -> anyhow::Result<Self> {
+        let tracer = Tracer::start(command, ready, Duration::from_secs(30)).with_context(|| format!("starting {name}"))?;
+        let last_cpu = cpu_seconds(tracer.pid())?;
+        Ok(Self { name, tracer, last_cpu })
+    }
+
+    /// (RSS MiB, CPU % since the previous sample).
+    fn sample(&mut self, seconds: f64) -> anyhow::Result<(f64, f64)> {
+        let pid = self.tracer.pid();
+        let cpu = cpu_seconds(pid).with_context(|| format!("{} (pid {pid}) is gone", self.name))?;
+        let pct = (cpu - self.last_cpu) / seconds * 100.0;
+        self.last_cpu = cpu;
+        Ok((rss_mib(pid)?, pct))
+    }
+}
+
+struct Sample {
+    at_s: f64,
+    /// (RSS MiB, CPU %) per watched process, in start order.
+    procs: Vec<(f64, f64)>,
+    events_per_s: f64,
+    disk_mib: f64,
+}
+
+fn dir_mib(dir: &Path) -> f64 {
+    let entries = std::fs::read_dir(dir).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    entries.iter().filter_map(|e| e.metadata().ok()).map(|m| m.len() as f64).sum::<f64>() / (1024.0 * 1024.0)
+}
+
+fn scrape(addr: &str) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n")?;
+    let mut body = String::new();
+    s.read_to_string(&mut body)?;
+    Ok(body)
+}
+
+fn metric(exposition: &str, name: &str) -> Option<f64> {
+    exposition.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Delivered + dropped records seen by `serve` so far: the storm's rate, as fragtrace saw it.
+fn serve_total(addr: &str) -> anyhow::Result<f64> {
+    let m = scrape(addr)?;
+    Ok(metric(&m, "fragtrace_events_total").context("fragtrace_events_total")?
+        + metric(&m, "fragtrace_ringbuf_dropped_events_total").context("fragtrace_ringbuf_dropped_events_total")?)
+}
+
+fn storm_workers(memcg: &TightMemcg, workers: usize, seconds: f64) -> anyhow::Result<Vec<Tracer>> {
+    (0..workers)
+        .map(|_| {
+            let mut c = Command::new("target/release/alloc-trigger");
+            c.arg("storm").arg(&memcg.dir).args([format!("{seconds}"), "4".into()]);
+            Tracer::start(c, Ready::After(Duration::from_millis(200)), Duration::from_secs(5))
+        })
+        .collect()
+}
+
+pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) -> anyhow::Result<()> {
+    if duration < Duration::from_secs(10) {
+        bail!("--duration must be at least 10s (a soak samples memory over time)");
+    }
+    crate::bench::build_release()?;
+    let dir = Path::new(SOAK_DIR);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let _pipe_max = Restore::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string())?;
+    let memcg = TightMemcg::create("fragtrace-soak", 128 * 1024)?;
+    let file = dir.join("soak.ftr");
+    let addr = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port());
+    let fragtrace = || Command::new("target/release/fragtrace");
+
+    let mut record = fragtrace();
+    record.args(["record", "--force", "--alloc-probe", "always", "--compress", "--max-size", "64M", "--keep", "2", "-o"]);
+    record.arg(&file);
+    let mut top = fragtrace();
+    top.args(["top", "--json", "--interval", "5s", "--alloc-probe", "always", "--ring-buffer-kib", "16"]);
+    let mut serve = fragtrace();
+    serve.args(["serve", "--alloc-probe", "always", "--listen", &addr]);
+    let mut watched = vec![
+        Watched::start("record", record, Ready::Stderr("recording to"))?,
+        Watched::start("top --json (16 KiB ring)", top, Ready::Stdout("\"kind\":\"top\""))?,
+        Watched::start("serve", serve, Ready::Stderr("serving metrics on"))?,
+    ];
+
+    let seconds = duration.as_secs_f64();
+    eprintln!("soak: {workers} storm worker(s) for {seconds:.0} s; record, top --json and serve attached");
+    let storm = storm_workers(&memcg, workers, seconds)?;
+    let started = Instant::now();
+    let step = seconds / samples as f64;
+    let mut rows = Vec::new();
+    let (mut last_total, mut last_at) = (serve_total(&addr)?, 0.0);
+    let mut last_top = String::new();
+    for i in 1..=samples {
+        let due = Duration::from_secs_f64(step * i as f64);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        let at_s = started.elapsed().as_secs_f64();
+        let procs = watched.iter_mut().map(|w| w.sample(at_s - last_at)).collect::<anyhow::Result<Vec<_>>>()?;
+        let total = serve_total(&addr)?;
+        // Keep only the newest top document; the rest are drained so nothing piles up here.
+        if let Some(line) = watched[1].tracer.lines.try_iter().filter(|l| l.contains("\"kind\":\"top\"")).last() {
+            last_top = line;
+        }
+        let row = Sample { at_s, procs, events_per_s: (total - last_total) / (at_s - last_at), disk_mib: dir_mib(dir) };
+        eprintln!(
+            "soak: {:>6.0} s  {}  {:.0} records/s  disk {:.1} MiB",
+            row.at_s,
+            row.procs.iter().zip(&watched).map(|((r, c), w)| format!("{} {r:.1} MiB {c:.1} %", w.name)).collect::<Vec<_>>().join(" | "),
+            row.events_per_s,
+            row.disk_mib
+        );
+        (last_total, last_at) = (total, at_s);
+        rows.push(row);
+    }
+    let peaks = watched.iter().map(|w| peak_rss_mib(w.tracer.pid())).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut failed_calls = 0u64;
+    for worker in storm {
+        // The workers stop by themselves at the duration; their last line is the summary.
+        let lines: Vec<String> = worker.lines.try_iter().collect();
+        worker.wait_exit(Duration::from_secs(30))?;
+        failed_calls += lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|v| v["failed"].as_u64())
+            .unwrap_or(0);
+    }
+    std::thread::sleep(Duration::from_millis(6000));
+    if let Some(line) = watched[1].tracer.lines.try_iter().filter(|l| l.contains("\"kind\":\"top\"")).last() {
+        last_top = line;
+    }
+    let metrics = scrape(&addr)?;
+    let mut names = Vec::new();
+    for w in watched {
+        names.push(w.name);
+        if !w.tracer.stop(Duration::from_secs(30))? {
+            bail!("{} did not stop on SIGINT", names.last().unwrap_or(&""));
+        }
+    }
+    drop(memcg);
+    let top_doc: serde_json::Value = serde_json::from_str(&last_top).context("no top --json document")?;
+    let top_dropped = top_doc["counters"]["dropped"].as_u64().unwrap_or(0);
+    let top_reported = top_doc["dropped"].as_u64().unwrap_or(0);
+    let serve_delivered = metric(&metrics, "fragtrace_events_total").unwrap_or(0.0);
+    let serve_dropped = metric(&metrics, "fragtrace_ringbuf_dropped_events_total").unwrap_or(0.0);
+    let report = Command::new("target/release/fragtrace").arg("report").arg("--json").arg(&file).output().context("fragtrace report")?;
+    let record_ok = report.status.success();
+
+    let section = render(&Rendered {
+        duration_s: seconds,
+        workers,
+        names: &names,
+        rows: &rows,
+        peaks: &peaks,
+        failed_calls,
+        top_dropped,
+        top_reported,
+        serve_delivered,
+        serve_dropped,
+        record_ok,
+    });
+    println!("{section}");
+    std::fs::remove_dir_all(dir).ok();
+    if !record_ok {
+        bail!("fragtrace report could not read the soak's recording: {}", String::from_utf8_lossy(&report.stderr));
+    }
+    if top_dropped != top_reported {
+        bail!("top: kernel counted {top_dropped} drops, user space reported {top_reported}");
+    }
+    if update {
+        crate::bench::update_section_in(Path::new("docs/reliability.md"), START, END, "## Soak", &section)?;
+        eprintln!("soak: docs/reliability.md updated");
+    }
+    Ok(())
+}
+
+struct Rendered<'a> {
+    duration_s: f64,
+    workers: usize,
+    names: &'a [&'static str],
+    rows: &'a [Sample],
+    peaks: &'a [f64],
+    failed_calls: u64,
+    top_dropped: u64,
+    top_reported: u64,
+    serve_delivered: f64,
+    serve_dropped: f64,
+    record_ok: bool,
+}
+
+/// "+0.4 MiB": growth of each process's RSS from the first sample (after warm-up) to the last.
+fn growth(rows: &[Sample], proc: usize) -> f64 {
+    match (rows.first(), rows.last()) {
+        (Some(a), Some(b)) => b.procs[proc].0 - a.procs[proc].0,
+        _ => 0.0,
+    }
+}
+
+fn render(r: &Rendered) -> String {
+    let mut s = format!(
+        "{START}\n`cargo xtask soak --duration {}` — {} — {}:\n\n\
+         {} `alloc-trigger storm` worker(s) failing `GFP_KERNEL_ACCOUNT` pipe resizes in a memory cgroup without \
+         headroom for the whole run ({} failed calls), traced at once by `record --alloc-probe always --compress \
+         --max-size 64M --keep 2`, `top --json --ring-buffer-kib 16` (too small on purpose: it drops all along) and \
+         `serve`. RSS is VmRSS at the sample; CPU is the share of one core since the previous sample.\n\n| time |",
+        human(r.duration_s),
+        crate::bench::machine(),
+        today(),
+        r.workers,
+        r.failed_calls
+    );
+    for n in r.names {
+        s.push_str(&format!(" {n} RSS | {n} CPU |"));
+    }
+    s.push_str(" records/s | recording on disk |\n|---:|");
+    s.push_str(&"---:|".repeat(r.names.len() * 2 + 2));
+    s.push('\n');
+    for row in r.rows {
+        s.push_str(&format!("| {} |", human(row.at_s)));
+        for (rss, cpu) in &row.procs {
+            s.push_str(&format!(" {rss:.1} MiB | {cpu:.1} % |"));
+        }
+        s.push_str(&format!(" {:.0} | {:.1} MiB |\n", row.events_per_s, row.disk_mib));
+    }
+    s.push_str("\nRSS from the first sample to the last, and peak (VmHWM):\n\n");
+    for (i, n) in r.names.iter().enumerate() {
+        s.push_str(&format!("- {n}: {:+.1} MiB, peak {:.1} MiB\n", growth(r.rows, i), r.peaks[i]));
+    }
+    s.push_str(&format!(
+        "\nDrops: `top` (16 KiB ring) — kernel counter {}, reported to the user {} ({}); `serve` (1 MiB ring) delivered \
+         {:.0} records and dropped {:.0}. The rotated recording {} read back by `fragtrace report`.\n\n\
+         Reproduce: `sudo cargo xtask soak --duration {}`\n{END}",
+        r.top_dropped,
+        r.top_reported,
+        if r.top_dropped == r.top_reported { "equal" } else { "MISMATCH" },
+        r.serve_delivered,
+        r.serve_dropped,
+        if r.record_ok { "was" } else { "could NOT be" },
+        human(r.duration_s)
+    ));
+    s
+}
+
+fn human(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// `1h`, `30m`, `90s`, or plain seconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = number.parse().with_context(|| format!("duration {text:?}: expected e.g. 1h, 30m, 90s"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("duration {text:?}: unit must be s, m or h"),
+    };
+    Ok(Duration::from_secs(secs))
+}
