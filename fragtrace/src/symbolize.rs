@@ -13,8 +13,9 @@ pub enum SymbolizeError {
     #[error("reading {0}: {1}")]
     Io(String, std::io::Error),
     #[error(
-        "{0} shows only zero addresses (kernel.kptr_restrict hides them): run as root, \
-         or with CAP_SYSLOG, or set kernel.kptr_restrict=0"
+        "{0} shows only zero addresses (kernel.kptr_restrict and kernel.perf_event_paranoid hide \
+         them from processes without CAP_SYSLOG): run as root, or add CAP_SYSLOG, or set \
+         kernel.kptr_restrict=0 and kernel.perf_event_paranoid=1"
     )]
     Hidden(String),
 }
@@ -128,7 +129,13 @@ impl Kallsyms {
 
     /// Symbolizes a stack (innermost first) and drops the tracing machinery frames at its top
     /// (BPF program, trampolines, `__traceiter_*`): they say how we looked, not who allocated.
+    /// Without a table (kallsyms hidden) every frame is an address: all are kept, since
+    /// there is no telling the tracing frames apart, and raw addresses still tell one call
+    /// path from another.
     pub fn symbolize_stack(&self, ips: &[u64]) -> Vec<String> {
+        if self.symbols.is_empty() {
+            return ips.iter().map(|ip| format!("{ip:#x}")).collect();
+        }
         let names: Vec<String> = ips.iter().map(|&ip| self.resolve(ip)).collect();
         let skip = names.iter().take_while(|n| is_tracing_frame(n)).count();
         names.into_iter().skip(skip).collect()
@@ -179,6 +186,12 @@ garbage line
         let k = Kallsyms::parse(SAMPLE);
         let stack = k.symbolize_stack(&[0xffffffffc0002010, 0xffffffff81200010, 0xffffffff81100010, 0xffffffff81100410]);
         assert_eq!(stack, vec!["__alloc_frozen_pages_noprof", "pipe_resize_ring"]);
+    }
+
+    #[test]
+    fn without_a_table_every_frame_is_kept_as_an_address() {
+        let stack = Kallsyms::default().symbolize_stack(&[0xffffffffc0002010, 0xffffffff81100410]);
+        assert_eq!(stack, vec!["0xffffffffc0002010", "0xffffffff81100410"]);
     }
 
     #[test]

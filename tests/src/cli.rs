@@ -150,3 +150,60 @@ impl Drop for OciRoot {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The uid and gid the least-privilege tests run fragtrace as (`nobody` on Debian).
+pub const NOBODY: u32 = 65534;
+
+/// fragtrace run as an unprivileged user holding exactly the given capabilities, with its
+/// own 0700 working directory (the binary is copied there, so the test does not depend on
+/// the checkout's directories being searchable by that user). Removed on drop.
+pub struct Unprivileged {
+    pub dir: PathBuf,
+    binary: PathBuf,
+}
+
+impl Unprivileged {
+    pub fn new(tag: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_path(&format!("unprivileged-{tag}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("unprivileged dir");
+        let binary = dir.join("fragtrace");
+        std::fs::copy(built_binary("fragtrace"), &binary).expect("copying fragtrace");
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod binary");
+        std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).expect("chown dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod dir");
+        Self { dir, binary }
+    }
+
+    /// `setpriv` to uid/gid 65534, no supplementary groups, and `caps` (names as setpriv
+    /// takes them, e.g. "bpf") as the only inheritable, ambient and bounding capabilities.
+    pub fn fragtrace(&self, caps: &[&str]) -> Command {
+        self.fragtrace_bounded(caps, caps)
+    }
+
+    /// Like [`Self::fragtrace`] with separate ambient and bounding sets: `ambient` empty and
+    /// `bounding` wider runs the binary on its file capabilities alone.
+    pub fn fragtrace_bounded(&self, ambient: &[&str], bounding: &[&str]) -> Command {
+        let set = |caps: &[&str]| std::iter::once("-all".to_string()).chain(caps.iter().map(|c| format!("+{c}"))).collect::<Vec<_>>().join(",");
+        let mut c = Command::new("setpriv");
+        c.args([format!("--reuid={NOBODY}"), format!("--regid={NOBODY}"), "--clear-groups".into()])
+            .args([format!("--inh-caps={}", set(ambient)), format!("--ambient-caps={}", set(ambient))])
+            .args([format!("--bounding-set={}", set(bounding)), "--".into()])
+            .arg(&self.binary);
+        c
+    }
+
+    /// `setcap CAPS+ep` on the copied binary (how an administrator grants them for good).
+    pub fn grant_file_capabilities(&self, caps: &[&str]) {
+        let text = caps.iter().map(|c| format!("cap_{c}")).collect::<Vec<_>>().join(",") + "+ep";
+        let out = Command::new("setcap").arg(&text).arg(&self.binary).output().expect("setcap (libcap2-bin; `cargo xtask test` installs it)");
+        assert!(out.status.success(), "setcap {text}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Unprivileged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -91,7 +91,9 @@ fn ensure_apt_packages() -> anyhow::Result<()> {
 /// (`cargo xtask dist`), bpftool (what is loaded after fragtrace exits), and the Kubernetes
 /// schema validator for deploy/.
 pub fn ensure_test_tools() -> anyhow::Result<()> {
-    install_missing_packages(&["prometheus", "musl-tools", "bpftool"]).context("installing prometheus, musl-tools and bpftool")?;
+    // libcap2-bin: setcap, for the least-privilege test of file capabilities.
+    install_missing_packages(&["prometheus", "musl-tools", "bpftool", "libcap2-bin"])
+        .context("installing prometheus, musl-tools, bpftool and libcap2-bin")?;
     ensure_musl_target()?;
     if !succeeds("sh", &["-c", "command -v kubernetes-validate"]) {
         run("python3", &["-m", "pip", "install", "--quiet", "kubernetes-validate==1.37.0"])

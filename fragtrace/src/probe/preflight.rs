@@ -15,8 +15,9 @@ const CAP_BPF: u32 = 39;
 pub enum PreflightError {
     #[error(
         "missing capabilities: {0}. Run as root (`sudo fragtrace …`), or grant them: \
-         `setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(which fragtrace)` \
-         (kernels before 5.8 need cap_sys_admin instead of cap_bpf/cap_perfmon)"
+         `setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(which fragtrace)`, adding \
+         cap_syslog for symbol names in kernel stacks (kernels before 5.8 need cap_sys_admin \
+         instead of cap_bpf/cap_perfmon; docs/reliability.md#least-privilege)"
     )]
     MissingCapabilities(String),
     #[error("cannot read /proc/self/status: {0}")]
