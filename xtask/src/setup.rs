@@ -91,9 +91,10 @@ fn ensure_apt_packages() -> anyhow::Result<()> {
 /// (`cargo xtask dist`), bpftool (what is loaded after fragtrace exits), and the Kubernetes
 /// schema validator for deploy/.
 pub fn ensure_test_tools() -> anyhow::Result<()> {
-    // libcap2-bin: setcap, for the least-privilege test of file capabilities.
-    install_missing_packages(&["prometheus", "musl-tools", "bpftool", "libcap2-bin"])
-        .context("installing prometheus, musl-tools, bpftool and libcap2-bin")?;
+    // libcap2-bin (setcap): the least-privilege test of file capabilities; bpftrace: the
+    // test that other BPF users of the same tracepoints are undisturbed.
+    install_missing_packages(&["prometheus", "musl-tools", "bpftool", "libcap2-bin", "bpftrace"])
+        .context("installing prometheus, musl-tools, bpftool, libcap2-bin and bpftrace")?;
     ensure_musl_target()?;
     if !succeeds("sh", &["-c", "command -v kubernetes-validate"]) {
         run("python3", &["-m", "pip", "install", "--quiet", "kubernetes-validate==1.37.0"])

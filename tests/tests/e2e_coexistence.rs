@@ -1,0 +1,96 @@
+//! fragtrace shares the machine with other tracers: a bpftrace program on the same
+//! `kmem:mm_page_alloc` tracepoint counts exactly the same failures whether zero, one or two
+//! fragtrace instances (a `record` on the classic tracepoint and a `serve` on `tp_btf`) are
+//! attached beside it, and keeps counting after they detach.
+
+use std::{
+    process::{Child, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use fragtrace_tests::{
+    MemCgroupPath,
+    cli::{fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, temp_path, wait_for},
+    http::{free_port, get},
+    require_root,
+};
+
+const COMM: &str = "coexist";
+
+/// Failures of tasks named [`COMM`], as a bpftrace user would count them.
+fn start_bpftrace() -> (Child, mpsc::Receiver<String>) {
+    let program = format!(
+        "tracepoint:kmem:mm_page_alloc /args->pfn == 0xffffffffffffffff && comm == \"{COMM}\"/ {{ @failures = count(); }} \
+         BEGIN {{ printf(\"ready\\n\"); }}"
+    );
+    let mut child = std::process::Command::new("bpftrace")
+        .args(["-e", &program])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bpftrace (`cargo xtask test` installs it)");
+    let stdout = lines_of(child.stdout.take().expect("stdout"));
+    let mut seen = Vec::new();
+    wait_for(&stdout, "ready", &mut seen);
+    (child, stdout)
+}
+
+/// The sum of `fragtrace_alloc_failures_total` over its labels.
+fn failures_served(addr: &str) -> f64 {
+    let (status, body) = get(addr, "/metrics");
+    assert_eq!(status, 200);
+    body.lines()
+        .filter(|l| l.starts_with("fragtrace_alloc_failures_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn other_bpf_users_of_the_same_tracepoint_are_undisturbed() {
+    let _serial = require_root();
+    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-coexist-{}", std::process::id()), 128 * 1024);
+    let (bpftrace, bpftrace_out) = start_bpftrace();
+
+    // Two fragtrace instances beside it, on both kinds of attachment.
+    let file = temp_path("coexist.ftr");
+    let (mut recorder, rec_stderr, mut rec_seen) = start_recorder(&file, &["--probe-mode", "classic", "--comm", COMM]);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut serve = fragtrace()
+        .args(["serve", "--alloc-probe", "always", "--comm", COMM, "--listen", &addr])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let serve_stderr = lines_of(serve.stderr.take().expect("stderr"));
+    let mut serve_seen = Vec::new();
+    wait_for(&serve_stderr, "serving metrics on", &mut serve_seen);
+
+    let first = provoke_in_child(COMM, &cgroup.leaf);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while failures_served(&addr) < 4.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(failures_served(&addr), 4.0, "serve counts the four failures beside bpftrace and record");
+    signal(&serve, libc::SIGTERM);
+    assert!(serve.wait().expect("serve exit").success(), "{serve_seen:?}");
+    signal(&recorder, libc::SIGINT);
+    assert!(recorder.wait().expect("record exit").success());
+    wait_for(&rec_stderr, "recorded", &mut rec_seen);
+    let out = fragtrace().args(["report", "--jsonl"]).arg(&file).output().expect("report");
+    let recorded = json_lines(&out.stdout).iter().filter(|o| o["kind"] == "failure" && o["pid"] == first.child_pid).count();
+    assert_eq!(recorded, 4, "record (classic tracepoint) sees the four failures beside bpftrace and serve");
+
+    // Both fragtrace instances are gone; bpftrace's program must still be attached.
+    provoke_in_child(COMM, &cgroup.leaf);
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&bpftrace, libc::SIGINT);
+    let exit = bpftrace.wait_with_output().expect("bpftrace exit");
+    let mut lines: Vec<String> = bpftrace_out.try_iter().collect();
+    lines.extend(String::from_utf8_lossy(&exit.stdout).lines().map(str::to_string));
+    assert!(
+        lines.iter().any(|l| l.trim() == "@failures: 8"),
+        "bpftrace counted all eight failures, four with fragtrace attached and four after it left: {lines:?} {}",
+        String::from_utf8_lossy(&exit.stderr)
+    );
+    std::fs::remove_file(&file).ok();
+}
