@@ -23,6 +23,27 @@ use crate::{
 /// Orders 0..=10 (MAX_PAGE_ORDER on x86_64); larger orders are counted in the last bucket.
 pub const ORDERS: usize = 11;
 
+/// Distinct keys (comms, cgroups, GFP masks, stacks) counted one by one. A `serve` that runs
+/// for months on a node with churning pods, or a hostile recording, must not grow the
+/// aggregator without end: past this, new keys are folded into [`OTHER`] (comms, cgroups)
+/// or counted only in the totals (masks, stacks).
+pub const MAX_KEYS: usize = 16_384;
+
+/// (order, mask) groups of one comm, and stacks of one group, counted one by one.
+const MAX_GROUPS_PER_COMM: usize = 256;
+const MAX_STACKS_PER_GROUP: usize = 64;
+
+/// The comm (and cgroup path) of what was folded together once [`MAX_KEYS`] was reached.
+pub const OTHER: &str = "(other)";
+
+/// The cgroup id the overflow is counted under; no cgroup has it (ids are inode numbers).
+pub const OTHER_CGROUP: u64 = u64::MAX;
+
+/// Whether `map` may take `key`: it has it already, or still has room.
+fn has_room<K: std::hash::Hash + Eq, V>(map: &HashMap<K, V>, key: &K, max: usize) -> bool {
+    map.len() < max || map.contains_key(key)
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct FailureGroup {
     pub comm: String,
@@ -283,46 +304,70 @@ impl Aggregator {
             self.silent_by_order[order] += 1;
         }
         self.by_order[order] += 1;
-        if let Some(id) = f.stack_id {
+        if let Some(id) = f.stack_id
+            && has_room(&self.by_stack, &id, MAX_KEYS)
+        {
             let entry = self.by_stack.entry(id).or_default();
             entry.0 += 1;
             entry.1 = entry.1.max(f.task.ts_ns);
         }
-        *self.by_gfp.entry(f.gfp_mask).or_default() += 1;
-        let cg = self.by_cgroup.entry(f.task.cgroup_id).or_default();
+        if has_room(&self.by_gfp, &f.gfp_mask, MAX_KEYS) {
+            *self.by_gfp.entry(f.gfp_mask).or_default() += 1;
+        }
+        let cgroup_id = if has_room(&self.by_cgroup, &f.task.cgroup_id, MAX_KEYS) { f.task.cgroup_id } else { OTHER_CGROUP };
+        let cg = self.by_cgroup.entry(cgroup_id).or_default();
         cg.0 += 1;
         cg.1 = cg.1.max(f.task.ts_ns);
-        let per_comm = match self.groups.get_mut(f.task.comm.as_str()) {
-            Some(m) => m,
-            None => self.groups.entry(f.task.comm.clone()).or_default(),
+        let comm = f.task.comm.as_str();
+        let known = self.groups.get(comm).is_some_and(|m| has_room(m, &(f.order, f.gfp_mask), MAX_GROUPS_PER_COMM));
+        let (comm, key) = if known || (self.groups.len() < MAX_KEYS && !self.groups.contains_key(comm)) {
+            (comm, (f.order, f.gfp_mask))
+        } else {
+            // Folded: the order is kept (clamped, so this comm has at most ORDERS groups).
+            (OTHER, (order as u32, 0))
         };
-        let group = per_comm.entry((f.order, f.gfp_mask)).or_default();
+        let per_comm = match self.groups.get_mut(comm) {
+            Some(m) => m,
+            None => self.groups.entry(comm.to_string()).or_default(),
+        };
+        let group = per_comm.entry(key).or_default();
         group.count += 1;
         group.last_seen_ns = group.last_seen_ns.max(f.task.ts_ns);
-        if let Some(id) = f.stack_id {
+        if let Some(id) = f.stack_id
+            && has_room(&group.stacks, &id, MAX_STACKS_PER_GROUP)
+        {
             *group.stacks.entry(id).or_default() += 1;
         }
     }
 
     fn stall(&mut self, s: &Stall) {
         let us = (s.duration_ns / 1000).clamp(1, 3_600_000_000);
+        // Each histogram is ~20 KB: a recording claiming a million orders must not make a
+        // million of them. Real orders are -1 (none) to MAX_PAGE_ORDER.
+        let order = s.order.clamp(-1, ORDERS as i32 - 1);
         let entry = self
             .stall_hists
-            .entry((s.kind, s.order))
+            .entry((s.kind, order))
             .or_insert_with(|| (Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static histogram bounds"), 0));
         let _ = entry.0.record(us);
         entry.1 += us;
+        let room = self.stall_comm.len() < MAX_KEYS;
         match self.stall_comm.get_mut(s.task.comm.as_str()) {
             Some(total) => *total += us,
-            None => {
+            None if room => {
                 self.stall_comm.insert(s.task.comm.clone(), us);
             }
+            None => *self.stall_comm.entry(OTHER.to_string()).or_default() += us,
         }
     }
 
     fn extfrag_event(&mut self, e: &Extfrag) {
         self.extfrag_total += 1;
         let fragmenting = e.fragmenting(self.pageblock_order);
+        // Real kernels have fewer than 8 migratetypes; a hostile file may claim any.
+        if !has_room(&self.extfrag, &(e.alloc_migratetype, e.fallback_migratetype), 64) {
+            return;
+        }
         let group = self
             .extfrag
             .entry((e.alloc_migratetype, e.fallback_migratetype))
@@ -456,7 +501,13 @@ impl Aggregator {
 
 impl Sink for Aggregator {
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        self.cgroup_paths.insert(id, path.map(str::to_string));
+        // A definition is only worth keeping for a cgroup that can still be counted.
+        if has_room(&self.by_cgroup, &id, MAX_KEYS) || self.cgroup_paths.contains_key(&id) {
+            self.cgroup_paths.insert(id, path.map(str::to_string));
+        }
+        if !self.cgroup_paths.contains_key(&OTHER_CGROUP) && self.by_cgroup.len() >= MAX_KEYS {
+            self.cgroup_paths.insert(OTHER_CGROUP, Some(OTHER.to_string()));
+        }
         Ok(())
     }
 
@@ -466,7 +517,9 @@ impl Sink for Aggregator {
     }
 
     fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
-        if let Some(label) = workload.pod_label() {
+        if let Some(label) = workload.pod_label()
+            && (has_room(&self.by_cgroup, &cgroup_id, MAX_KEYS) || self.pod_labels.contains_key(&cgroup_id))
+        {
             self.pod_labels.insert(cgroup_id, label);
         }
         Ok(())
@@ -560,6 +613,36 @@ mod tests {
         let a = always.snapshot().alloc_probe.unwrap();
         assert!(!a.partial());
         assert_eq!(a.describe(), "always on");
+    }
+
+    /// Months of pod churn, or a hostile recording, in one go: every key new.
+    #[test]
+    fn distinct_keys_are_bounded_and_the_overflow_is_counted() {
+        let mut agg = Aggregator::new(9, 0x2000, false);
+        let n = MAX_KEYS as u64 * 3;
+        for i in 0..n {
+            let mut t = task(&format!("c{i}"), i);
+            t.cgroup_id = 1000 + i;
+            agg.cgroup(t.cgroup_id, Some(&format!("/pod{i}"))).unwrap();
+            let f = Failure { task: t.clone(), order: (i % 40) as u32, gfp_mask: i, migratetype: 0, stack_id: Some(i as u32), ancestry: vec![], captured_cgroup: None };
+            agg.event(&Event::Failure(f)).unwrap();
+            let stall = Stall { task: t, kind: StallKind::Compaction, order: i as i32, gfp_mask: 0, duration_ns: 1_000_000, result: 0 };
+            agg.event(&Event::Stall(stall)).unwrap();
+            agg.event(&Event::Extfrag(Extfrag { task: task("x", i), alloc_order: 0, fallback_order: 3, alloc_migratetype: i as i32, fallback_migratetype: 1, change_ownership: false })).unwrap();
+        }
+        let s = agg.snapshot();
+        assert_eq!(s.failures, n, "totals are exact");
+        assert_eq!(s.extfrag, n);
+        assert!(s.by_comm.len() <= MAX_KEYS + 1 && s.by_cgroup.len() <= MAX_KEYS + 1, "{} {}", s.by_comm.len(), s.by_cgroup.len());
+        assert!(s.groups.len() <= MAX_KEYS + ORDERS && s.by_gfp.len() <= MAX_KEYS && s.by_stack.len() <= MAX_KEYS);
+        assert!(s.stalls.len() <= ORDERS + 1 && s.stalls_by_comm.len() <= MAX_KEYS + 1 && s.extfrag_groups.len() <= 64);
+        assert!(agg.cgroup_paths.len() <= MAX_KEYS + 1);
+        let other = s.by_comm.iter().find(|(c, _)| c == OTHER).expect("an (other) row").1;
+        assert_eq!(other, n - MAX_KEYS as u64, "every folded failure is in (other)");
+        assert_eq!(s.by_comm.iter().map(|(_, c)| c).sum::<u64>(), n);
+        let other_cg = s.by_cgroup.iter().find(|c| c.cgroup_id == OTHER_CGROUP).expect("an (other) cgroup");
+        assert_eq!((other_cg.count, other_cg.path.as_deref()), (n - MAX_KEYS as u64, Some(OTHER)));
+        assert_eq!(s.stalls.iter().map(|h| h.count).sum::<u64>(), n, "stall orders are clamped, not dropped");
     }
 
     #[test]

@@ -26,6 +26,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// Cgroups remembered at most (see [`CgroupResolver::resolve`]).
+const MAX_CACHED: usize = 65_536;
+
 /// The default minimum time between two full walks triggered by cache misses.
 pub const DEFAULT_RESCAN_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -94,6 +97,12 @@ impl CgroupResolver {
         let due = self.last_walk.is_none_or(|t| t.elapsed() >= self.rescan_interval);
         if !due {
             return None;
+        }
+        // Removed cgroups stay cached (their last events may still be in flight), so on a node
+        // with churning pods the cache is started over now and then; the walk refills it with
+        // every cgroup that exists.
+        if self.cache.len() >= MAX_CACHED {
+            self.cache.clear();
         }
         walk(root, &mut self.cache);
         self.last_walk = Some(Instant::now());

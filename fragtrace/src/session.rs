@@ -64,6 +64,9 @@ pub struct RunOptions {
     pub filter: EventFilter,
 }
 
+/// Cgroups whose paths a session remembers at most (see [`Session::drain`]).
+const MAX_CGROUPS_REMEMBERED: usize = 65_536;
+
 pub struct Session {
     probes: Probes,
     kallsyms: Kallsyms,
@@ -236,6 +239,11 @@ impl Session {
     }
 
     fn drain(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<(), SinkError> {
+        // Months of pod churn: now and then forget every resolved cgroup. The ones still
+        // failing are resolved (and defined to the sinks) again on their next event.
+        if self.cgroup_paths.len() >= MAX_CGROUPS_REMEMBERED {
+            self.cgroup_paths.clear();
+        }
         loop {
             let decoded = match self.probes.ring.next() {
                 Some(item) => decode_record(&item),
