@@ -128,7 +128,8 @@ fn walk(root: &Path, cache: &mut HashMap<u64, String>) {
                 continue;
             }
             let Ok(meta) = entry.metadata() else { continue };
-            let child = format!("{rel}/{}", entry.file_name().to_string_lossy());
+            // Directory names may hold ESC or BEL (not newlines): escaped before anyone prints them.
+            let child = format!("{rel}/{}", crate::text::printable(&entry.file_name().to_string_lossy()));
             cache.insert(meta.ino(), child.clone());
             pending.push((entry.path(), child));
         }

@@ -59,15 +59,7 @@ pub fn comm_from_bytes(raw: &[u8]) -> String {
     {
         return text.to_string();
     }
-    let mut out = String::with_capacity(raw.len() + 8);
-    for c in String::from_utf8_lossy(raw).chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::printable(&String::from_utf8_lossy(raw)).into_owned()
 }
 
 fn task(r: &Reader<'_>) -> Task {

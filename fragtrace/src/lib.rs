@@ -31,6 +31,7 @@ pub mod record;
 pub mod session;
 pub mod sink;
 pub mod symbolize;
+pub mod text;
 pub mod timespec;
 pub mod tracefs;
 pub mod tui;

@@ -259,6 +259,25 @@ pub fn to_prometheus_text(openmetrics: &str) -> String {
     out
 }
 
+/// A label value as the exposition formats need it. prometheus-client writes label values
+/// as they are, and pod names come from container annotations (outside data): a quote or a
+/// newline there would break the whole scrape or forge a series. Control characters are
+/// escaped first (as everywhere, [`crate::text::printable`]), then `\`, `"` and newlines
+/// as OpenMetrics and the Prometheus text format both require.
+fn label_value(raw: &str) -> String {
+    let printable = crate::text::printable(raw);
+    let mut out = String::with_capacity(printable.len());
+    for c in printable.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Feeds [`Metrics`] from a session.
 pub struct MetricsSink {
     metrics: Arc<Metrics>,
@@ -321,11 +340,14 @@ impl Sink for MetricsSink {
     fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
         let uid = workload.container.pod_uid.as_ref().or(workload.pod.pod_uid.as_ref());
         if let Some(pod) = workload.pod.pod_name.as_ref().or(uid) {
-            let namespace = workload.pod.pod_namespace.clone().unwrap_or_default();
-            // Bounded per pod anyway; a runaway number of cgroups must not grow this map.
-            if self.pods_by_cgroup.len() < 65_536 {
-                self.pods_by_cgroup.insert(cgroup_id, (namespace, pod.clone()));
+            let namespace = label_value(workload.pod.pod_namespace.as_deref().unwrap_or_default());
+            let pod = label_value(pod);
+            // Months of pod churn must not grow this map: past the bound it starts over (the
+            // session, with the same bound, defines the cgroups still failing again).
+            if self.pods_by_cgroup.len() >= 65_536 {
+                self.pods_by_cgroup.clear();
             }
+            self.pods_by_cgroup.insert(cgroup_id, (namespace, pod));
         }
         Ok(())
     }

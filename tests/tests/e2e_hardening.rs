@@ -130,7 +130,8 @@ fn drops_in_a_storm_are_counted_exactly() {
 fn hostile_process_names_reach_no_output_raw() {
     let _serial = require_root();
     let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
-    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-hostile-{}", std::process::id()), 128 * 1024);
+    // The cgroup's name is hostile too (cgroupfs takes ESC and BEL, though not newlines).
+    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-hostile-\x1b[2J\x07-{}", std::process::id()), 128 * 1024);
     let file = temp_path("hostile.ftr");
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &[]);
     // Clears the screen, moves the cursor, rings the bell, and breaks lines, if printed raw.
@@ -149,5 +150,8 @@ fn hostile_process_names_reach_no_output_raw() {
     let jsonl = fragtrace().args(["report", "--jsonl"]).arg(&file).output().expect("report");
     let comms: Vec<String> = json_lines(&jsonl.stdout).iter().filter_map(|o| o["comm"].as_str().map(str::to_string)).collect();
     assert!(comms.iter().any(|c| c == "\\u{1b}[2J\\u{1b}[H\\nx\\u{7}y"), "{comms:?}");
+    let cgroups: Vec<String> = json_lines(&jsonl.stdout).iter().filter_map(|o| o["cgroup"].as_str().map(str::to_string)).collect();
+    let escaped = format!("/fragtrace-e2e-hostile-\\u{{1b}}[2J\\u{{7}}-{}", std::process::id());
+    assert!(cgroups.contains(&escaped), "the cgroup path is shown escaped: {cgroups:?}");
     std::fs::remove_file(&file).ok();
 }

@@ -35,7 +35,19 @@ fn paths(analyses: &[Analysis]) -> Vec<(String, usize)> {
     v
 }
 
+/// The text summary. Names in kernel logs come from outside (a task can name itself
+/// `ESC[2J`; a log file may hold anything): every line is made printable.
 pub fn render(analyses: &[Analysis], source: &str) -> String {
+    let text = render_raw(analyses, source);
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(&crate::text::printable(line));
+        out.push('\n');
+    }
+    out
+}
+
+fn render_raw(analyses: &[Analysis], source: &str) -> String {
     let mut out = String::new();
     let (f, s, o) = (count(analyses, ReportKind::Failure), count(analyses, ReportKind::Stall), count(analyses, ReportKind::Oom));
     let _ = writeln!(out, "{source}: {f} allocation failures, {s} allocation stalls, {o} OOM-killer reports");

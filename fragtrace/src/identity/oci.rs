@@ -69,7 +69,8 @@ pub fn pod_info_from_config(json: &[u8]) -> Option<PodInfo> {
         .annotations
         .into_iter()
         .filter_map(|(k, v)| match v {
-            serde_json::Value::String(s) => Some((k, s)),
+            // Pod and container names are shown in the TUI and reports: escaped here, once.
+            serde_json::Value::String(s) => Some((k, crate::text::printable_owned(s))),
             _ => None,
         })
         .collect();

@@ -134,3 +134,27 @@ fn prometheus_text_names_counters_with_their_total_suffix() {
         "# HELP x_events_total Events.\n# TYPE x_events_total counter\nx_events_total 3\n# HELP x_up Up.\n# TYPE x_up gauge\nx_up 1\n"
     );
 }
+
+/// A pod name is outside data (container annotations): quotes, backslashes, newlines and ESC
+/// in it must not break the exposition or forge a series.
+#[test]
+fn hostile_pod_names_cannot_forge_series() {
+    let gfp = table();
+    let metrics = Arc::new(Metrics::new(&options(true, 10)));
+    let mut sink = MetricsSink::new(metrics.clone(), gfp.clone(), 9, &options(true, 10));
+    let mut w = Workload::default();
+    w.pod.pod_name = Some("evil\"} 1\nfragtrace_forged_total 99\n\x1b[2J\\".into());
+    w.pod.pod_namespace = Some("ns".into());
+    sink.workload(7, &w).unwrap();
+    let mut t = task(1);
+    t.cgroup_id = 7;
+    let kernel = gfp.value_of("GFP_KERNEL").expect("GFP_KERNEL");
+    sink.event(&Event::Failure(Failure { task: t, order: 3, gfp_mask: kernel, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None })).unwrap();
+    for text in [metrics.encode(), metrics.encode_prometheus()] {
+        assert!(!text.contains('\x1b'), "no raw ESC: {text}");
+        assert!(!text.lines().any(|l| l.starts_with("fragtrace_forged_total")), "no forged series: {text}");
+        let pod_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("fragtrace_pod_alloc_failures_total{")).collect();
+        assert_eq!(pod_lines.len(), 1, "one series for the pod, on one line: {text}");
+        assert!(pod_lines[0].ends_with(" 1"), "{}", pod_lines[0]);
+    }
+}
