@@ -234,3 +234,35 @@ pub fn median(values: &mut [f64]) -> f64 {
         n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// From now on SIGINT/SIGTERM only set a flag ([`interrupted`]): a long run polls it and ends
+/// early through its normal path, so its guards restore sysctls, remove cgroups and stop
+/// the processes it started. (Tracers run in their own process groups: Ctrl-C reaches only us.)
+pub fn catch_interrupts() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_interrupt as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_interrupt as *const () as libc::sighandler_t);
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Sleeps until `deadline` or an interrupt; returns whether it was interrupted.
+pub fn sleep_until(deadline: Instant) -> bool {
+    while Instant::now() < deadline {
+        if interrupted() {
+            return true;
+        }
+        std::thread::sleep((deadline - Instant::now()).min(Duration::from_millis(200)));
+    }
+    interrupted()
+}

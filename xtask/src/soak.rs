@@ -16,11 +16,10 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::proc::{Ready, Restore, TightMemcg, Tracer, cpu_seconds, peak_rss_mib, today};
+use crate::proc::{Ready, Restore, TightMemcg, Tracer, catch_interrupts, cpu_seconds, interrupted, peak_rss_mib, sleep_until, today};
 
 const START: &str = "<!-- soak:start -->";
 const END: &str = "<!-- soak:end -->";
-const SOAK_DIR: &str = "target/soak";
 
 /// Resident memory of `pid` now (VmRSS), MiB.
 fn rss_mib(pid: u32) -> anyhow::Result<f64> {
@@ -106,7 +105,8 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
         bail!("--duration must be at least 10s (a soak samples memory over time)");
     }
     crate::bench::build_release()?;
-    let dir = Path::new(SOAK_DIR);
+    catch_interrupts();
+    let dir = &std::path::PathBuf::from(format!("target/soak-{}", std::process::id()));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let _pipe_max = Restore::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string())?;
     let memcg = TightMemcg::create("fragtrace-soak", 128 * 1024)?;
@@ -136,9 +136,9 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
     let (mut last_total, mut last_at) = (serve_total(&addr)?, 0.0);
     let mut last_top = String::new();
     for i in 1..=samples {
-        let due = Duration::from_secs_f64(step * i as f64);
-        if let Some(wait) = due.checked_sub(started.elapsed()) {
-            std::thread::sleep(wait);
+        if sleep_until(started + Duration::from_secs_f64(step * i as f64)) {
+            eprintln!("soak: interrupted; stopping everything and printing what was sampled");
+            break;
         }
         let at_s = started.elapsed().as_secs_f64();
         let procs = watched.iter_mut().map(|w| w.sample(at_s - last_at)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -162,15 +162,20 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
     let mut failed_calls = 0u64;
     for worker in storm {
         // The workers stop by themselves at the duration; their last line is the summary.
-        let lines: Vec<String> = worker.lines.try_iter().collect();
-        worker.wait_exit(Duration::from_secs(30))?;
-        failed_calls += lines
-            .iter()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find_map(|v| v["failed"].as_u64())
-            .unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(if interrupted() { 0 } else { 30 });
+        let mut failed = None;
+        while failed.is_none() && Instant::now() < deadline {
+            if let Ok(line) = worker.lines.recv_timeout(Duration::from_millis(200)) {
+                failed = serde_json::from_str::<serde_json::Value>(&line).ok().and_then(|v| v["failed"].as_u64());
+            }
+        }
+        worker.wait_exit(Duration::from_secs(1))?;
+        failed_calls += failed.unwrap_or(0);
     }
-    std::thread::sleep(Duration::from_millis(6000));
+    if !interrupted() {
+        // The next top document then holds every drop of the storm.
+        std::thread::sleep(Duration::from_millis(6000));
+    }
     if let Some(line) = watched[1].tracer.lines.try_iter().filter(|l| l.contains("\"kind\":\"top\"")).last() {
         last_top = line;
     }
@@ -211,6 +216,9 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
     }
     if top_dropped != top_reported {
         bail!("top: kernel counted {top_dropped} drops, user space reported {top_reported}");
+    }
+    if interrupted() {
+        bail!("interrupted after {} of {} samples: docs/reliability.md left as it was", rows.len(), samples);
     }
     if update {
         crate::bench::update_section_in(Path::new("docs/reliability.md"), START, END, "## Soak", &section)?;
