@@ -75,27 +75,40 @@ fn our_programs() -> Vec<String> {
     names
 }
 
+/// Ids of every BPF link in the system (`bpftool link show`).
+fn links() -> Vec<u64> {
+    let out = Command::new("bpftool").args(["link", "show", "--json"]).output().expect("bpftool");
+    assert!(out.status.success());
+    let links: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    let mut ids: Vec<u64> = links.as_array().expect("list").iter().filter_map(|l| l["id"].as_u64()).collect();
+    ids.sort_unstable();
+    ids
+}
+
 #[test]
 fn nothing_stays_loaded_or_attached_after_any_ending() {
     let _serial = require_root();
     let before = our_programs();
+    let links_before = links();
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGKILL] {
         let file = temp_path("detach.ftr");
         let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
         assert!(our_programs().len() > before.len(), "the recorder's programs are loaded while it runs");
+        assert!(links().len() > links_before.len(), "and attached through links");
         signal(&recorder, sig);
         let status = recorder.wait().expect("exit");
         assert!(sig == libc::SIGKILL || status.success(), "signal {sig}: {status}");
         // Program teardown is asynchronous in the kernel (RCU): allow it a moment.
-        let mut left = our_programs();
+        let mut left = (our_programs(), links());
         for _ in 0..50 {
-            if left == before {
+            if left == (before.clone(), links_before.clone()) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
-            left = our_programs();
+            left = (our_programs(), links());
         }
-        assert_eq!(left, before, "programs left loaded after signal {sig}");
+        assert_eq!(left.0, before, "programs left loaded after signal {sig}");
+        assert_eq!(left.1, links_before, "links left attached after signal {sig}");
         std::fs::remove_file(&file).ok();
     }
 }
