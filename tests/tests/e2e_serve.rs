@@ -144,7 +144,7 @@ fn names_in_deploy_exist(exposition: &str) {
         .lines()
         .filter_map(|l| {
             let l = l.strip_prefix("# TYPE ").or(Some(l).filter(|l| !l.starts_with('#')))?;
-            Some(l.split(|c: char| c == '{' || c == ' ').next()?.to_string())
+            Some(l.split(['{', ' ']).next()?.to_string())
         })
         .collect();
     for file in ["deploy/grafana/fragtrace.json", "deploy/prometheus/alerts.yaml"] {
