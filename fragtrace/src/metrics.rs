@@ -259,6 +259,10 @@ pub fn to_prometheus_text(openmetrics: &str) -> String {
     out
 }
 
+/// How long a pod's series must have seen no failure before a new pod may take its place
+/// once `--max-pods` are labelled.
+pub const POD_SERIES_IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A label value as the exposition formats need it. prometheus-client writes label values
 /// as they are, and pod names come from container annotations (outside data): a quote or a
 /// newline there would break the whole scrape or forge a series. Control characters are
@@ -288,8 +292,8 @@ pub struct MetricsSink {
     max_pods: usize,
     /// cgroup id → pod label (namespace, name), from workload definitions.
     pods_by_cgroup: HashMap<u64, (String, String)>,
-    /// Pods that have a series of their own.
-    labelled_pods: std::collections::HashSet<(String, String)>,
+    /// Pods that have a series of their own, with the time of their last failure.
+    labelled_pods: HashMap<(String, String), u64>,
     /// Last kernel counters, to turn cumulative values into increments.
     last: Counters,
     gfp_classes: HashMap<u64, &'static str>,
@@ -324,15 +328,35 @@ impl MetricsSink {
         c
     }
 
-    fn pod_label(&mut self, cgroup_id: u64) -> Option<PodLabels> {
-        let (namespace, pod) = self.pods_by_cgroup.get(&cgroup_id)?;
-        let key = (namespace.clone(), pod.clone());
-        if self.labelled_pods.contains(&key) || self.labelled_pods.len() < self.max_pods {
-            self.labelled_pods.insert(key);
-            Some(PodLabels { namespace: namespace.clone(), pod: pod.clone() })
+    /// The series a failure at `now_ns` of a task in `cgroup_id` counts in. A DaemonSet's
+    /// `serve` sees pods come and go for months: once `--max-pods` pods have series, the
+    /// one that failed longest ago gives its series up to a newcomer if that was more than
+    /// [`POD_SERIES_IDLE`] ago (Prometheus marks the series stale; `increase()` over it stays
+    /// right). Otherwise the newcomer counts under `_other`.
+    fn pod_label(&mut self, cgroup_id: u64, now_ns: u64) -> Option<PodLabels> {
+        let key = self.pods_by_cgroup.get(&cgroup_id)?.clone();
+        if let Some(last) = self.labelled_pods.get_mut(&key) {
+            *last = (*last).max(now_ns);
+        } else if self.labelled_pods.len() < self.max_pods || self.evict_idle_pod(now_ns) {
+            self.labelled_pods.insert(key.clone(), now_ns);
         } else {
-            Some(PodLabels { namespace: OVERFLOW_POD.into(), pod: OVERFLOW_POD.into() })
+            return Some(PodLabels { namespace: OVERFLOW_POD.into(), pod: OVERFLOW_POD.into() });
         }
+        let (namespace, pod) = key;
+        Some(PodLabels { namespace, pod })
+    }
+
+    /// Removes the series of the pod idle longest, if idle for [`POD_SERIES_IDLE`].
+    fn evict_idle_pod(&mut self, now_ns: u64) -> bool {
+        let Some((key, last)) = self.labelled_pods.iter().min_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0))).map(|(k, l)| (k.clone(), *l)) else {
+            return false;
+        };
+        if now_ns.saturating_sub(last) < POD_SERIES_IDLE.as_nanos() as u64 {
+            return false;
+        }
+        self.labelled_pods.remove(&key);
+        self.metrics.pod_failures.remove(&PodLabels { namespace: key.0, pod: key.1 });
+        true
     }
 }
 
@@ -363,7 +387,7 @@ impl Sink for MetricsSink {
                 };
                 self.metrics.failures.get_or_create(&labels).inc();
                 if self.pod_labels
-                    && let Some(pod) = self.pod_label(f.task.cgroup_id)
+                    && let Some(pod) = self.pod_label(f.task.cgroup_id, f.task.ts_ns)
                 {
                     self.metrics.pod_failures.get_or_create(&pod).inc();
                 }

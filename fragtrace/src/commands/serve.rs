@@ -38,8 +38,9 @@ pub struct ServeArgs {
     /// Also count failures per Kubernetes pod (fragtrace_pod_alloc_failures_total).
     #[arg(long)]
     pub pod_labels: bool,
-    /// With --pod-labels: pods with a series of their own; failures of further pods are
-    /// counted under pod="_other".
+    /// With --pod-labels: pods with a series of their own at once. A further pod takes the
+    /// series of the pod that failed longest ago, if that was over an hour ago; otherwise its
+    /// failures count under pod="_other".
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub max_pods: usize,
     /// How often the zone gauges (free blocks, indices) are refreshed from /proc/buddyinfo.

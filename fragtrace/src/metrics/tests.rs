@@ -158,3 +158,38 @@ fn hostile_pod_names_cannot_forge_series() {
         assert!(pod_lines[0].ends_with(" 1"), "{}", pod_lines[0]);
     }
 }
+
+/// Months of pod churn under `--max-pods`: pods idle for an hour give their series up to
+/// newcomers; busy ones keep theirs; when none is idle the newcomer counts under `_other`.
+#[test]
+fn idle_pods_give_their_series_up_to_new_ones() {
+    const MIN: u64 = 60_000_000_000;
+    let gfp = table();
+    let kernel = gfp.value_of("GFP_KERNEL").expect("GFP_KERNEL");
+    let metrics = Arc::new(Metrics::new(&options(true, 2)));
+    let mut sink = MetricsSink::new(metrics.clone(), gfp.clone(), 9, &options(true, 2));
+    for (cgroup, name) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+        let mut w = Workload::default();
+        w.pod.pod_name = Some(name.into());
+        w.pod.pod_namespace = Some("ns".into());
+        sink.workload(cgroup, &w).unwrap();
+    }
+    let mut fail = |cgroup: u64, at_min: u64| {
+        let mut t = task(1);
+        t.cgroup_id = cgroup;
+        t.ts_ns = at_min * MIN;
+        sink.event(&Event::Failure(Failure { task: t, order: 3, gfp_mask: kernel, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None })).unwrap();
+    };
+    let pod = |text: &str, name: &str| text.lines().any(|l| l.starts_with(&format!("fragtrace_pod_alloc_failures_total{{namespace=\"{name}\"")) || l.contains(&format!("pod=\"{name}\"}}")));
+    fail(1, 0); // a
+    fail(2, 50); // b
+    fail(3, 30); // c: a and b were busy within the hour
+    let text = metrics.encode();
+    assert!(pod(&text, "a") && pod(&text, "b") && !pod(&text, "c") && pod(&text, "_other"), "{text}");
+    fail(3, 70); // c again: a has been idle 70 minutes and gives way
+    let text = metrics.encode();
+    assert!(!pod(&text, "a") && pod(&text, "b") && pod(&text, "c"), "{text}");
+    fail(4, 100); // d: b idle 50 min, c 30 min: no one gives way
+    let text = metrics.encode();
+    assert!(pod(&text, "b") && pod(&text, "c") && !pod(&text, "d"), "{text}");
+}
