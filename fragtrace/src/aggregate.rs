@@ -501,11 +501,22 @@ impl Aggregator {
 
 impl Sink for Aggregator {
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        // A definition is only worth keeping for a cgroup that can still be counted.
-        if has_room(&self.by_cgroup, &id, MAX_KEYS) || self.cgroup_paths.contains_key(&id) {
-            self.cgroup_paths.insert(id, path.map(str::to_string));
+        // Definitions come for the first event of any kind, failing or not: on a node with
+        // churning pods and few failures they would pile up. When full, only the definitions
+        // of cgroups with failure counts are kept (the next full pass is MAX_KEYS away).
+        if self.cgroup_paths.len() >= 2 * MAX_KEYS && !self.cgroup_paths.contains_key(&id) {
+            let counted = &self.by_cgroup;
+            self.cgroup_paths.retain(|k, _| counted.contains_key(k));
+            self.pod_labels.retain(|k, _| counted.contains_key(k));
         }
-        if !self.cgroup_paths.contains_key(&OTHER_CGROUP) && self.by_cgroup.len() >= MAX_KEYS {
+        match (self.cgroup_paths.get(&id), path) {
+            // A cgroup defined again after it was removed resolves to nothing: keep its name.
+            (Some(Some(_)), None) => {}
+            _ => {
+                self.cgroup_paths.insert(id, path.map(str::to_string));
+            }
+        }
+        if self.by_cgroup.len() >= MAX_KEYS {
             self.cgroup_paths.insert(OTHER_CGROUP, Some(OTHER.to_string()));
         }
         Ok(())
@@ -517,8 +528,9 @@ impl Sink for Aggregator {
     }
 
     fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
+        // Bounded with the cgroup definitions (see `cgroup` above).
         if let Some(label) = workload.pod_label()
-            && (has_room(&self.by_cgroup, &cgroup_id, MAX_KEYS) || self.pod_labels.contains_key(&cgroup_id))
+            && (self.pod_labels.len() < 2 * MAX_KEYS || self.by_cgroup.contains_key(&cgroup_id))
         {
             self.pod_labels.insert(cgroup_id, label);
         }
@@ -636,13 +648,42 @@ mod tests {
         assert!(s.by_comm.len() <= MAX_KEYS + 1 && s.by_cgroup.len() <= MAX_KEYS + 1, "{} {}", s.by_comm.len(), s.by_cgroup.len());
         assert!(s.groups.len() <= MAX_KEYS + ORDERS && s.by_gfp.len() <= MAX_KEYS && s.by_stack.len() <= MAX_KEYS);
         assert!(s.stalls.len() <= ORDERS + 1 && s.stalls_by_comm.len() <= MAX_KEYS + 1 && s.extfrag_groups.len() <= 64);
-        assert!(agg.cgroup_paths.len() <= MAX_KEYS + 1);
+        assert!(agg.cgroup_paths.len() <= 2 * MAX_KEYS);
         let other = s.by_comm.iter().find(|(c, _)| c == OTHER).expect("an (other) row").1;
         assert_eq!(other, n - MAX_KEYS as u64, "every folded failure is in (other)");
         assert_eq!(s.by_comm.iter().map(|(_, c)| c).sum::<u64>(), n);
         let other_cg = s.by_cgroup.iter().find(|c| c.cgroup_id == OTHER_CGROUP).expect("an (other) cgroup");
         assert_eq!((other_cg.count, other_cg.path.as_deref()), (n - MAX_KEYS as u64, Some(OTHER)));
         assert_eq!(s.stalls.iter().map(|h| h.count).sum::<u64>(), n, "stall orders are clamped, not dropped");
+    }
+
+    /// One comm with every (order, mask) and stack new; cgroups defined that never fail.
+    #[test]
+    fn per_comm_groups_stacks_and_definitions_are_bounded_too() {
+        let mut agg = Aggregator::new(9, 0x2000, false);
+        for i in 0..10_000u64 {
+            let f = Failure { task: task("one", i), order: (i % 11) as u32, gfp_mask: i, migratetype: 0, stack_id: Some(7), ancestry: vec![], captured_cgroup: None };
+            agg.event(&Event::Failure(f)).unwrap();
+            let f = Failure { task: task("stacks", i), order: 3, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(i as u32), ancestry: vec![], captured_cgroup: None };
+            agg.event(&Event::Failure(f)).unwrap();
+        }
+        let s = agg.snapshot();
+        let of = |comm: &str| s.groups.iter().filter(|g| g.comm == comm).count();
+        assert_eq!(of("one"), MAX_GROUPS_PER_COMM);
+        assert!(of(OTHER) <= ORDERS);
+        assert_eq!(s.groups.iter().map(|g| g.count).sum::<u64>(), 20_000, "nothing lost from the groups");
+        assert_eq!(agg.groups["stacks"][&(3, 0xcc0)].stacks.len(), MAX_STACKS_PER_GROUP);
+        // Churning cgroups that only stall: their definitions do not pile up.
+        agg.cgroup(1, Some("/counted")).unwrap();
+        for id in 0..(5 * MAX_KEYS as u64) {
+            agg.cgroup(10_000 + id, Some("/churn")).unwrap();
+        }
+        assert!(agg.cgroup_paths.len() <= 2 * MAX_KEYS, "{}", agg.cgroup_paths.len());
+        assert_eq!(agg.cgroup_paths.get(&1), Some(&Some("/counted".to_string())), "a counted cgroup keeps its definition");
+        // Defined again after its removal (resolves to nothing): the known name stays.
+        agg.cgroup(42, Some("/gone")).unwrap();
+        agg.cgroup(42, None).unwrap();
+        assert_eq!(agg.cgroup_paths.get(&42), Some(&Some("/gone".to_string())));
     }
 
     #[test]

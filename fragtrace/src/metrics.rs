@@ -99,7 +99,8 @@ pub fn gfp_class(gfp: &GfpTable, mask: u64) -> &'static str {
 pub struct MetricsOptions {
     /// Also count failures per pod (`--pod-labels`).
     pub pod_labels: bool,
-    /// Distinct pods labelled before the rest share [`OVERFLOW_POD`].
+    /// Pods with a series of their own at once; a further pod takes over the series of one
+    /// idle for [`POD_SERIES_IDLE`], or else counts under [`OVERFLOW_POD`].
     pub max_pods: usize,
     pub probe_mode: String,
     pub alloc_probe_policy: String,
@@ -366,10 +367,16 @@ impl Sink for MetricsSink {
         if let Some(pod) = workload.pod.pod_name.as_ref().or(uid) {
             let namespace = label_value(workload.pod.pod_namespace.as_deref().unwrap_or_default());
             let pod = label_value(pod);
-            // Months of pod churn must not grow this map: past the bound it starts over (the
-            // session, with the same bound, defines the cgroups still failing again).
-            if self.pods_by_cgroup.len() >= 65_536 {
-                self.pods_by_cgroup.clear();
+            // Months of pod churn must not grow this map. Past the bound only the cgroups of
+            // pods with a series of their own are kept: the session does not define a cgroup
+            // twice (until its own cache starts over), so a dropped entry of a live pod
+            // would leave its failures unlabelled.
+            if self.pods_by_cgroup.len() >= 65_536 && !self.pods_by_cgroup.contains_key(&cgroup_id) {
+                let labelled = &self.labelled_pods;
+                self.pods_by_cgroup.retain(|_, key| labelled.contains_key(key));
+                if self.pods_by_cgroup.len() >= 65_536 {
+                    self.pods_by_cgroup.clear();
+                }
             }
             self.pods_by_cgroup.insert(cgroup_id, (namespace, pod));
         }

@@ -237,13 +237,21 @@ pub fn median(values: &mut [f64]) -> f64 {
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+extern "C" fn on_interrupt(signal: libc::c_int) {
+    // A second Ctrl-C means "now": the default action, without the cleanup.
+    if INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // SAFETY: signal() and raise() are async-signal-safe.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
 }
 
-/// From now on SIGINT/SIGTERM only set a flag ([`interrupted`]): a long run polls it and ends
-/// early through its normal path, so its guards restore sysctls, remove cgroups and stop
-/// the processes it started. (Tracers run in their own process groups: Ctrl-C reaches only us.)
+/// From now on a first SIGINT/SIGTERM only sets a flag ([`interrupted`]): a long run polls it
+/// and ends early through its normal path, so its guards restore sysctls, remove cgroups and
+/// stop the processes it started. A second one ends the process at once. (Tracers run in
+/// their own process groups: Ctrl-C reaches only us.)
 pub fn catch_interrupts() {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {

@@ -106,7 +106,8 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
     }
     crate::bench::build_release()?;
     catch_interrupts();
-    let dir = &std::path::PathBuf::from(format!("target/soak-{}", std::process::id()));
+    let scratch = Scratch(std::path::PathBuf::from(format!("target/soak-{}", std::process::id())));
+    let dir = &scratch.0;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let _pipe_max = Restore::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string())?;
     let memcg = TightMemcg::create("fragtrace-soak", 128 * 1024)?;
@@ -188,9 +189,18 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
         }
     }
     drop(memcg);
-    let top_doc: serde_json::Value = serde_json::from_str(&last_top).context("no top --json document")?;
-    let top_dropped = top_doc["counters"]["dropped"].as_u64().unwrap_or(0);
-    let top_reported = top_doc["dropped"].as_u64().unwrap_or(0);
+    // Every record the probes produced (the kernel's own per-kind counters) must be either
+    // delivered to top's aggregator or counted as dropped: nothing vanishes unaccounted.
+    let top = serde_json::from_str::<serde_json::Value>(&last_top).ok().map(|doc| {
+        let c = &doc["counters"];
+        let produced = ["failures", "extfrag", "stalls", "ooms"].iter().map(|k| c[*k].as_u64().unwrap_or(0)).sum();
+        let stalls: u64 = doc["stalls"].as_array().map_or(0, |v| v.iter().filter_map(|s| s["count"].as_u64()).sum());
+        let delivered = doc["failures"]["total"].as_u64().unwrap_or(0)
+            + doc["extfrag"]["total"].as_u64().unwrap_or(0)
+            + stalls
+            + doc["oom_kills"]["total"].as_u64().unwrap_or(0);
+        TopAccount { produced, delivered, dropped: c["dropped"].as_u64().unwrap_or(0) }
+    });
     let serve_delivered = metric(&metrics, "fragtrace_events_total").unwrap_or(0.0);
     let serve_dropped = metric(&metrics, "fragtrace_ringbuf_dropped_events_total").unwrap_or(0.0);
     let report = Command::new("target/release/fragtrace").arg("report").arg("--json").arg(&file).output().context("fragtrace report")?;
@@ -203,19 +213,19 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
         rows: &rows,
         peaks: &peaks,
         failed_calls,
-        top_dropped,
-        top_reported,
+        top,
         serve_delivered,
         serve_dropped,
         record_ok,
     });
     println!("{section}");
-    std::fs::remove_dir_all(dir).ok();
     if !record_ok {
         bail!("fragtrace report could not read the soak's recording: {}", String::from_utf8_lossy(&report.stderr));
     }
-    if top_dropped != top_reported {
-        bail!("top: kernel counted {top_dropped} drops, user space reported {top_reported}");
+    if let Some(t) = top
+        && t.produced != t.delivered + t.dropped
+    {
+        bail!("top: the probes produced {} records, but {} were delivered and {} dropped", t.produced, t.delivered, t.dropped);
     }
     if interrupted() {
         bail!("interrupted after {} of {} samples: docs/reliability.md left as it was", rows.len(), samples);
@@ -227,6 +237,22 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
     Ok(())
 }
 
+/// The soak's scratch directory (the rotating recording), removed however the run ends.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Clone, Copy)]
+struct TopAccount {
+    produced: u64,
+    delivered: u64,
+    dropped: u64,
+}
+
 struct Rendered<'a> {
     duration_s: f64,
     workers: usize,
@@ -234,8 +260,7 @@ struct Rendered<'a> {
     rows: &'a [Sample],
     peaks: &'a [f64],
     failed_calls: u64,
-    top_dropped: u64,
-    top_reported: u64,
+    top: Option<TopAccount>,
     serve_delivered: f64,
     serve_dropped: f64,
     record_ok: bool,
@@ -280,12 +305,20 @@ fn render(r: &Rendered) -> String {
         s.push_str(&format!("- {n}: {:+.1} MiB, peak {:.1} MiB\n", growth(r.rows, i), r.peaks[i]));
     }
     s.push_str(&format!(
-        "\nDrops: `top` (16 KiB ring) — kernel counter {}, reported to the user {} ({}); `serve` (1 MiB ring) delivered \
+        "\nDrops: `top` (16 KiB ring) — {}; `serve` (1 MiB ring) delivered \
          {:.0} records and dropped {:.0}. The rotated recording {} read back by `fragtrace report`.\n\n\
          Reproduce: `sudo cargo xtask soak --duration {}`\n{END}",
-        r.top_dropped,
-        r.top_reported,
-        if r.top_dropped == r.top_reported { "equal" } else { "MISMATCH" },
+        match r.top {
+            Some(t) => format!(
+                "the kernel's per-kind counters say the probes produced {} records; {} reached top's aggregator and the \
+                 kernel's drop counter says {} were dropped: {}",
+                t.produced,
+                t.delivered,
+                t.dropped,
+                if t.produced == t.delivered + t.dropped { "every record accounted for" } else { "MISMATCH" }
+            ),
+            None => "no document from top (interrupted early)".to_string(),
+        },
         r.serve_delivered,
         r.serve_dropped,
         if r.record_ok { "was" } else { "could NOT be" },
@@ -309,11 +342,11 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let t = text.trim();
     let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
     let n: u64 = number.parse().with_context(|| format!("duration {text:?}: expected e.g. 1h, 30m, 90s"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => bail!("duration {text:?}: unit must be s, m or h"),
     };
-    Ok(Duration::from_secs(secs))
+    Ok(Duration::from_secs(n.checked_mul(unit).with_context(|| format!("duration {text:?} is too long"))?))
 }
