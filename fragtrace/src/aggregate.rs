@@ -245,6 +245,9 @@ pub struct Aggregator {
     oom_total: u64,
     extfrag: HashMap<(i32, i32), ExtfragGroup>,
     extfrag_total: u64,
+    /// Kept apart from the groups, which are bounded: the totals stay exact.
+    extfrag_fragmenting: u64,
+    extfrag_severe: u64,
     lost: u64,
     lag_us: Histogram<u64>,
     alloc_probe: Option<AllocProbeSummary>,
@@ -277,6 +280,8 @@ impl Aggregator {
             oom_total: 0,
             extfrag: HashMap::default(),
             extfrag_total: 0,
+            extfrag_fragmenting: 0,
+            extfrag_severe: 0,
             lost: 0,
             lag_us: Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds"),
             alloc_probe: None,
@@ -364,6 +369,8 @@ impl Aggregator {
     fn extfrag_event(&mut self, e: &Extfrag) {
         self.extfrag_total += 1;
         let fragmenting = e.fragmenting(self.pageblock_order);
+        self.extfrag_fragmenting += u64::from(fragmenting);
+        self.extfrag_severe += u64::from(e.severe());
         // Real kernels have fewer than 8 migratetypes; a hostile file may claim any.
         if !has_room(&self.extfrag, &(e.alloc_migratetype, e.fallback_migratetype), 64) {
             return;
@@ -444,8 +451,8 @@ impl Aggregator {
             by_cgroup,
             by_pod,
             extfrag: self.extfrag_total,
-            extfrag_fragmenting: extfrag_groups.iter().map(|g| g.fragmenting).sum(),
-            extfrag_severe: extfrag_groups.iter().map(|g| g.severe).sum(),
+            extfrag_fragmenting: self.extfrag_fragmenting,
+            extfrag_severe: self.extfrag_severe,
             extfrag_groups,
             lost: self.lost,
             lag: LagSummary {
@@ -645,6 +652,7 @@ mod tests {
         let s = agg.snapshot();
         assert_eq!(s.failures, n, "totals are exact");
         assert_eq!(s.extfrag, n);
+        assert_eq!((s.extfrag_fragmenting, s.extfrag_severe), (n, n), "extfrag totals stay exact past the pair bound");
         assert!(s.by_comm.len() <= MAX_KEYS + 1 && s.by_cgroup.len() <= MAX_KEYS + 1, "{} {}", s.by_comm.len(), s.by_cgroup.len());
         assert!(s.groups.len() <= MAX_KEYS + ORDERS && s.by_gfp.len() <= MAX_KEYS && s.by_stack.len() <= MAX_KEYS);
         assert!(s.stalls.len() <= ORDERS + 1 && s.stalls_by_comm.len() <= MAX_KEYS + 1 && s.extfrag_groups.len() <= 64);

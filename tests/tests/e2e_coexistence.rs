@@ -18,11 +18,12 @@ use fragtrace_tests::{
 
 const COMM: &str = "coexist";
 
-/// Failures of tasks named [`COMM`], as a bpftrace user would count them.
+/// Failures of tasks named [`COMM`], as a bpftrace user would watch them: one line per
+/// failure with the failing pid, and the count at exit.
 fn start_bpftrace() -> (Child, mpsc::Receiver<String>) {
     let program = format!(
-        "tracepoint:kmem:mm_page_alloc /args->pfn == 0xffffffffffffffff && comm == \"{COMM}\"/ {{ @failures = count(); }} \
-         BEGIN {{ printf(\"ready\\n\"); }}"
+        "tracepoint:kmem:mm_page_alloc /args->pfn == 0xffffffffffffffff && comm == \"{COMM}\"/ \
+         {{ @failures = count(); printf(\"failure %d\\n\", pid); }} BEGIN {{ printf(\"ready\\n\"); }}"
     );
     let mut child = std::process::Command::new("bpftrace")
         .args(["-e", &program])
@@ -81,16 +82,16 @@ fn other_bpf_users_of_the_same_tracepoint_are_undisturbed() {
     assert_eq!(recorded, 4, "record (classic tracepoint) sees the four failures beside bpftrace and serve");
 
     // Both fragtrace instances are gone; bpftrace's program must still be attached.
-    provoke_in_child(COMM, &cgroup.leaf);
+    let second = provoke_in_child(COMM, &cgroup.leaf);
     std::thread::sleep(Duration::from_millis(200));
     signal(&bpftrace, libc::SIGINT);
     let exit = bpftrace.wait_with_output().expect("bpftrace exit");
-    let mut lines: Vec<String> = bpftrace_out.try_iter().collect();
-    lines.extend(String::from_utf8_lossy(&exit.stdout).lines().map(str::to_string));
-    assert!(
-        lines.iter().any(|l| l.trim() == "@failures: 8"),
-        "bpftrace counted all eight failures, four with fragtrace attached and four after it left: {lines:?} {}",
-        String::from_utf8_lossy(&exit.stderr)
-    );
+    // Its stdout ends when it exits: every line is in the channel by then.
+    let lines: Vec<String> = bpftrace_out.iter().collect();
+    let seen = |pid: u32| lines.iter().filter(|l| l.trim() == format!("failure {pid}")).count();
+    let stderr = String::from_utf8_lossy(&exit.stderr);
+    assert_eq!(seen(first.child_pid), 4, "bpftrace saw the four failures while fragtrace was attached: {lines:?} {stderr}");
+    assert_eq!(seen(second.child_pid), 4, "and the four after it left: {lines:?} {stderr}");
+    assert!(lines.iter().any(|l| l.trim() == "@failures: 8"), "its count says eight: {lines:?} {stderr}");
     std::fs::remove_file(&file).ok();
 }

@@ -57,30 +57,43 @@ fn live_commands_drop_capabilities_and_keep_out_of_the_oom_killers_way() {
     std::fs::remove_file(&file).ok();
 }
 
-/// fragtrace's program names as the kernel lists them (cut to 15 characters).
-fn our_programs() -> Vec<String> {
+/// fragtrace's programs as the kernel lists them: (id, name cut to 15 characters).
+fn our_program_ids() -> Vec<(u64, String)> {
     const OURS: [&str; 6] = ["mm_page_alloc_b", "mm_page_alloc_c", "mm_page_alloc_e", "memcg_reclaim_b", "wakeup_kswapd", "mark_victim"];
     let out = Command::new("bpftool").args(["prog", "show", "--json"]).output().expect("bpftool (`cargo xtask test` installs it)");
     assert!(out.status.success());
     let progs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
-    let mut names: Vec<String> = progs
+    let mut ours: Vec<(u64, String)> = progs
         .as_array()
         .expect("list")
         .iter()
-        .filter_map(|p| p["name"].as_str())
-        .filter(|n| OURS.contains(n))
-        .map(str::to_string)
+        .filter_map(|p| Some((p["id"].as_u64()?, p["name"].as_str()?.to_string())))
+        .filter(|(_, n)| OURS.contains(&n.as_str()))
         .collect();
+    ours.sort();
+    ours
+}
+
+/// fragtrace's program names (sorted).
+fn our_programs() -> Vec<String> {
+    let mut names: Vec<String> = our_program_ids().into_iter().map(|(_, n)| n).collect();
     names.sort();
     names
 }
 
-/// Ids of every BPF link in the system (`bpftool link show`).
-fn links() -> Vec<u64> {
+/// Ids of the BPF links (`bpftool link show`) of the programs `prog_ids`: other BPF users
+/// (systemd attaching cgroup programs, say) come and go meanwhile and are not counted.
+fn links_of(prog_ids: &[u64]) -> Vec<u64> {
     let out = Command::new("bpftool").args(["link", "show", "--json"]).output().expect("bpftool");
     assert!(out.status.success());
     let links: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
-    let mut ids: Vec<u64> = links.as_array().expect("list").iter().filter_map(|l| l["id"].as_u64()).collect();
+    let mut ids: Vec<u64> = links
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|l| l["prog_id"].as_u64().is_some_and(|p| prog_ids.contains(&p)))
+        .filter_map(|l| l["id"].as_u64())
+        .collect();
     ids.sort_unstable();
     ids
 }
@@ -89,26 +102,27 @@ fn links() -> Vec<u64> {
 fn nothing_stays_loaded_or_attached_after_any_ending() {
     let _serial = require_root();
     let before = our_programs();
-    let links_before = links();
+    let ids_before: Vec<u64> = our_program_ids().into_iter().map(|(id, _)| id).collect();
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGKILL] {
         let file = temp_path("detach.ftr");
         let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
         assert!(our_programs().len() > before.len(), "the recorder's programs are loaded while it runs");
-        assert!(links().len() > links_before.len(), "and attached through links");
+        let recorder_progs: Vec<u64> = our_program_ids().into_iter().map(|(id, _)| id).filter(|id| !ids_before.contains(id)).collect();
+        assert!(!links_of(&recorder_progs).is_empty(), "and attached through links");
         signal(&recorder, sig);
         let status = recorder.wait().expect("exit");
         assert!(sig == libc::SIGKILL || status.success(), "signal {sig}: {status}");
         // Program teardown is asynchronous in the kernel (RCU): allow it a moment.
-        let mut left = (our_programs(), links());
+        let mut left = (our_programs(), links_of(&recorder_progs));
         for _ in 0..50 {
-            if left == (before.clone(), links_before.clone()) {
+            if left == (before.clone(), Vec::new()) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
-            left = (our_programs(), links());
+            left = (our_programs(), links_of(&recorder_progs));
         }
         assert_eq!(left.0, before, "programs left loaded after signal {sig}");
-        assert_eq!(left.1, links_before, "links left attached after signal {sig}");
+        assert_eq!(left.1, Vec::<u64>::new(), "links left attached after signal {sig}");
         std::fs::remove_file(&file).ok();
     }
 }

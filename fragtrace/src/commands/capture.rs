@@ -68,6 +68,8 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         max_items: 500_000,
     };
     let mut sink = CaptureSink::new(options);
+    // Handlers first: a SIGTERM right after the readiness line must stop cleanly too.
+    let stop = live::stop_signal(args.timeout, Arc::new(Notify::new()))?;
     eprintln!(
         "fragtrace: armed after {} ms: waiting for {}an allocation failure{}; bundles go to {}",
         started.elapsed().as_millis(),
@@ -75,7 +77,6 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         if filter.is_empty() { String::new() } else { format!(" matching {}", filter.describe()) },
         args.output.display()
     );
-    let stop = live::stop_signal(args.timeout, Arc::new(Notify::new()))?;
     // The whole session is unfiltered: the flight recorder keeps the context around the
     // failure; the filters only decide what triggers a capture.
     let run = RunOptions { tick: Duration::from_millis(250), zones_every: Some(args.zones_interval), filter: Default::default() };

@@ -155,6 +155,8 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     };
     let recorder = Recorder::create(options, header)?;
     live::harden(true);
+    // Handlers first: a SIGTERM right after the readiness line must stop cleanly too.
+    let stop = live::stop_signal(args.duration, Arc::new(Notify::new()))?;
     eprintln!(
         "fragtrace: recording to {} (probe {}{}); Ctrl-C or SIGTERM stops and closes the file",
         args.output.display(),
@@ -162,7 +164,6 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         if filter.is_empty() { String::new() } else { format!(", only {}", filter.describe()) },
     );
     let mut sink = RecordSink { recorder, started: Instant::now(), status: std::io::stderr().is_terminal(), dropped: 0 };
-    let stop = live::stop_signal(args.duration, Arc::new(Notify::new()))?;
     let run = RunOptions { tick: Duration::from_secs(1), zones_every: Some(args.zones_interval), filter };
     let stats = session
         .run(&mut [&mut sink], &run, stop)

@@ -64,11 +64,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     live::harden(false);
     let endpoint = Arc::new(Endpoint { metrics, healthy: AtomicBool::new(true) });
     let server = tokio::spawn(fragtrace::http::serve(listener, endpoint.clone(), HttpLimits::default()));
+    // Handlers first: a SIGTERM right after the readiness line must stop cleanly too.
+    let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
     eprintln!(
         "fragtrace: serving metrics on http://{}/metrics (probe {}, per-allocation probe {}); Ctrl-C or SIGTERM stops",
         args.listen, session.probes().mode, session.probes().alloc_policy
     );
-    let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
     let run = RunOptions { tick: Duration::from_secs(1), zones_every: Some(args.zones_interval), filter };
     let result = session.run(&mut [&mut sink], &run, stop).await;
     endpoint.healthy.store(false, std::sync::atomic::Ordering::Relaxed);
