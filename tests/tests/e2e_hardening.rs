@@ -182,3 +182,57 @@ fn hostile_process_names_reach_no_output_raw() {
     assert!(cgroups.contains(&escaped), "the cgroup path is shown escaped: {cgroups:?}");
     std::fs::remove_file(&file).ok();
 }
+
+/// Under a storm far beyond what a 4 KiB ring drains, `top --json` keeps producing its
+/// document every interval and `record` still stops promptly on SIGINT with its file closed.
+/// The bounds are liveness checks (generous multiples of the interval), not performance
+/// figures: those are in BENCHMARKS.md ("Event storms").
+#[test]
+fn top_and_record_stay_responsive_in_a_storm() {
+    let _serial = require_root();
+    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
+    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-responsive-{}", std::process::id()), 128 * 1024);
+    let file = temp_path("responsive.ftr");
+    let (mut recorder, rec_stderr, mut rec_seen) = start_recorder(&file, &["--ring-buffer-kib", "4"]);
+    let mut top = fragtrace()
+        .args(["top", "--json", "--interval", "1s", "--alloc-probe", "always", "--ring-buffer-kib", "4"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("top");
+    let docs = lines_of(top.stdout.take().expect("stdout"));
+    let mut seen = Vec::new();
+    wait_for(&docs, "\"kind\":\"top\"", &mut seen);
+
+    let leaf = cgroup.leaf.clone();
+    let storm = std::thread::spawn(move || Command::new(built_binary("alloc-trigger")).arg("storm").arg(&leaf).args(["5", "4"]).output());
+    let started = std::time::Instant::now();
+    let mut arrivals = Vec::new();
+    while started.elapsed() < Duration::from_secs(4) {
+        if let Ok(line) = docs.recv_timeout(Duration::from_millis(100))
+            && line.contains("\"kind\":\"top\"")
+        {
+            arrivals.push(started.elapsed());
+        }
+    }
+    // Still storming: stop the recorder and time it.
+    let asked = std::time::Instant::now();
+    signal(&recorder, libc::SIGINT);
+    let status = recorder.wait().expect("exit");
+    let took = asked.elapsed();
+    let out = storm.join().expect("storm thread").expect("storm");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    signal(&top, libc::SIGTERM);
+    assert!(top.wait().expect("top exit").success());
+
+    assert!(arrivals.len() >= 3, "a document per 1-s interval during a 4-s storm, got them at {arrivals:?}");
+    let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| *g < Duration::from_secs(3)), "no interval stalls: {gaps:?}");
+    assert!(status.success() && took < Duration::from_secs(5), "record stopped in {took:?} mid-storm: {status}");
+    wait_for(&rec_stderr, "recorded", &mut rec_seen);
+    let report = fragtrace().args(["report", "--json"]).arg(&file).output().expect("report");
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(doc["source"]["clean_end"], true, "the file was closed properly");
+    assert!(doc["counters"]["dropped"].as_u64().expect("dropped") > 0, "the storm did overflow the ring");
+    std::fs::remove_file(&file).ok();
+}

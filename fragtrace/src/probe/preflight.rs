@@ -17,7 +17,7 @@ pub enum PreflightError {
         "missing capabilities: {0}. Run as root (`sudo fragtrace …`), or grant them: \
          `setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(which fragtrace)`, adding \
          cap_syslog for symbol names in kernel stacks (kernels before 5.8 need cap_sys_admin \
-         instead of cap_bpf/cap_perfmon; see "Least privilege" in docs/reliability.md)"
+         instead of cap_bpf/cap_perfmon; see 'Least privilege' in docs/reliability.md)"
     )]
     MissingCapabilities(String),
     #[error("cannot read /proc/self/status: {0}")]
