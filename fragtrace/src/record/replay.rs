@@ -189,6 +189,12 @@ impl Pacer {
     }
 }
 
+/// Stack definitions passed on at most, and frames per stack (PERF_MAX_STACK_DEPTH).
+pub(super) const MAX_STACKS: usize = 65_536;
+const MAX_FRAMES: usize = 127;
+/// Cgroup and workload definitions remembered at most; past it they start over.
+const MAX_DEFINITIONS: usize = 262_144;
+
 struct Replayer<'a, 's> {
     options: &'a ReplayOptions,
     sinks: &'a mut [&'s mut dyn Sink],
@@ -229,16 +235,27 @@ impl Replayer<'_, '_> {
     fn record(&mut self, record: Record) -> Result<(), SinkError> {
         match record {
             Record::Stack(id, frames) => {
-                if self.stacks_sent.insert(id) {
+                // A live session has at most 16 384 stack ids of at most 127 frames (the
+                // kernel's stack map); a file claiming more is not allowed to cost more.
+                if self.stacks_sent.len() < MAX_STACKS && self.stacks_sent.insert(id) {
+                    let frames = &frames[..frames.len().min(MAX_FRAMES)];
                     for s in self.sinks.iter_mut() {
-                        s.stack(id, &frames)?;
+                        s.stack(id, frames)?;
                     }
                 }
             }
             Record::Cgroup(id, path) => {
+                if self.cgroups.len() >= MAX_DEFINITIONS && !self.cgroups.contains_key(&id) {
+                    log::warn!("more than {MAX_DEFINITIONS} cgroup definitions: starting over (later events may show cgroup ids)");
+                    self.cgroups.clear();
+                    self.cgroups_sent.clear();
+                }
                 self.cgroups.entry(id).or_insert(path);
             }
             Record::Workload(id, workload) => {
+                if self.workloads.len() >= MAX_DEFINITIONS && !self.workloads.contains_key(&id) {
+                    self.workloads.clear();
+                }
                 self.workloads.entry(id).or_insert(workload);
             }
             Record::Event(event) => {

@@ -499,3 +499,28 @@ fn end_marker_round_trips() {
     let back: EndMarker = serde_json::from_str(&json).unwrap();
     assert!(back.continued && back.events == 5 && back.counters.dropped == 3);
 }
+
+/// A file claiming more stacks, deeper stacks or more cgroups than a live session can make
+/// costs the reader no more than a real one.
+#[test]
+fn hostile_definition_counts_are_bounded_on_replay() {
+    let dir = TempDir::new("definitions");
+    let path = dir.file("t.ftr");
+    let mut rec = Recorder::create(RecorderOptions::new(&path), header()).unwrap();
+    let deep: Vec<String> = (0..500).map(|i| format!("f{i}")).collect();
+    rec.stack(0, &deep).unwrap();
+    let n = super::replay::MAX_STACKS as u32 + 5_000;
+    for id in 1..n {
+        rec.stack(id, &["x".to_string()]).unwrap();
+    }
+    // The writer stores the definitions its events refer to: one event per stack.
+    for id in 0..n {
+        let f = Failure { task: task(u64::from(id)), order: 4, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(id), ancestry: vec![], captured_cgroup: None };
+        rec.event(&Event::Failure(f)).unwrap();
+    }
+    rec.finish(&Counters::default()).unwrap();
+    let (seen, _) = read_all(&[path], &ReplayOptions::default());
+    assert_eq!(seen.stacks.len(), super::replay::MAX_STACKS, "stack definitions beyond the bound are not kept");
+    assert_eq!(seen.stacks[0].1.len(), 127, "frames beyond PERF_MAX_STACK_DEPTH are cut");
+    assert_eq!(seen.events.len(), n as usize, "events are unaffected");
+}
