@@ -203,8 +203,12 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
     });
     let serve_delivered = metric(&metrics, "fragtrace_events_total").unwrap_or(0.0);
     let serve_dropped = metric(&metrics, "fragtrace_ringbuf_dropped_events_total").unwrap_or(0.0);
-    let report = Command::new("target/release/fragtrace").arg("report").arg("--json").arg(&file).output().context("fragtrace report")?;
-    let record_ok = report.status.success();
+    // `--keep 2` has deleted the first parts by now (soak.ftr itself included): read what is left.
+    let mut parts: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
+    parts.sort();
+    let report = Command::new("target/release/fragtrace").args(["report", "--json"]).args(&parts).output().context("fragtrace report")?;
+    let read_back = serde_json::from_slice::<serde_json::Value>(&report.stdout).ok().and_then(|d| d["failures"]["total"].as_u64());
+    let record_ok = report.status.success() && read_back.is_some_and(|n| n > 0);
 
     let section = render(&Rendered {
         duration_s: seconds,
@@ -220,7 +224,7 @@ pub fn soak(duration: Duration, samples: usize, workers: usize, update: bool) ->
     });
     println!("{section}");
     if !record_ok {
-        bail!("fragtrace report could not read the soak's recording: {}", String::from_utf8_lossy(&report.stderr));
+        bail!("fragtrace report could not read the soak's recording ({parts:?}): {}", String::from_utf8_lossy(&report.stderr));
     }
     if let Some(t) = top
         && t.produced != t.delivered + t.dropped
@@ -306,7 +310,7 @@ fn render(r: &Rendered) -> String {
     }
     s.push_str(&format!(
         "\nDrops: `top` (16 KiB ring) — {}; `serve` (1 MiB ring) delivered \
-         {:.0} records and dropped {:.0}. The rotated recording {} read back by `fragtrace report`.\n\n\
+         {:.0} records and dropped {:.0}. The parts the rotation kept {} read back by `fragtrace report`.\n\n\
          Reproduce: `sudo cargo xtask soak --duration {}`\n{END}",
         match r.top {
             Some(t) => format!(

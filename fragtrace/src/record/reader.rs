@@ -19,6 +19,8 @@ pub enum ReadError {
     Io(String, std::io::Error),
     #[error("{0}: the file is empty")]
     Empty(String),
+    #[error("{0}: no such file, but later parts of it are there (`record --keep` deletes the oldest parts): {1}")]
+    RotatedAway(String, String),
     #[error("{0}: not a fragtrace recording (no FRAGTRCE magic at the start)")]
     BadMagic(String),
     #[error("{0}: recording format version {1} is newer than this fragtrace understands (version {VERSION}); use a newer fragtrace")]
@@ -68,7 +70,14 @@ impl RecordingFile {
     pub fn open(path: &Path) -> Result<Self, ReadError> {
         let name = path.display().to_string();
         let io = |e| ReadError::Io(name.clone(), e);
-        let file = File::open(path).map_err(io)?;
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parts = later_parts(path);
+                return Err(if parts.is_empty() { io(e) } else { ReadError::RotatedAway(name, parts.join(" ")) });
+            }
+            Err(e) => return Err(io(e)),
+        };
         let meta = file.metadata().map_err(io)?;
         if !meta.is_file() {
             return Err(ReadError::NotAFile(name));
@@ -300,4 +309,22 @@ impl BlockCursor<'_> {
             }
         }
     }
+}
+
+/// `FILE.1`, `FILE.2`, … next to a missing `FILE`, in part order: what `--keep` left of a
+/// rotated recording, for the error that names them.
+fn later_parts(path: &Path) -> Vec<String> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return Vec::new() };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut parts: Vec<(u64, String)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().into_string().ok()?;
+            let n: u64 = file.strip_prefix(name)?.strip_prefix('.')?.parse().ok()?;
+            Some((n, path.with_file_name(file).display().to_string()))
+        })
+        .collect();
+    parts.sort();
+    parts.into_iter().map(|(_, p)| p).collect()
 }
