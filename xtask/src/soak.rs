@@ -310,7 +310,7 @@ fn render(r: &Rendered) -> String {
     }
     s.push_str(&format!(
         "\nDrops: `top` (16 KiB ring) — {}; `serve` (1 MiB ring) delivered \
-         {:.0} records and dropped {:.0}. The parts the rotation kept {} read back by `fragtrace report`.\n\n\
+         {:.0} records and dropped {:.0}. The parts the rotation kept {} by `fragtrace report`.\n\n\
          Reproduce: `sudo cargo xtask soak --duration {}`\n{END}",
         match r.top {
             Some(t) => format!(
@@ -325,7 +325,7 @@ fn render(r: &Rendered) -> String {
         },
         r.serve_delivered,
         r.serve_dropped,
-        if r.record_ok { "was" } else { "could NOT be" },
+        if r.record_ok { "were read back" } else { "could NOT be read back" },
         human(r.duration_s)
     ));
     s
