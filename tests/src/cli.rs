@@ -53,6 +53,30 @@ pub fn wait_for(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String
     }
 }
 
+/// The output on which a child says it is ready.
+#[derive(Clone, Copy)]
+pub enum Says {
+    Stdout,
+    Stderr,
+}
+
+/// Spawns `command` with that stream piped and waits (30 s at most) for a line containing
+/// `needle`; returns the child, the stream's lines, and those seen so far.
+pub fn spawn_until(command: &mut Command, stream: Says, needle: &str) -> (Child, mpsc::Receiver<String>, Vec<String>) {
+    match stream {
+        Says::Stdout => command.stdout(std::process::Stdio::piped()),
+        Says::Stderr => command.stderr(std::process::Stdio::piped()),
+    };
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("spawning {:?}: {e}", command.get_program()));
+    let lines = match stream {
+        Says::Stdout => lines_of(child.stdout.take().expect("stdout")),
+        Says::Stderr => lines_of(child.stderr.take().expect("stderr")),
+    };
+    let mut seen = Vec::new();
+    wait_for(&lines, needle, &mut seen);
+    (child, lines, seen)
+}
+
 /// Starts `fragtrace record -o FILE EXTRA…` (stopping by itself after 120 s at most) and
 /// waits until it says it is recording; returns the child, its stderr lines and those seen.
 /// The per-allocation probe is always attached unless EXTRA says otherwise: these tests count
@@ -60,18 +84,7 @@ pub fn wait_for(rx: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String
 /// (tests/tests/e2e_gate.rs tests the default).
 pub fn start_recorder(file: &std::path::Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>, Vec<String>) {
     let always: &[&str] = if extra.contains(&"--alloc-probe") { &[] } else { &["--alloc-probe", "always"] };
-    let mut recorder = fragtrace()
-        .args(["record", "--duration", "120s", "-o"])
-        .arg(file)
-        .args(always)
-        .args(extra)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawning fragtrace record");
-    let stderr = lines_of(recorder.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&stderr, "recording to", &mut seen);
-    (recorder, stderr, seen)
+    spawn_until(fragtrace().args(["record", "--duration", "120s", "-o"]).arg(file).args(always).args(extra), Says::Stderr, "recording to")
 }
 
 /// Provokes the four pipe-resize failures (orders 6–9) in a fresh memory cgroup

@@ -11,7 +11,7 @@ use std::{
 
 use fragtrace_tests::{
     MemCgroupPath,
-    cli::{fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, temp_path, wait_for},
+    cli::{Says, fragtrace, json_lines, provoke_in_child, signal, spawn_until, start_recorder, temp_path, wait_for},
     http::{free_port, get},
     require_root,
 };
@@ -25,15 +25,8 @@ fn start_bpftrace() -> (Child, mpsc::Receiver<String>) {
         "tracepoint:kmem:mm_page_alloc /args->pfn == 0xffffffffffffffff && comm == \"{COMM}\"/ \
          {{ @failures = count(); printf(\"failure %d\\n\", pid); }} BEGIN {{ printf(\"ready\\n\"); }}"
     );
-    let mut child = std::process::Command::new("bpftrace")
-        .args(["-e", &program])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bpftrace (`cargo xtask test` installs it)");
-    let stdout = lines_of(child.stdout.take().expect("stdout"));
-    let mut seen = Vec::new();
-    wait_for(&stdout, "ready", &mut seen);
+    // (`cargo xtask test` installs bpftrace.)
+    let (child, stdout, _) = spawn_until(std::process::Command::new("bpftrace").args(["-e", &program]).stderr(Stdio::piped()), Says::Stdout, "ready");
     (child, stdout)
 }
 
@@ -57,14 +50,8 @@ fn other_bpf_users_of_the_same_tracepoint_are_undisturbed() {
     let file = temp_path("coexist.ftr");
     let (mut recorder, rec_stderr, mut rec_seen) = start_recorder(&file, &["--probe-mode", "classic", "--comm", COMM]);
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut serve = fragtrace()
-        .args(["serve", "--alloc-probe", "always", "--comm", COMM, "--listen", &addr])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let serve_stderr = lines_of(serve.stderr.take().expect("stderr"));
-    let mut serve_seen = Vec::new();
-    wait_for(&serve_stderr, "serving metrics on", &mut serve_seen);
+    let (mut serve, _serve_lines, serve_seen) =
+        spawn_until(fragtrace().args(["serve", "--alloc-probe", "always", "--comm", COMM, "--listen", &addr]), Says::Stderr, "serving metrics on");
 
     let first = provoke_in_child(COMM, &cgroup.leaf);
     let deadline = Instant::now() + Duration::from_secs(20);

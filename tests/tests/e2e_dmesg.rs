@@ -57,13 +57,41 @@ fn gfp_decodes_and_encodes_per_era() {
 }
 
 /// Follows the live log in the background; returns the child and its stdout lines.
+/// `dmesg --follow`, started with SIGINT ignored, as a script's background job inherits it:
+/// its own handler must still make SIGINT stop it (see [`stops_on_sigint`]).
 fn follow() -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = fragtrace().args(["dmesg", "--follow", "--jsonl"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("dmesg --follow");
+    use std::os::unix::process::CommandExt;
+    let mut command = fragtrace();
+    command.args(["dmesg", "--follow", "--jsonl"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: between fork and exec only signal(), which is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("dmesg --follow");
     let err = lines_of(child.stderr.take().expect("stderr"));
     let mut seen = Vec::new();
     fragtrace_tests::cli::wait_for(&err, "following", &mut seen);
     let out = lines_of(child.stdout.take().expect("stdout"));
     (child, out)
+}
+
+/// SIGINT ends `--follow` cleanly within a few seconds.
+fn stops_on_sigint(mut child: std::process::Child) {
+    signal(&child, libc::SIGINT);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            assert!(status.success(), "dmesg --follow ends with success on SIGINT: {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("dmesg --follow did not stop within 10 s of SIGINT (started with SIGINT ignored)");
 }
 
 fn wait_report(rx: &std::sync::mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
@@ -83,7 +111,7 @@ fn wait_report(rx: &std::sync::mpsc::Receiver<String>, what: &str, pred: impl Fn
 #[test]
 fn follow_reports_a_memcg_oom_the_kernel_prints() {
     let _serial = require_root();
-    let (mut child, rx) = follow();
+    let (child, rx) = follow();
     // A 32 MiB memory cgroup with its OOM killer on; the trigger touches 256 MiB in it, so
     // the kernel kills it (this cgroup only) and prints the report.
     let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-oom-{}", std::process::id()), 0);
@@ -96,14 +124,13 @@ fn follow_reports_a_memcg_oom_the_kernel_prints() {
     assert_eq!(oom["oom"]["victim_comm"], "alloc-trigger", "{oom}");
     assert!(oom["oom"]["constraint"].as_str().is_some_and(|c| c.contains("MEMCG")), "{oom}");
     assert_eq!(oom["gfp_source"], "printed", "modern kernels print the flag names: {oom}");
-    signal(&child, libc::SIGINT);
-    let _ = child.wait();
+    stops_on_sigint(child);
 }
 
 #[test]
 fn follow_and_the_live_log_report_a_failure_written_to_the_kernel_log() {
     let _serial = require_root();
-    let (mut child, rx) = follow();
+    let (child, rx) = follow();
     // This machine cannot make the page allocator print a failure without exhausting memory
     // (the probes' trigger fails quietly, __GFP_NOWARN), so a real 3.10 report goes into the
     // kernel log through /dev/kmsg, line by line, exactly as a kernel would print it.
@@ -124,8 +151,7 @@ fn follow_and_the_live_log_report_a_failure_written_to_the_kernel_log() {
     assert_eq!(failure["gfp_mask"], "0x10c0d0");
     assert_eq!(failure["gfp_source"], "table:3.10", "decoded for the report's own kernel, not the running one: {failure}");
     assert_eq!(failure["verdict"]["verdict"], "fragmentation", "from the report's own buddy lines: {failure}");
-    signal(&child, libc::SIGINT);
-    let _ = child.wait();
+    stops_on_sigint(child);
     // The whole live log (no --follow) has it too.
     let out = fragtrace().args(["dmesg", "--jsonl"]).output().expect("dmesg");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

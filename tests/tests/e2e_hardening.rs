@@ -4,13 +4,13 @@
 //! names reach no output raw.
 
 use std::{
-    process::{Command, Stdio},
+    process::Command,
     time::Duration,
 };
 
 use fragtrace_tests::{
     MemCgroupPath, SysctlGuard, built_binary,
-    cli::{fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, temp_path, wait_for},
+    cli::{Says, fragtrace, json_lines, provoke_in_child, signal, spawn_until, start_recorder, temp_path, wait_for},
     require_root,
 };
 
@@ -47,10 +47,7 @@ fn live_commands_drop_capabilities_and_keep_out_of_the_oom_killers_way() {
     signal(&recorder, libc::SIGINT);
     assert!(recorder.wait().expect("exit").success());
 
-    let mut serve = fragtrace().args(["serve", "--listen", "127.0.0.1:0"]).stderr(Stdio::piped()).spawn().expect("serve");
-    let stderr = lines_of(serve.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&stderr, "serving metrics on", &mut seen);
+    let (mut serve, _lines, seen) = spawn_until(fragtrace().args(["serve", "--listen", "127.0.0.1:0"]), Says::Stderr, "serving metrics on");
     assert_eq!(cap_eff(serve.id()), bits(&[DAC_READ_SEARCH, PERFMON, BPF]), "serve writes no files: no CAP_DAC_OVERRIDE");
     signal(&serve, libc::SIGTERM);
     assert!(serve.wait().expect("exit").success(), "{seen:?}");
@@ -194,14 +191,8 @@ fn top_and_record_stay_responsive_in_a_storm() {
     let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-responsive-{}", std::process::id()), 128 * 1024);
     let file = temp_path("responsive.ftr");
     let (mut recorder, rec_stderr, mut rec_seen) = start_recorder(&file, &["--ring-buffer-kib", "4"]);
-    let mut top = fragtrace()
-        .args(["top", "--json", "--interval", "1s", "--alloc-probe", "always", "--ring-buffer-kib", "4"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("top");
-    let docs = lines_of(top.stdout.take().expect("stdout"));
-    let mut seen = Vec::new();
-    wait_for(&docs, "\"kind\":\"top\"", &mut seen);
+    let (mut top, docs, _) =
+        spawn_until(fragtrace().args(["top", "--json", "--interval", "1s", "--alloc-probe", "always", "--ring-buffer-kib", "4"]), Says::Stdout, "\"kind\":\"top\"");
 
     let leaf = cgroup.leaf.clone();
     let storm = std::thread::spawn(move || Command::new(built_binary("alloc-trigger")).arg("storm").arg(&leaf).args(["5", "4"]).output());

@@ -4,14 +4,11 @@
 //! only adds symbol names to kernel stacks. Without any one of the three, fragtrace refuses
 //! to start and names the missing capability.
 
-use std::{
-    os::unix::fs::{MetadataExt, PermissionsExt},
-    process::Stdio,
-};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use fragtrace_tests::{
     MemCgroupPath,
-    cli::{NOBODY, Unprivileged, fragtrace, json_lines, lines_of, provoke_in_child, signal, wait_for},
+    cli::{NOBODY, Says, Unprivileged, fragtrace, json_lines, provoke_in_child, signal, spawn_until, wait_for},
     http::get,
     links_on, require_root,
 };
@@ -45,16 +42,8 @@ fn record_works_as_an_unprivileged_user_with_exactly_three_capabilities() {
     for (caps, symbols) in [(&THREE[..], kallsyms_open_to_all()), (&["bpf", "perfmon", "dac_read_search", "syslog"][..], true)] {
         let file = user.dir.join("least.ftr");
         let _ = std::fs::remove_file(&file);
-        let mut recorder = user
-            .fragtrace(caps)
-            .args(["record", "--duration", "120s", "--alloc-probe", "always", "-o"])
-            .arg(&file)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("setpriv fragtrace record");
-        let stderr = lines_of(recorder.stderr.take().expect("stderr"));
-        let mut seen = Vec::new();
-        wait_for(&stderr, "recording to", &mut seen);
+        let (mut recorder, stderr, mut seen) =
+            spawn_until(user.fragtrace(caps).args(["record", "--duration", "120s", "--alloc-probe", "always", "-o"]).arg(&file), Says::Stderr, "recording to");
         let (eff, amb, uid) = creds(recorder.id());
         assert_eq!(uid, NOBODY, "{caps:?}");
         // CAP_SYSLOG was only needed to read kallsyms; it is dropped after loading.
@@ -95,10 +84,7 @@ fn record_works_as_an_unprivileged_user_with_exactly_three_capabilities() {
 fn top_and_serve_work_as_an_unprivileged_user() {
     let _serial = require_root();
     let user = Unprivileged::new("live");
-    let mut top = user.fragtrace(&THREE).args(["top", "--json", "--interval", "1s"]).stdout(Stdio::piped()).spawn().expect("top");
-    let stdout = lines_of(top.stdout.take().expect("stdout"));
-    let mut seen = Vec::new();
-    wait_for(&stdout, "\"kind\":\"top\"", &mut seen);
+    let (mut top, _lines, seen) = spawn_until(user.fragtrace(&THREE).args(["top", "--json", "--interval", "1s"]), Says::Stdout, "\"kind\":\"top\"");
     let doc: serde_json::Value = serde_json::from_str(seen.last().expect("line")).expect("top --json");
     assert!(doc["zones"].as_array().is_some_and(|z| !z.is_empty()), "zones from /proc as an unprivileged user: {doc}");
     assert_eq!(creds(top.id()).0, THREE_BITS);
@@ -107,10 +93,7 @@ fn top_and_serve_work_as_an_unprivileged_user() {
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let addr = format!("127.0.0.1:{port}");
-    let mut serve = user.fragtrace(&THREE).args(["serve", "--listen", &addr]).stderr(Stdio::piped()).spawn().expect("serve");
-    let stderr = lines_of(serve.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&stderr, "serving metrics on", &mut seen);
+    let (mut serve, _lines, seen) = spawn_until(user.fragtrace(&THREE).args(["serve", "--listen", &addr]), Says::Stderr, "serving metrics on");
     let (status, body) = get(&addr, "/metrics");
     assert_eq!(status, 200);
     assert!(body.contains("fragtrace_zone_free_blocks"), "zone metrics as an unprivileged user:\n{body}");
@@ -146,10 +129,7 @@ fn file_capabilities_as_the_error_suggests_are_enough() {
     let _serial = require_root();
     let user = Unprivileged::new("setcap");
     user.grant_file_capabilities(&THREE);
-    let mut top = user.fragtrace_bounded(&[], &THREE).args(["top", "--json", "--interval", "1s"]).stdout(Stdio::piped()).spawn().expect("top");
-    let stdout = lines_of(top.stdout.take().expect("stdout"));
-    let mut seen = Vec::new();
-    wait_for(&stdout, "\"kind\":\"top\"", &mut seen);
+    let (mut top, _lines, _) = spawn_until(user.fragtrace_bounded(&[], &THREE).args(["top", "--json", "--interval", "1s"]), Says::Stdout, "\"kind\":\"top\"");
     let (eff, amb, uid) = creds(top.id());
     assert_eq!((eff, amb, uid), (THREE_BITS, 0, NOBODY));
     assert!(links_on(top.id(), "mm_compaction_begin") + links_on(top.id(), "mm_vmscan_wakeup_kswapd") > 0, "probes attached");

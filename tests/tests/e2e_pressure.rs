@@ -13,7 +13,7 @@ use std::{
 
 use fragtrace_tests::{
     MemCgroupPath, built_binary,
-    cli::{fragtrace, json_lines, lines_of, provoke_in_child, signal, temp_path, wait_for},
+    cli::{Says, fragtrace, json_lines, provoke_in_child, signal, spawn_until, temp_path, wait_for},
     require_root,
 };
 
@@ -33,20 +33,10 @@ fn the_recorder_survives_repeated_oom_kills_in_its_own_memory_cgroup() {
 
     // The recorder joins the cgroup before it starts, so everything it allocates is charged there.
     let file = temp_path("pressure.ftr");
-    let mut recorder = Command::new("sh")
-        .arg("-c")
-        .arg(r#"echo $$ > "$1/cgroup.procs" && shift && exec "$@""#)
-        .arg("sh")
-        .arg(&shared.leaf)
-        .arg(built_binary("fragtrace"))
-        .args(["record", "--duration", "120s", "--alloc-probe", "always", "-o"])
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("recorder");
-    let stderr = lines_of(recorder.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&stderr, "recording to", &mut seen);
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(r#"echo $$ > "$1/cgroup.procs" && shift && exec "$@""#).arg("sh").arg(&shared.leaf).arg(built_binary("fragtrace"));
+    command.args(["record", "--duration", "120s", "--alloc-probe", "always", "-o"]).arg(&file);
+    let (mut recorder, stderr, mut seen) = spawn_until(&mut command, Says::Stderr, "recording to");
     let procs = std::fs::read_to_string(shared.leaf.join("cgroup.procs")).expect("procs");
     assert!(procs.lines().any(|p| p.trim() == recorder.id().to_string()), "the recorder runs in the cgroup");
 

@@ -104,39 +104,63 @@ fn print(analyses: &[Analysis], source: &str, args: &DmesgArgs) -> anyhow::Resul
     Ok(())
 }
 
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// SIGINT, SIGTERM and SIGHUP end `--follow` between two reads (within a second), with the
+/// report being assembled printed. Installed explicitly: a process started in the
+/// background by a script inherits SIGINT *ignored*, and would otherwise never stop on it.
+fn stop_on_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe); the sigaction
+        // struct is zeroed and then filled in.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = request_stop as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
 fn follow(args: &DmesgArgs) -> anyhow::Result<()> {
     let choice = era_choice(args.kernel.as_deref(), true)?;
     let mut kmsg = Kmsg::open(true)?;
     let mut parser = Parser::new();
+    stop_on_signals();
     eprintln!("fragtrace: following the kernel log (/dev/kmsg); Ctrl-C stops");
-    let mut seen = Vec::new();
-    loop {
+    while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
         // A report is complete when the next one starts or its body ends; the last one
         // before a quiet spell would wait forever, so a second of silence completes it.
         let lines: Vec<String> = if kmsg.wait(std::time::Duration::from_secs(1))? {
-            match kmsg.next_record()? {
-                Some(record) => record.lines().map(str::to_string).collect(),
-                None => break,
-            }
+            // Readable, then nothing to read (another reader, a race): just a quiet moment.
+            kmsg.next_record()?.map(|record| record.lines().map(str::to_string).collect()).unwrap_or_default()
         } else {
             Vec::new()
         };
         let reports = if lines.is_empty() { parser.finish() } else { lines.iter().flat_map(|l| parser.push_line(l)).collect() };
-        {
-            for report in reports {
-                let a = analyze(report, &choice);
-                let mut out = std::io::stdout().lock();
-                if args.json || args.jsonl {
-                    serde_json::to_writer(&mut out, &a.to_json())?;
-                    writeln!(out)?;
-                } else {
-                    out.write_all(render(std::slice::from_ref(&a), "kernel log").lines().skip(1).collect::<Vec<_>>().join("\n").as_bytes())?;
-                    writeln!(out)?;
-                }
-                out.flush()?;
-                seen.push(a);
-            }
+        print_live(reports, &choice, args)?;
+    }
+    // Stopped: whatever report was still being assembled is printed too.
+    print_live(parser.finish(), &choice, args)?;
+    Ok(())
+}
+
+fn print_live(reports: Vec<Report>, choice: &EraChoice, args: &DmesgArgs) -> anyhow::Result<()> {
+    for report in reports {
+        let a = analyze(report, choice);
+        let mut out = std::io::stdout().lock();
+        if args.json || args.jsonl {
+            serde_json::to_writer(&mut out, &a.to_json())?;
+            writeln!(out)?;
+        } else {
+            out.write_all(render(std::slice::from_ref(&a), "kernel log").lines().skip(1).collect::<Vec<_>>().join("\n").as_bytes())?;
+            writeln!(out)?;
         }
+        out.flush()?;
     }
     Ok(())
 }
