@@ -27,15 +27,20 @@ pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     Ok((utime + stime) / clock_ticks())
 }
 
-/// VmHWM of `pid`, MiB.
-pub fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+/// A `kB` field of /proc/PID/status (`VmHWM`, `VmRSS`), MiB.
+pub fn status_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading /proc/PID/status")?;
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmHWM")?;
+        .with_context(|| format!("{field} in /proc/{pid}/status"))?;
     Ok(kib / 1024.0)
+}
+
+/// VmHWM (peak resident memory) of `pid`, MiB.
+pub fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    status_mib(pid, "VmHWM")
 }
 
 /// How a tracer tells us its probes are live.

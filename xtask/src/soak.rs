@@ -16,20 +16,14 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::proc::{Ready, Restore, TightMemcg, Tracer, catch_interrupts, cpu_seconds, interrupted, peak_rss_mib, sleep_until, today};
+use crate::proc::{Ready, Restore, TightMemcg, Tracer, catch_interrupts, cpu_seconds, interrupted, peak_rss_mib, sleep_until, status_mib, today};
 
 const START: &str = "<!-- soak:start -->";
 const END: &str = "<!-- soak:end -->";
 
-/// Resident memory of `pid` now (VmRSS), MiB.
+/// Resident memory of `pid` now, MiB.
 fn rss_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading /proc/PID/status")?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmRSS")?;
-    Ok(kib / 1024.0)
+    status_mib(pid, "VmRSS")
 }
 
 /// One fragtrace process under observation.
