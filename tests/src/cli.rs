@@ -87,12 +87,26 @@ pub fn start_recorder(file: &std::path::Path, extra: &[&str]) -> (Child, mpsc::R
     spawn_until(fragtrace().args(["record", "--duration", "120s", "-o"]).arg(file).args(always).args(extra), Says::Stderr, "recording to")
 }
 
+/// A memory cgroup `/fragtrace-e2e-{tag}-{pid}` with almost no headroom, where every pipe
+/// resize fails its memcg charge, and `fs.pipe-max-size` raised for such resizes; the
+/// cgroup is removed and the sysctl restored on drop.
+pub struct FailingCgroup {
+    pub cgroup: MemCgroupPath,
+    _pipe_max: SysctlGuard,
+}
+
+impl FailingCgroup {
+    pub fn new(tag: &str) -> Self {
+        let pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
+        Self { cgroup: MemCgroupPath::create(&format!("fragtrace-e2e-{tag}-{}", std::process::id()), 128 * 1024), _pipe_max: pipe_max }
+    }
+}
+
 /// Provokes the four pipe-resize failures (orders 6–9) in a fresh memory cgroup
 /// `/fragtrace-e2e-{tag}-{pid}`.
 pub fn provoke_failures(tag: &str) -> TriggerResult {
-    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
-    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-{tag}-{}", std::process::id()), 128 * 1024);
-    let dirs = cgroup.leaf.display().to_string();
+    let failing = FailingCgroup::new(tag);
+    let dirs = failing.cgroup.leaf.display().to_string();
     let result = run_trigger(&["pipe-resize", &dirs, "16", "32", "64", "128"], Duration::from_secs(60));
     assert_eq!(result.errnos, vec![libc::ENOMEM; 4]);
     result

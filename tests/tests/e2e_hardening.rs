@@ -9,8 +9,8 @@ use std::{
 };
 
 use fragtrace_tests::{
-    MemCgroupPath, SysctlGuard, built_binary,
-    cli::{Says, fragtrace, json_lines, provoke_in_child, signal, spawn_until, start_recorder, temp_path, wait_for},
+    built_binary,
+    cli::{FailingCgroup, Says, fragtrace, json_lines, provoke_in_child, signal, spawn_until, start_recorder, temp_path, wait_for},
     require_root,
 };
 
@@ -127,8 +127,8 @@ fn nothing_stays_loaded_or_attached_after_any_ending() {
 #[test]
 fn drops_in_a_storm_are_counted_exactly() {
     let _serial = require_root();
-    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
-    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-storm-{}", std::process::id()), 128 * 1024);
+    let failing = FailingCgroup::new("storm");
+    let cgroup = &failing.cgroup;
     let file = temp_path("storm.ftr");
     // The smallest ring buffer: a 2-s storm overflows it.
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--ring-buffer-kib", "4"]);
@@ -153,9 +153,9 @@ fn drops_in_a_storm_are_counted_exactly() {
 #[test]
 fn hostile_process_names_reach_no_output_raw() {
     let _serial = require_root();
-    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
     // The cgroup's name is hostile too (cgroupfs takes ESC and BEL, though not newlines).
-    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-hostile-\x1b[2J\x07-{}", std::process::id()), 128 * 1024);
+    let failing = FailingCgroup::new("hostile-\x1b[2J\x07");
+    let cgroup = &failing.cgroup;
     let file = temp_path("hostile.ftr");
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &[]);
     // Clears the screen, moves the cursor, rings the bell, and breaks lines, if printed raw.
@@ -187,8 +187,8 @@ fn hostile_process_names_reach_no_output_raw() {
 #[test]
 fn top_and_record_stay_responsive_in_a_storm() {
     let _serial = require_root();
-    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
-    let cgroup = MemCgroupPath::create(&format!("fragtrace-e2e-responsive-{}", std::process::id()), 128 * 1024);
+    let failing = FailingCgroup::new("responsive");
+    let cgroup = &failing.cgroup;
     let file = temp_path("responsive.ftr");
     let (mut recorder, rec_stderr, mut rec_seen) = start_recorder(&file, &["--ring-buffer-kib", "4"]);
     let (mut top, docs, _) =

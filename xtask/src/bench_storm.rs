@@ -137,13 +137,15 @@ fn top_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
 }
 
 /// The value of an unlabelled sample in a Prometheus text exposition.
-fn sample(exposition: &str, name: &str) -> Option<f64> {
+pub fn metric(exposition: &str, name: &str) -> Option<f64> {
     exposition.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-fn scrape(addr: &str) -> anyhow::Result<String> {
+/// GET /metrics from a `fragtrace serve` on `addr` (10 s at most).
+pub fn scrape(addr: &str) -> anyhow::Result<String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n")?;
     let mut body = String::new();
     s.read_to_string(&mut body)?;
@@ -164,8 +166,8 @@ fn serve_row(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<StormRow> {
     let metrics = scrape(&addr)?;
     let rss_mib = peak_rss_mib(pid)?;
     tracer.stop(Duration::from_secs(10))?;
-    let delivered = sample(&metrics, "fragtrace_events_total").context("fragtrace_events_total")? as u64;
-    let dropped = sample(&metrics, "fragtrace_ringbuf_dropped_events_total").context("dropped")? as u64;
+    let delivered = metric(&metrics, "fragtrace_events_total").context("fragtrace_events_total")? as u64;
+    let dropped = metric(&metrics, "fragtrace_ringbuf_dropped_events_total").context("dropped")? as u64;
     Ok(StormRow {
         what: "serve".into(),
         ring_kib: 1024,

@@ -16,6 +16,7 @@ use std::{
 
 use anyhow::{Context, bail};
 
+use crate::bench_storm::{metric, scrape};
 use crate::proc::{Ready, Restore, TightMemcg, Tracer, catch_interrupts, cpu_seconds, interrupted, peak_rss_mib, sleep_until, status_mib, today};
 
 const START: &str = "<!-- soak:start -->";
@@ -61,20 +62,6 @@ struct Sample {
 fn dir_mib(dir: &Path) -> f64 {
     let entries = std::fs::read_dir(dir).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
     entries.iter().filter_map(|e| e.metadata().ok()).map(|m| m.len() as f64).sum::<f64>() / (1024.0 * 1024.0)
-}
-
-fn scrape(addr: &str) -> anyhow::Result<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n")?;
-    let mut body = String::new();
-    s.read_to_string(&mut body)?;
-    Ok(body)
-}
-
-fn metric(exposition: &str, name: &str) -> Option<f64> {
-    exposition.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// Delivered + dropped records seen by `serve` so far: the storm's rate, as fragtrace saw it.
