@@ -3,7 +3,7 @@
 use core::mem::size_of;
 
 /// Bumped whenever a record's layout changes; the decoder refuses other versions.
-pub const ABI_VERSION: u16 = 3;
+pub const ABI_VERSION: u16 = 4;
 
 /// `TASK_COMM_LEN` in the kernel.
 pub const COMM_LEN: usize = 16;
@@ -166,8 +166,20 @@ pub struct FailureEvent {
     pub migratetype: i32,
     /// Id in the `STACKS` map, or [`NO_STACK`].
     pub stack_id: i32,
-    pub _pad: u32,
+    /// Which program saw it and what failed ([`hook`]).
+    pub hook: u32,
     pub attribution: Attribution,
+}
+
+/// `FailureEvent::hook`: where the failure was seen, which also says what failed.
+pub mod hook {
+    /// `kmem:mm_page_alloc` returned no page (either cause below, undistinguished).
+    pub const TRACEPOINT: u32 = 0;
+    /// The page was found but its memory-cgroup charge failed: the cgroup is at its limit
+    /// (`__memcg_kmem_charge_page` returned non-zero; fexit, or its mark on the tracepoint).
+    pub const MEMCG_CHARGE: u32 = 1;
+    /// The page allocator gave up (`__alloc_pages_slowpath` returned NULL; fexit).
+    pub const SLOWPATH: u32 = 2;
 }
 const _: () = assert!(size_of::<FailureEvent>() == 72 + size_of::<Attribution>());
 
@@ -188,8 +200,9 @@ const _: () = assert!(size_of::<ExtfragEvent>() == 72);
 
 /// Indices into the per-CPU `COUNTERS` array.
 pub mod counter {
-    /// Every `mm_page_alloc` the probe saw, successful or not.
-    pub const ALLOCS_SEEN: u32 = 0;
+    /// Failures reported by an fexit program rather than `mm_page_alloc` (the tracepoint's
+    /// success path stays a load and a compare: allocation rates come from /proc/vmstat).
+    pub const FEXIT_FAILURES: u32 = 0;
     /// Failed allocations (page == NULL).
     pub const FAILURES: u32 = 1;
     /// Extfrag fallbacks.

@@ -151,6 +151,7 @@ impl AllocProbeSummary {
         let secs = self.state_ns as f64 / 1e9;
         match (self.attached, self.reason) {
             (true, Some(ArmReason::Always)) => "always on".into(),
+            (true, Some(ArmReason::Fexit)) => "not needed (fexit sees every failure)".into(),
             (true, reason) => format!("on for {secs:.0}s ({})", reason.map_or("pressure", ArmReason::label)),
             (false, _) => format!("idle for {secs:.0}s (no memory pressure)"),
         }
@@ -643,7 +644,7 @@ mod tests {
             let mut t = task(&format!("c{i}"), i);
             t.cgroup_id = 1000 + i;
             agg.cgroup(t.cgroup_id, Some(&format!("/pod{i}"))).unwrap();
-            let f = Failure { task: t.clone(), order: (i % 40) as u32, gfp_mask: i, migratetype: 0, stack_id: Some(i as u32), ancestry: vec![], captured_cgroup: None };
+            let f = Failure { task: t.clone(), order: (i % 40) as u32, gfp_mask: i, migratetype: 0, stack_id: Some(i as u32), ancestry: vec![], captured_cgroup: None, hook: Default::default() };
             agg.event(&Event::Failure(f)).unwrap();
             let stall = Stall { task: t, kind: StallKind::Compaction, order: i as i32, gfp_mask: 0, duration_ns: 1_000_000, result: 0 };
             agg.event(&Event::Stall(stall)).unwrap();
@@ -670,9 +671,9 @@ mod tests {
     fn per_comm_groups_stacks_and_definitions_are_bounded_too() {
         let mut agg = Aggregator::new(9, 0x2000, false);
         for i in 0..10_000u64 {
-            let f = Failure { task: task("one", i), order: (i % 11) as u32, gfp_mask: i, migratetype: 0, stack_id: Some(7), ancestry: vec![], captured_cgroup: None };
+            let f = Failure { task: task("one", i), order: (i % 11) as u32, gfp_mask: i, migratetype: 0, stack_id: Some(7), ancestry: vec![], captured_cgroup: None, hook: Default::default() };
             agg.event(&Event::Failure(f)).unwrap();
-            let f = Failure { task: task("stacks", i), order: 3, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(i as u32), ancestry: vec![], captured_cgroup: None };
+            let f = Failure { task: task("stacks", i), order: 3, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(i as u32), ancestry: vec![], captured_cgroup: None, hook: Default::default() };
             agg.event(&Event::Failure(f)).unwrap();
         }
         let s = agg.snapshot();
@@ -698,7 +699,7 @@ mod tests {
     fn groups_and_counts() {
         let mut agg = Aggregator::new(9, 0x2000, false);
         for (comm, order, gfp, stack) in [("a", 4, 0x2000u64, Some(1)), ("a", 4, 0x2000, Some(2)), ("a", 4, 0x2000, Some(2)), ("b", 12, 0xcc0, None)] {
-            agg.event(&Event::Failure(Failure { task: task(comm, 5), order, gfp_mask: gfp, migratetype: 0, stack_id: stack, ancestry: vec![], captured_cgroup: None })).unwrap();
+            agg.event(&Event::Failure(Failure { task: task(comm, 5), order, gfp_mask: gfp, migratetype: 0, stack_id: stack, ancestry: vec![], captured_cgroup: None, hook: Default::default() })).unwrap();
         }
         agg.event(&Event::Extfrag(Extfrag { task: task("c", 6), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false })).unwrap();
         agg.event(&Event::Lost(Lost { ts_ns: 7, count: 5 })).unwrap();

@@ -10,7 +10,7 @@ use fragtrace_ebpf::{
 };
 use thiserror::Error;
 
-use crate::event::{Ancestor, Event, Extfrag, Failure, OomKill, Stall, StallKind, Task};
+use crate::event::{Ancestor, Event, Extfrag, Failure, FailureHook, OomKill, Stall, StallKind, Task};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -153,6 +153,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 stack_id: u32::try_from(stack_id).ok(),
                 ancestry: ancestry(&r),
                 captured_cgroup: captured_cgroup(&r),
+                hook: FailureHook::from_kernel(r.u32(offset_of!(FailureEvent, hook))),
             }))
         }
         kind::EXTFRAG => {
@@ -206,7 +207,7 @@ pub fn encode_failure(e: &FailureEvent) -> Vec<u8> {
     out.extend_from_slice(&e.order.to_ne_bytes());
     out.extend_from_slice(&e.migratetype.to_ne_bytes());
     out.extend_from_slice(&e.stack_id.to_ne_bytes());
-    out.extend_from_slice(&e._pad.to_ne_bytes());
+    out.extend_from_slice(&e.hook.to_ne_bytes());
     let a = &e.attribution;
     out.extend_from_slice(&a.levels.to_ne_bytes());
     out.extend_from_slice(&a.flags.to_ne_bytes());
@@ -269,7 +270,7 @@ mod tests {
     }
 
     fn failure() -> FailureEvent {
-        FailureEvent { header: header(kind::FAILURE), gfp_mask: 0x442dc0, order: 4, migratetype: 0, stack_id: 3, _pad: 0, attribution: no_attribution() }
+        FailureEvent { header: header(kind::FAILURE), gfp_mask: 0x442dc0, order: 4, migratetype: 0, stack_id: 3, hook: 1, attribution: no_attribution() }
     }
 
     #[test]
@@ -278,6 +279,7 @@ mod tests {
         assert_eq!(bytes.len(), size_of::<FailureEvent>());
         let Event::Failure(f) = decode(&bytes).unwrap() else { panic!("not a failure") };
         assert_eq!((f.order, f.gfp_mask, f.migratetype, f.stack_id), (4, 0x442dc0, 0, Some(3)));
+        assert_eq!(f.hook, FailureHook::MemcgCharge, "the fexit mark says what failed");
         assert_eq!((f.task.pid, f.task.tgid, f.task.cpu, f.task.ts_ns, f.task.cgroup_id), (7, 6, 1, 42, 99));
         assert_eq!(f.task.comm, "mysqld");
     }

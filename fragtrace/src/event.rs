@@ -38,6 +38,62 @@ pub struct Failure {
     /// turns it into a cgroup definition and clears it).
     #[serde(skip)]
     pub captured_cgroup: Option<String>,
+    /// Which program saw it, which also says what failed (recordings before fexit hooks:
+    /// the tracepoint).
+    #[serde(default)]
+    pub hook: FailureHook,
+}
+
+/// Where a failure was seen. The tracepoint sees both causes without telling them apart;
+/// the fexit programs (or their mark on the tracepoint) say which it was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureHook {
+    /// `kmem:mm_page_alloc` with no page.
+    #[default]
+    Tracepoint,
+    /// The memory cgroup's charge failed: the cgroup is at its limit, not the node.
+    MemcgCharge,
+    /// The page allocator gave up (`__alloc_pages_slowpath` returned NULL).
+    PageAllocator,
+}
+
+impl FailureHook {
+    /// From `FailureEvent::hook`.
+    pub fn from_kernel(hook: u32) -> Self {
+        match hook {
+            fragtrace_ebpf::hook::MEMCG_CHARGE => FailureHook::MemcgCharge,
+            fragtrace_ebpf::hook::SLOWPATH => FailureHook::PageAllocator,
+            _ => FailureHook::Tracepoint,
+        }
+    }
+
+    /// Stable code in recordings.
+    pub fn code(self) -> u64 {
+        match self {
+            FailureHook::Tracepoint => 0,
+            FailureHook::MemcgCharge => 1,
+            FailureHook::PageAllocator => 2,
+        }
+    }
+
+    pub fn from_code(code: u64) -> Option<Self> {
+        Some(match code {
+            0 => FailureHook::Tracepoint,
+            1 => FailureHook::MemcgCharge,
+            2 => FailureHook::PageAllocator,
+            _ => return None,
+        })
+    }
+
+    /// What failed, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureHook::Tracepoint => "allocation",
+            FailureHook::MemcgCharge => "memcg charge (cgroup at its limit)",
+            FailureHook::PageAllocator => "page allocator",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +194,8 @@ impl Event {
 /// Kernel-side counters summed over CPUs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
+    /// Pages the kernel allocated (/proc/vmstat `pgalloc_*`, summed over zones): the
+    /// failure probe itself counts nothing on the success path.
     pub allocs_seen: u64,
     pub failures: u64,
     pub extfrag: u64,

@@ -274,7 +274,7 @@ mod tests {
     }
 
     fn failure(comm: &str, pid: u32, order: u32) -> Event {
-        Event::Failure(Failure { task: task(pid, pid, comm), order, gfp_mask: 0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None })
+        Event::Failure(Failure { task: task(pid, pid, comm), order, gfp_mask: 0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() })
     }
 
     fn extfrag(comm: &str, alloc_order: i32) -> Event {
@@ -378,7 +378,7 @@ mod tests {
     #[test]
     fn pid_matches_pid_or_tgid() {
         let f = EventFilter { pids: vec![42, 43], ..Default::default() };
-        let thread = Event::Failure(Failure { task: task(100, 42, "t"), order: 0, gfp_mask: 0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None });
+        let thread = Event::Failure(Failure { task: task(100, 42, "t"), order: 0, gfp_mask: 0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() });
         assert!(f.matches(&thread, None), "tgid");
         assert!(f.matches(&failure("t", 43, 0), None), "pid");
         assert!(!f.matches(&failure("t", 44, 0), None));
@@ -503,6 +503,7 @@ mod workload_tests {
             stack_id: None,
             ancestry: vec![],
             captured_cgroup: None,
+            hook: Default::default(),
         })
     }
 

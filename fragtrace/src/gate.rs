@@ -39,26 +39,50 @@ pub const PRESSURE_VMSTAT: &[&str] = &[
     "oom_kill",
 ];
 
-/// `--alloc-probe`.
+/// `--alloc-probe`: how failing allocations are watched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum AllocProbePolicy {
-    /// Attach `mm_page_alloc` while the allocator is on its slow path and for 30 s after;
-    /// an idle machine pays nothing.
+    /// The cheapest combination that sees every failure from the first moment: `fexit` where
+    /// the kernel has BPF trampolines and `__alloc_pages_slowpath` in its BTF (no program on
+    /// the allocation fast path), else `always`.
     #[default]
-    OnPressure,
+    Auto,
     /// Keep `mm_page_alloc` attached all the time: every failure, at a cost on every
     /// allocation.
     Always,
+    /// fexit on `__memcg_kmem_charge_page` (memory-cgroup charge failures) and on
+    /// `__alloc_pages_slowpath` (page-allocator failures); where the slow path is inlined
+    /// (Debian's 6.1, 6.12), `mm_page_alloc` stays attached for those. Needs BPF
+    /// trampolines: an error where the kernel has none.
+    Fexit,
+    /// Attach `mm_page_alloc` while the allocator is on its slow path and for 30 s after;
+    /// an idle machine pays nothing, but a failure that comes before any slow-path signal is
+    /// missed (memory-cgroup charge failures are still caught where fexit works).
+    OnPressure,
 }
 
 impl std::fmt::Display for AllocProbePolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            AllocProbePolicy::Auto => "auto",
             AllocProbePolicy::OnPressure => "on-pressure",
             AllocProbePolicy::Always => "always",
+            AllocProbePolicy::Fexit => "fexit",
         })
     }
+}
+
+/// When `mm_page_alloc` is attached, as the loader resolved the policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TracepointUse {
+    /// From the start to the end.
+    Always,
+    /// By the gate, on slow-path signals ([`AllocProbePolicy::OnPressure`]).
+    OnPressure,
+    /// Never: fexit programs see every failure.
+    Off,
 }
 
 /// What made the gate open.
@@ -78,6 +102,8 @@ pub enum ArmReason {
     Vmstat,
     /// The kernel's slow-path counter moved without an event reaching user space.
     SlowPath,
+    /// fexit programs watch every failure; `mm_page_alloc` is not needed.
+    Fexit,
 }
 
 impl ArmReason {
@@ -93,6 +119,7 @@ impl ArmReason {
             ArmReason::OomKill => "OOM kill",
             ArmReason::Vmstat => "vmstat pressure counters",
             ArmReason::SlowPath => "slow path",
+            ArmReason::Fexit => "fexit",
         }
     }
 
@@ -122,6 +149,7 @@ impl ArmReason {
             ArmReason::OomKill => 7,
             ArmReason::Vmstat => 8,
             ArmReason::SlowPath => 9,
+            ArmReason::Fexit => 10,
         }
     }
 
@@ -137,12 +165,14 @@ impl ArmReason {
             7 => ArmReason::OomKill,
             8 => ArmReason::Vmstat,
             9 => ArmReason::SlowPath,
+            10 => ArmReason::Fexit,
             _ => return None,
         })
     }
 }
 
-/// Whether the per-allocation probe is attached, as sinks and views see it.
+/// Whether every failure is being watched, as sinks and views see it: `mm_page_alloc` is
+/// attached, or fexit programs make it unnecessary (reason [`ArmReason::Fexit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocProbeState {
     pub attached: bool,
@@ -162,7 +192,7 @@ pub enum GateAction {
 /// The decision: fed signals and ticks, answers attach/detach.
 #[derive(Clone, Debug)]
 pub struct Gate {
-    policy: AllocProbePolicy,
+    tracepoint: TracepointUse,
     hold_ns: u64,
     attached: bool,
     last_activity_ns: u64,
@@ -171,18 +201,14 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn new(policy: AllocProbePolicy, hold: Duration) -> Self {
-        Self { policy, hold_ns: hold.as_nanos() as u64, attached: false, last_activity_ns: 0, last_slow_path: None, last_pressure: None }
-    }
-
-    pub fn policy(&self) -> AllocProbePolicy {
-        self.policy
+    pub fn new(tracepoint: TracepointUse, hold: Duration) -> Self {
+        Self { tracepoint, hold_ns: hold.as_nanos() as u64, attached: false, last_activity_ns: 0, last_slow_path: None, last_pressure: None }
     }
 
     /// At start: `always` attaches right away.
     pub fn start(&mut self, now_ns: u64) -> Option<GateAction> {
         self.last_activity_ns = now_ns;
-        (self.policy == AllocProbePolicy::Always).then(|| {
+        (self.tracepoint == TracepointUse::Always).then(|| {
             self.attached = true;
             GateAction::Attach(ArmReason::Always)
         })
@@ -196,7 +222,7 @@ impl Gate {
     /// A slow-path signal arrived (kernel event).
     pub fn signal(&mut self, now_ns: u64, reason: ArmReason) -> Option<GateAction> {
         self.last_activity_ns = self.last_activity_ns.max(now_ns);
-        if self.attached {
+        if self.attached || self.tracepoint != TracepointUse::OnPressure {
             return None;
         }
         self.attached = true;
@@ -211,7 +237,7 @@ impl Gate {
             Some(p) => self.last_pressure.replace(p).is_some_and(|before| p != before),
             None => false,
         };
-        if self.policy == AllocProbePolicy::Always {
+        if self.tracepoint != TracepointUse::OnPressure {
             return None;
         }
         if slow_moved || pressure_moved {
@@ -246,16 +272,25 @@ mod tests {
     const S: u64 = 1_000_000_000;
 
     fn on_pressure() -> Gate {
-        Gate::new(AllocProbePolicy::OnPressure, Duration::from_secs(30))
+        Gate::new(TracepointUse::OnPressure, Duration::from_secs(30))
     }
 
     #[test]
     fn always_attaches_at_start_and_never_detaches() {
-        let mut g = Gate::new(AllocProbePolicy::Always, HOLD);
+        let mut g = Gate::new(TracepointUse::Always, HOLD);
         assert_eq!(g.start(0), Some(GateAction::Attach(ArmReason::Always)));
         assert_eq!(g.tick(3600 * S, 0, Some(0)), None);
         assert_eq!(g.tick(7200 * S, 0, Some(0)), None);
         assert_eq!(g.signal(7201 * S, ArmReason::Compaction), None);
+    }
+
+    #[test]
+    fn fexit_never_attaches_the_tracepoint() {
+        let mut g = Gate::new(TracepointUse::Off, HOLD);
+        assert_eq!(g.start(0), None);
+        assert_eq!(g.tick(S, 1, Some(1)), None);
+        assert_eq!(g.tick(2 * S, 5, Some(9)), None, "pressure does not matter: every failure is seen");
+        assert_eq!(g.signal(3 * S, ArmReason::MemcgReclaim), None);
     }
 
     #[test]
@@ -301,10 +336,10 @@ mod tests {
 
     #[test]
     fn reason_codes_round_trip() {
-        for code in 0..=9 {
+        for code in 0..=10 {
             assert_eq!(ArmReason::from_code(code).map(ArmReason::code), Some(code));
         }
-        assert_eq!(ArmReason::from_code(10), None);
+        assert_eq!(ArmReason::from_code(11), None);
         assert_eq!(ArmReason::from_kernel(fragtrace_ebpf::slow_path::COMPACTION), Some(ArmReason::Compaction));
         assert_eq!(ArmReason::from_kernel(99), None);
     }

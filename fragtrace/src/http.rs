@@ -169,7 +169,7 @@ mod tests {
     async fn start(limits: HttpLimits) -> (std::net::SocketAddr, Arc<Endpoint>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = MetricsOptions { pod_labels: false, max_pods: 0, probe_mode: "tp_btf".into(), alloc_probe_policy: "always".into() };
+        let options = MetricsOptions { pod_labels: false, max_pods: 0, probe_mode: "tp_btf".into(), alloc_probe_policy: "always".into(), failure_hooks: "tp_btf:mm_page_alloc".into(), complete: true };
         let endpoint = Arc::new(Endpoint { metrics: Arc::new(Metrics::new(&options)), healthy: AtomicBool::new(true) });
         tokio::spawn(serve(listener, endpoint.clone(), limits));
         (addr, endpoint)

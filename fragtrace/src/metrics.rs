@@ -72,6 +72,8 @@ struct StallLabels {
 struct ProbeLabels {
     mode: String,
     alloc_probe: String,
+    /// The programs that watch failures: `fexit:__alloc_pages_slowpath,…`, `tp_btf:mm_page_alloc`.
+    hooks: String,
 }
 
 /// The GFP class of a mask: a bounded label for dashboards. Decided from the kernel's own
@@ -104,6 +106,10 @@ pub struct MetricsOptions {
     pub max_pods: usize,
     pub probe_mode: String,
     pub alloc_probe_policy: String,
+    /// `ProbeLabels::hooks`.
+    pub failure_hooks: String,
+    /// Every failure is seen from the first moment (not `on-pressure`).
+    pub complete: bool,
 }
 
 /// The metric handles, shared between the session (writer) and the HTTP server (reader).
@@ -173,22 +179,37 @@ impl Metrics {
         let allocs_seen = Counter::default();
         registry.register(
             "page_allocations_seen",
-            "Page allocations the per-allocation probe saw (only while attached, see alloc_probe_attached)",
+            "Pages the kernel allocated (/proc/vmstat pgalloc_*) while this process ran",
             allocs_seen.clone(),
         );
         let alloc_probe_attached = Gauge::default();
         registry.register(
             "alloc_probe_attached",
-            "1 while the per-allocation probe (kmem:mm_page_alloc) is attached; failures are only counted then",
+            "1 while every failure is watched (kmem:mm_page_alloc attached, or fexit programs); with --alloc-probe on-pressure, 0 while idle: failures can be missed then",
             alloc_probe_attached.clone(),
+        );
+        let complete = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        complete.set(i64::from(options.complete));
+        registry.register(
+            "failure_hooks_complete",
+            "1 when the chosen probes see every failure from the first moment (--alloc-probe auto, always or fexit); 0 with on-pressure, which misses failures no slow-path signal precedes",
+            complete,
         );
         let events = Counter::default();
         registry.register("events", "Events received from the kernel (after filters)", events.clone());
         let probe = Family::<ProbeLabels, Gauge>::default();
         probe
-            .get_or_create(&ProbeLabels { mode: options.probe_mode.clone(), alloc_probe: options.alloc_probe_policy.clone() })
+            .get_or_create(&ProbeLabels {
+                mode: options.probe_mode.clone(),
+                alloc_probe: options.alloc_probe_policy.clone(),
+                hooks: options.failure_hooks.clone(),
+            })
             .set(1);
-        registry.register("probe", "How the probes are attached: mode (tp_btf or classic) and --alloc-probe policy", probe);
+        registry.register(
+            "probe",
+            "How failures are watched: mm_page_alloc mode (tp_btf or classic), --alloc-probe as resolved (always, fexit, on-pressure), and the programs attached",
+            probe,
+        );
         // A gauge, not an OpenMetrics info metric: the classic text parsers (promtool, older
         // scrapers) know only counter, gauge, histogram, summary and untyped.
         let build = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();

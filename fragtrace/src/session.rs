@@ -17,7 +17,7 @@ use crate::{
     decode::{Decoded, decode_record},
     event::{Counters, Event, Lost},
     filter::EventFilter,
-    gate::{AllocProbeState, ArmReason, Gate, GateAction},
+    gate::{AllocProbeState, ArmReason, Gate, GateAction, TracepointUse},
     identity::{Workload, WorkloadResolver},
     probe::{Probes, kernel::monotonic_ns},
     sink::{Sink, SinkError},
@@ -90,7 +90,7 @@ impl Session {
 
     /// With a workload resolver searching extra OCI bundle roots (`--oci-root`).
     pub fn with_workloads(probes: Probes, kallsyms: Kallsyms, cgroups: CgroupResolver, workloads: WorkloadResolver) -> Self {
-        let (probes_policy, probes_hold) = (probes.alloc_policy, probes.alloc_hold);
+        let (tracepoint, probes_hold) = (probes.hooks.tracepoint, probes.alloc_hold);
         Self {
             probes,
             kallsyms,
@@ -101,7 +101,7 @@ impl Session {
             reported_dropped: 0,
             last_drop_check: Instant::now(),
             stats: SessionStats::default(),
-            gate: Gate::new(probes_policy, probes_hold),
+            gate: Gate::new(tracepoint, probes_hold),
             pending_gate: Vec::new(),
         }
     }
@@ -168,6 +168,8 @@ impl Session {
             if self.gate.start(now).is_some() || self.probes.alloc_probe_attached() {
                 self.gate.set_attached(self.probes.alloc_probe_attached());
                 self.pending_gate.push(AllocProbeState { attached: true, reason: Some(ArmReason::Always), since_ns: now });
+            } else if self.probes.hooks.tracepoint == TracepointUse::Off {
+                self.pending_gate.push(AllocProbeState { attached: true, reason: Some(ArmReason::Fexit), since_ns: now });
             } else {
                 self.pending_gate.push(AllocProbeState { attached: false, reason: None, since_ns: now });
             }
@@ -183,8 +185,8 @@ impl Session {
                             self.report_drops(sinks)?;
                         }
                         // Detached, every wake-up may be a slow-path signal that must be acted
-                        // on at once; only the attached probe can produce a storm.
-                        if self.probes.alloc_probe_attached() {
+                        // on at once; only attached failure probes can produce a storm.
+                        if self.probes.alloc_probe_attached() || self.probes.hooks.tracepoint == TracepointUse::Off {
                             tokio::time::sleep(DRAIN_PAUSE).await;
                         }
                     }

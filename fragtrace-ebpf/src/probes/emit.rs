@@ -22,6 +22,8 @@ pub struct Failure {
     pub order: u32,
     pub gfp_mask: u64,
     pub migratetype: i32,
+    /// `fragtrace_ebpf::hook`.
+    pub hook: u32,
 }
 
 /// Fields of an extfrag fallback.
@@ -98,7 +100,7 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
         (*event).order = failure.order;
         (*event).migratetype = failure.migratetype;
         (*event).stack_id = stack_id;
-        (*event)._pad = 0;
+        (*event).hook = failure.hook;
         match layout {
             Some(l) => task::fill_attribution(&l, kn, &mut (*event).attribution),
             None => {

@@ -25,12 +25,18 @@ use super::{
 #[map]
 pub static ALLOC_PROBE: Array<u32> = Array::with_max_entries(1, 0);
 
+/// Whether user space has `mm_page_alloc` attached (then it reports every failure).
+#[inline(always)]
+pub fn tracepoint_attached() -> bool {
+    ALLOC_PROBE.get(0).is_some_and(|on| *on != 0)
+}
+
 /// Counts a slow-path entry and, while the per-allocation probe is detached, asks user space
 /// to attach it.
 #[inline(always)]
 pub fn slow_path(reason: u32) {
     count(counter::SLOW_PATH);
-    if ALLOC_PROBE.get(0).is_some_and(|on| *on != 0) {
+    if tracepoint_attached() {
         return;
     }
     let Some(mut entry) = EVENTS.reserve::<SlowPathEvent>(0) else {

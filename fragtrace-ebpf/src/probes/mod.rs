@@ -2,6 +2,7 @@
 
 mod emit;
 mod extfrag;
+mod fexit;
 mod gate;
 mod maps;
 mod page_alloc;

@@ -1,18 +1,24 @@
 //! `kmem:mm_page_alloc`: fires at the end of every `__alloc_pages*` call. This is one of the
-//! hottest paths in the kernel, so the success path does one counter increment and one
-//! compare, nothing else.
+//! hottest paths in the kernel, so the success path is one load and one compare, nothing
+//! else: no counter (/proc/vmstat `pgalloc_*` already counts allocations).
 
 use aya_ebpf::{
     macros::{btf_tracepoint, tracepoint},
     programs::{BtfTracePointContext, TracePointContext},
     Global,
 };
-use fragtrace_ebpf::{PageAllocLayout, counter};
+use fragtrace_ebpf::{PageAllocLayout, hook};
 
 use super::{
     emit::{Failure, emit_failure},
-    maps::count,
+    fexit::take_memcg_mark,
 };
+
+/// The failure's cause when an fexit program marked it, else "tracepoint".
+#[inline(always)]
+fn hook_of(order: u32) -> u32 {
+    if take_memcg_mark(order) { hook::MEMCG_CHARGE } else { hook::TRACEPOINT }
+}
 
 /// Set by the loader from `events/kmem/mm_page_alloc/format` (classic mode only).
 #[unsafe(no_mangle)]
@@ -30,7 +36,6 @@ static PAGE_ALLOC_LAYOUT: Global<PageAllocLayout> = Global::new(PageAllocLayout 
 /// on every kernel version, read straight from the context (no probe_read).
 #[btf_tracepoint(function = "mm_page_alloc")]
 pub fn mm_page_alloc_btf(ctx: BtfTracePointContext) -> i32 {
-    count(counter::ALLOCS_SEEN);
     let page: u64 = ctx.arg(0);
     if page != 0 {
         return 0;
@@ -44,6 +49,7 @@ pub fn mm_page_alloc_btf(ctx: BtfTracePointContext) -> i32 {
             order: order as u32,
             gfp_mask,
             migratetype: migratetype as i32,
+            hook: hook_of(order as u32),
         },
     );
     0
@@ -52,7 +58,6 @@ pub fn mm_page_alloc_btf(ctx: BtfTracePointContext) -> i32 {
 /// Classic tracepoint fallback for kernels without BTF; field offsets come from the loader.
 #[tracepoint(category = "kmem", name = "mm_page_alloc")]
 pub fn mm_page_alloc_classic(ctx: TracePointContext) -> i32 {
-    count(counter::ALLOCS_SEEN);
     let layout = PAGE_ALLOC_LAYOUT.load();
     // SAFETY: offsets come from the tracepoint's own format file; bpf_probe_read_kernel
     // fails cleanly on a bad address.
@@ -83,6 +88,7 @@ fn try_classic_failure(ctx: &TracePointContext, layout: &PageAllocLayout) -> Res
             order,
             gfp_mask,
             migratetype,
+            hook: hook_of(order),
         },
     );
     Ok(())

@@ -203,6 +203,7 @@ mod tests {
             stack_id: Some(1),
             ancestry: vec![Ancestor { pid: 4240, comm: "runc".into() }, Ancestor { pid: 900, comm: "containerd-shim".into() }],
             captured_cgroup: None,
+            hook: Default::default(),
         };
         let stack = vec!["__alloc_pages_noprof".to_string(), "kmem_cache_create".into(), "nf_conntrack_init_net".into()];
         let mut window = WindowStats { before_s: 30, after_s: 10, failures: 3, ..Default::default() };

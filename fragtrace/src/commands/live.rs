@@ -5,7 +5,6 @@ use std::{future::Future, time::Duration};
 use anyhow::Context;
 use fragtrace::{
     cgroup::CgroupResolver,
-    gate::AllocProbePolicy,
     probe::{ProbeConfig, Probes},
     session::Session,
     symbolize::Kallsyms,
@@ -23,14 +22,14 @@ pub fn harden(writes_files: bool) {
     }
 }
 
-/// Loads and attaches the probes; `default_policy` applies unless `--alloc-probe` is given.
-pub fn start_session(args: &ProbeArgs, default_policy: AllocProbePolicy) -> anyhow::Result<Session> {
+/// Loads and attaches the probes.
+pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
     let config = ProbeConfig {
         mode: args.probe_mode,
         ring_bytes: args.ring_buffer_kib.saturating_mul(1024),
         extfrag: true,
         stalls: true,
-        alloc_probe: args.alloc_probe.unwrap_or(default_policy),
+        alloc_probe: args.alloc_probe,
         alloc_probe_hold: args.alloc_probe_hold,
     };
     // /proc/kallsyms (~200k lines) is read while the probes load: part of attach time.
@@ -92,6 +91,7 @@ pub fn recording_header(session: &Session, filter: &fragtrace::filter::EventFilt
         start_monotonic_ns: fragtrace::probe::kernel::monotonic_ns(),
         command_line: std::env::args().collect(),
         probe_mode: probes.mode,
+        failure_hooks: Some(probes.hooks.clone()),
         filter: filter.describe(),
         kernel: probes.kernel.clone(),
     }

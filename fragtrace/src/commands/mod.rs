@@ -75,15 +75,23 @@ pub struct ProbeArgs {
     /// (any kernel). Default: tp-btf when /sys/kernel/btf/vmlinux exists.
     #[arg(long, value_enum)]
     pub probe_mode: Option<ProbeMode>,
-    /// When kmem:mm_page_alloc (the per-allocation probe that sees failures) is attached.
-    /// `on-pressure`: only while the allocator is on its slow path (kswapd/kcompactd woken,
-    /// direct or memcg reclaim, direct compaction, extfrag fallbacks, OOM kills, THP
-    /// fallbacks in /proc/vmstat) and for 30 s after, so an idle machine pays nothing; it can
-    /// miss a failure no slow-path signal precedes, and the first ~millisecond of a burst.
-    /// `always`: every failure, at ≈3 % of page-fault throughput (BENCHMARKS.md). Default:
-    /// on-pressure for top and record, always for capture and doctor.
-    #[arg(long, value_enum, value_name = "WHEN")]
-    pub alloc_probe: Option<fragtrace::gate::AllocProbePolicy>,
+    /// How failing allocations are watched.
+    /// `auto` (default): every failure from the first moment, the cheapest way the kernel
+    /// allows: fexit on `__alloc_pages_slowpath` and `__memcg_kmem_charge_page` where it has
+    /// BPF trampolines and both functions in its BTF (nothing runs on the allocation fast
+    /// path), else `always`. The choice is shown in `top`'s header, `report --json`
+    /// (`alloc_probe.hooks`) and /metrics (`fragtrace_probe`).
+    /// `always`: kmem:mm_page_alloc on every allocation (a load and a compare each).
+    /// `fexit`: the fexit programs, with mm_page_alloc kept for page-allocator failures where
+    /// `__alloc_pages_slowpath` is inlined; every memcg charge failure is labelled as such;
+    /// an error on kernels without trampolines.
+    /// `on-pressure` (opt-in, CAN MISS FAILURES): mm_page_alloc only while the allocator is on
+    /// its slow path (kswapd/kcompactd woken, direct or memcg reclaim, direct compaction,
+    /// extfrag, OOM kills, THP fallbacks in /proc/vmstat) and for --alloc-probe-hold after;
+    /// an idle machine pays nothing, but a failure no slow-path signal precedes is missed
+    /// (BENCHMARKS.md "Miss rate").
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = fragtrace::gate::AllocProbePolicy::Auto)]
+    pub alloc_probe: fragtrace::gate::AllocProbePolicy,
     /// With `--alloc-probe on-pressure`: how long the per-allocation probe stays attached
     /// after the last slow-path signal.
     #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]

@@ -9,7 +9,6 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use fragtrace::{
-    gate::AllocProbePolicy,
     http::{Endpoint, HttpLimits},
     metrics::{Metrics, MetricsOptions, MetricsSink},
     session::RunOptions,
@@ -50,13 +49,15 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let filter = args.filter.to_filter()?;
-    let mut session = live::start_session(&args.probe, AllocProbePolicy::OnPressure)?;
+    let mut session = live::start_session(&args.probe)?;
     let probes = session.probes();
     let options = MetricsOptions {
         pod_labels: args.pod_labels,
         max_pods: args.max_pods,
         probe_mode: probes.mode.to_string(),
-        alloc_probe_policy: probes.alloc_policy.to_string(),
+        alloc_probe_policy: probes.hooks.resolved().to_string(),
+        failure_hooks: probes.hooks.label(),
+        complete: probes.hooks.complete,
     };
     let metrics = Arc::new(Metrics::new(&options));
     let mut sink = MetricsSink::new(metrics.clone(), probes.kernel.gfp.clone(), probes.kernel.pageblock_order, &options);
@@ -67,8 +68,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM right after the readiness line must stop cleanly too.
     let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
     eprintln!(
-        "fragtrace: serving metrics on http://{}/metrics (probe {}, per-allocation probe {}); Ctrl-C or SIGTERM stops",
-        args.listen, session.probes().mode, session.probes().alloc_policy
+        "fragtrace: serving metrics on http://{}/metrics (failures watched by {}); Ctrl-C or SIGTERM stops",
+        args.listen,
+        session.probes().hooks.describe()
     );
     let run = RunOptions { tick: Duration::from_secs(1), zones_every: Some(args.zones_interval), filter };
     let result = session.run(&mut [&mut sink], &run, stop).await;

@@ -17,7 +17,7 @@ use fragtrace::{
     event::{Counters, Event},
     filter::EventFilter,
     gfp::GfpTable,
-    probe::kernel::hostname,
+    probe::{hooks::FailureHooks, kernel::hostname},
     record::{ReplayOptions, open_all, replay, replay::SPEED_RANGE},
     session::RunOptions,
     sink::{Sink, SinkError},
@@ -80,6 +80,7 @@ struct BatchTop {
     host: String,
     kernel: String,
     probe_mode: String,
+    failure_hooks: Option<FailureHooks>,
     filters: String,
     json: bool,
     interval_s: f64,
@@ -107,6 +108,7 @@ impl BatchTop {
                 hostname: &self.host,
                 kernel: &self.kernel,
                 probe_mode: self.probe_mode.clone(),
+                failure_hooks: self.failure_hooks.as_ref(),
                 start_wall_ns: 0,
                 span_s: elapsed_s,
                 warnings: vec![],
@@ -209,7 +211,9 @@ impl Sink for BatchTop {
 struct Source {
     host: String,
     kernel: String,
+    /// What watched failures, in words: the header's "probe" part.
     probe_mode: String,
+    failure_hooks: Option<FailureHooks>,
     gfp: GfpTable,
     pageblock_order: u32,
     page_size: u64,
@@ -224,6 +228,7 @@ fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, in
         host: src.host.clone(),
         kernel: src.kernel.clone(),
         probe_mode: src.probe_mode.clone(),
+        failure_hooks: src.failure_hooks.clone(),
         filters: filter.describe(),
         json: args.json,
         interval_s,
@@ -276,7 +281,8 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         let src = Source {
             host: h.hostname.clone(),
             kernel: h.kernel.release.clone(),
-            probe_mode: h.probe_mode.to_string(),
+            probe_mode: h.failure_hooks.as_ref().map_or_else(|| h.probe_mode.to_string(), FailureHooks::describe),
+            failure_hooks: h.failure_hooks.clone(),
             gfp: h.kernel.gfp.clone(),
             pageblock_order: h.kernel.pageblock_order,
             page_size: h.kernel.page_size,
@@ -302,13 +308,14 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut session = live::start_session(&args.probe, fragtrace::gate::AllocProbePolicy::OnPressure)?;
+    let mut session = live::start_session(&args.probe)?;
     live::harden(false);
     let kernel = &session.probes().kernel;
     let src = Source {
         host: hostname(),
         kernel: kernel.release.clone(),
-        probe_mode: session.probes().mode.to_string(),
+        probe_mode: session.probes().hooks.describe(),
+        failure_hooks: Some(session.probes().hooks.clone()),
         gfp: kernel.gfp.clone(),
         pageblock_order: kernel.pageblock_order,
         page_size: kernel.page_size,

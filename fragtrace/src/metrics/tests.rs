@@ -5,7 +5,7 @@ use crate::{
 };
 
 fn options(pod_labels: bool, max_pods: usize) -> MetricsOptions {
-    MetricsOptions { pod_labels, max_pods, probe_mode: "tp_btf".into(), alloc_probe_policy: "on-pressure".into() }
+    MetricsOptions { pod_labels, max_pods, probe_mode: "tp_btf".into(), alloc_probe_policy: "on-pressure".into(), failure_hooks: "tp_btf:mm_page_alloc".into(), complete: false }
 }
 
 fn table() -> GfpTable {
@@ -29,7 +29,7 @@ fn failures_are_counted_by_order_class_and_nowarn() {
     let kernel = gfp.value_of("GFP_KERNEL").expect("GFP_KERNEL");
     let nowarn = gfp.value_of("__GFP_NOWARN").expect("__GFP_NOWARN");
     for (order, mask) in [(4, kernel), (4, kernel), (9, kernel | nowarn), (15, kernel)] {
-        sink.event(&Event::Failure(Failure { task: task(1), order, gfp_mask: mask, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None }))
+        sink.event(&Event::Failure(Failure { task: task(1), order, gfp_mask: mask, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() }))
             .unwrap();
     }
     let text = metrics.encode();
@@ -37,7 +37,7 @@ fn failures_are_counted_by_order_class_and_nowarn() {
     assert!(text.contains("fragtrace_alloc_failures_total{order=\"9\",gfp_class=\"kernel\",nowarn=\"true\"} 1"), "{text}");
     assert!(text.contains("fragtrace_alloc_failures_total{order=\"10\",gfp_class=\"kernel\",nowarn=\"false\"} 1"), "orders above 10 share 10: {text}");
     assert!(text.contains("fragtrace_build_info{version="), "{text}");
-    assert!(text.contains("fragtrace_probe{mode=\"tp_btf\",alloc_probe=\"on-pressure\"} 1"), "{text}");
+    assert!(text.contains("fragtrace_probe{mode=\"tp_btf\",alloc_probe=\"on-pressure\",hooks=\"tp_btf:mm_page_alloc\"} 1"), "{text}");
     assert!(text.ends_with("# EOF\n"));
 }
 
@@ -79,7 +79,7 @@ fn cardinality_is_bounded_whatever_the_workload() {
         t.cgroup_id = i / 1000;
         let r = next();
         let event = match r % 3 {
-            0 => Event::Failure(Failure { task: t, order: (r >> 8) as u32 % 64, gfp_mask: r >> 16, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None }),
+            0 => Event::Failure(Failure { task: t, order: (r >> 8) as u32 % 64, gfp_mask: r >> 16, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() }),
             1 => Event::Extfrag(Extfrag {
                 task: t,
                 alloc_order: (r >> 8) as i32 % 11,
@@ -149,7 +149,7 @@ fn hostile_pod_names_cannot_forge_series() {
     let mut t = task(1);
     t.cgroup_id = 7;
     let kernel = gfp.value_of("GFP_KERNEL").expect("GFP_KERNEL");
-    sink.event(&Event::Failure(Failure { task: t, order: 3, gfp_mask: kernel, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None })).unwrap();
+    sink.event(&Event::Failure(Failure { task: t, order: 3, gfp_mask: kernel, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() })).unwrap();
     for text in [metrics.encode(), metrics.encode_prometheus()] {
         assert!(!text.contains('\x1b'), "no raw ESC: {text}");
         assert!(!text.lines().any(|l| l.starts_with("fragtrace_forged_total")), "no forged series: {text}");
@@ -178,7 +178,7 @@ fn idle_pods_give_their_series_up_to_new_ones() {
         let mut t = task(1);
         t.cgroup_id = cgroup;
         t.ts_ns = at_min * MIN;
-        sink.event(&Event::Failure(Failure { task: t, order: 3, gfp_mask: kernel, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None })).unwrap();
+        sink.event(&Event::Failure(Failure { task: t, order: 3, gfp_mask: kernel, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() })).unwrap();
     };
     let pod = |text: &str, name: &str| text.lines().any(|l| l.starts_with(&format!("fragtrace_pod_alloc_failures_total{{namespace=\"{name}\"")) || l.contains(&format!("pod=\"{name}\"}}")));
     fail(1, 0); // a

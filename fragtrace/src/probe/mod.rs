@@ -1,5 +1,6 @@
 //! Probe stage: check prerequisites, load the eBPF object, attach, and hand out the maps.
 
+pub mod hooks;
 pub mod kernel;
 pub mod preflight;
 pub mod task_layout;
@@ -17,7 +18,7 @@ pub use kernel::KernelInfo;
 
 use crate::{
     event::Counters,
-    gate::AllocProbePolicy,
+    gate::{AllocProbePolicy, TracepointUse},
     tracefs::{FormatError, Tracefs, TracefsError, layout},
 };
 
@@ -63,6 +64,8 @@ pub enum LoadError {
     MissingMap(&'static str),
     #[error("reading kernel BTF: {0}")]
     Btf(#[from] aya::BtfError),
+    #[error("--alloc-probe fexit: {0}; use --alloc-probe auto (falls back to mm_page_alloc) on this kernel")]
+    Fexit(String),
 }
 
 #[derive(Clone, Debug)]
@@ -75,8 +78,8 @@ pub struct ProbeConfig {
     pub extfrag: bool,
     /// Attach the stall (direct reclaim/compaction) and OOM probes where the kernel has them.
     pub stalls: bool,
-    /// When `mm_page_alloc` is attached (default `Always`: a library caller sees every
-    /// failure; the CLI chooses per command). `OnPressure` loads it detached and attaches the
+    /// How failures are watched (default `Auto`: every failure, the cheapest way this kernel
+    /// allows, see [`hooks`]). `OnPressure` loads `mm_page_alloc` detached and attaches the
     /// slow-path sentinels; the session attaches it when they fire ([`crate::gate`]).
     pub alloc_probe: AllocProbePolicy,
     /// `OnPressure`: calm time after the last slow-path signal before detaching.
@@ -90,7 +93,7 @@ impl Default for ProbeConfig {
             ring_bytes: 1 << 20,
             extfrag: true,
             stalls: true,
-            alloc_probe: AllocProbePolicy::Always,
+            alloc_probe: AllocProbePolicy::Auto,
             alloc_probe_hold: crate::gate::HOLD,
         }
     }
@@ -117,8 +120,13 @@ pub struct Probes {
     pub stall_probes: Vec<&'static str>,
     /// Which slow-path wake-up sentinels are attached (`kswapd-wake`, `kcompactd-wake`).
     pub sentinels: Vec<&'static str>,
-    pub alloc_policy: AllocProbePolicy,
+    /// What watches failures: fexit programs and when `mm_page_alloc` is attached.
+    pub hooks: hooks::FailureHooks,
     pub alloc_hold: std::time::Duration,
+    /// Kept alive with `ebpf`: the fexit programs stay attached for the session.
+    _fexit: hooks::FexitLinks,
+    /// /proc/vmstat `pgalloc_*` at load: `allocs_seen` counts from there.
+    pages_at_load: u64,
     alloc_link: Option<AllocLink>,
     /// 1 while `mm_page_alloc` is attached: the sentinels stay quiet then.
     alloc_flag: Array<MapData, u32>,
@@ -198,10 +206,12 @@ impl Probes {
                 program.load().map_err(|e| program_error("loading tracepoint/kmem/mm_page_alloc", e))?;
             }
         }
+        let (failure_hooks, fexit_links) = hooks::resolve(&mut ebpf, btf.as_ref(), config.alloc_probe, mode)?;
+        log::info!("failures watched by {}", failure_hooks.describe());
         // Tens of MB parsed: not kept for the session.
         drop(btf);
         let mut sentinels = Vec::new();
-        if config.alloc_probe == AllocProbePolicy::OnPressure {
+        if failure_hooks.tracepoint == TracepointUse::OnPressure {
             for (name, program_name, system, event) in [
                 ("kswapd-wake", "wakeup_kswapd", "vmscan", "mm_vmscan_wakeup_kswapd"),
                 ("kcompactd-wake", "wakeup_kcompactd", "compaction", "mm_compaction_wakeup_kcompactd"),
@@ -271,12 +281,14 @@ impl Probes {
             attribution: task.enabled != 0,
             stall_probes,
             sentinels,
-            alloc_policy: config.alloc_probe,
+            hooks: failure_hooks,
             alloc_hold: config.alloc_probe_hold,
+            _fexit: fexit_links,
+            pages_at_load: pages_allocated(),
             alloc_link: None,
             alloc_flag,
         };
-        if config.alloc_probe == AllocProbePolicy::Always {
+        if probes.hooks.tracepoint == TracepointUse::Always {
             probes.attach_alloc_probe()?;
         }
         Ok(probes)
@@ -335,7 +347,7 @@ impl Probes {
                 .unwrap_or(0)
         };
         Counters {
-            allocs_seen: sum(counter::ALLOCS_SEEN),
+            allocs_seen: pages_allocated().wrapping_sub(self.pages_at_load),
             failures: sum(counter::FAILURES),
             extfrag: sum(counter::EXTFRAG),
             dropped: sum(counter::DROPPED),
@@ -351,6 +363,16 @@ impl Probes {
         let trace = self.stacks.get(&id, 0).ok()?;
         Some(trace.frames().iter().map(|f| f.ip).collect())
     }
+}
+
+/// Pages allocated since boot (/proc/vmstat `pgalloc_*`): the allocation rate, counted by the
+/// kernel itself so the failure probe's success path need not.
+fn pages_allocated() -> u64 {
+    let text = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("pgalloc_"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .fold(0u64, u64::wrapping_add)
 }
 
 fn program<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, LoadError>

@@ -121,6 +121,9 @@ pub struct RecordingHeader {
     pub start_monotonic_ns: u64,
     pub command_line: Vec<String>,
     pub probe_mode: ProbeMode,
+    /// What watched failures (`None` in recordings made before fexit hooks).
+    #[serde(default)]
+    pub failure_hooks: Option<crate::probe::hooks::FailureHooks>,
     /// The filters the recorder applied (`EventFilter::describe`), "" for none.
     pub filter: String,
     /// Tracepoint layouts, GFP name table, pageblock order, page size.

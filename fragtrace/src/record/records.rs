@@ -17,6 +17,9 @@
 //! 10 stall   Δts cpu pid tgid cgroup comm# kind(1 reclaim, 2 compaction, 3 memcg reclaim) order(zz) gfp_mask duration_ns result(zz)
 //! 11 oom     Δts cpu pid tgid cgroup comm# victim_pid victim_comm# anon_rss_kb
 //! 12 alloc-probe Δts attached(0/1) reason(0 none, code+1)   (`--alloc-probe` gate changes)
+//! 13 failure-via  as `failure`, then hook (1 memcg charge, 2 page allocator: `FailureHook`);
+//!            written instead of `failure` when the hook is not the tracepoint, so older
+//!            readers of files without fexit hooks are unaffected
 //! Counters gained `stalls` and `ooms` after `stack_errors`.
 //! ```
 //! Δts is the zigzag difference from the previous timestamped record in the block (the first
@@ -27,7 +30,7 @@ use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
 use crate::{
-    event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, OomKill, Stall, StallKind, Task},
+    event::{Ancestor, Counters, Event, Extfrag, Failure, FailureHook, Lost, OomKill, Stall, StallKind, Task},
     gate::{AllocProbeState, ArmReason},
     identity::Workload,
     zones::ZoneSnapshot,
@@ -45,6 +48,7 @@ const WORKLOAD: u8 = 9;
 const STALL: u8 = 10;
 const OOM: u8 = 11;
 const ALLOC_PROBE: u8 = 12;
+const FAILURE_VIA: u8 = 13;
 
 /// Longest string a record may carry (pagetypeinfo on a large NUMA machine is the biggest).
 const MAX_STRING: u64 = 4 << 20;
@@ -182,7 +186,8 @@ impl BlockEncoder {
             Event::Failure(f) => {
                 // Comm definitions must precede the record that uses them.
                 let ancestors: Vec<(u32, u64)> = f.ancestry.iter().map(|a| (a.pid, self.comm(&a.comm))).collect();
-                self.task(FAILURE, &f.task);
+                let tag = if f.hook == FailureHook::Tracepoint { FAILURE } else { FAILURE_VIA };
+                self.task(tag, &f.task);
                 put_varint(&mut self.buf, u64::from(f.order));
                 put_varint(&mut self.buf, f.gfp_mask);
                 put_varint(&mut self.buf, zigzag(i64::from(f.migratetype)));
@@ -191,6 +196,9 @@ impl BlockEncoder {
                 for (pid, comm) in ancestors {
                     put_varint(&mut self.buf, u64::from(pid));
                     put_varint(&mut self.buf, comm);
+                }
+                if tag == FAILURE_VIA {
+                    put_varint(&mut self.buf, f.hook.code());
                 }
             }
             Event::Extfrag(e) => {
@@ -366,7 +374,7 @@ impl<'a> BlockDecoder<'a> {
             }
             let tag = self.byte()?;
             return Ok(Some(match tag {
-                FAILURE => {
+                FAILURE | FAILURE_VIA => {
                     let task = self.task()?;
                     let order = self.u32()?;
                     let gfp_mask = self.varint()?;
@@ -387,7 +395,13 @@ impl<'a> BlockDecoder<'a> {
                         let comm = self.comms.get(c as usize).ok_or_else(|| self.err("undefined comm"))?.clone();
                         ancestry.push(Ancestor { pid, comm });
                     }
-                    Record::Event(Event::Failure(Failure { task, order, gfp_mask, migratetype, stack_id, ancestry, captured_cgroup: None }))
+                    let hook = if tag == FAILURE_VIA {
+                        let code = self.varint()?;
+                        FailureHook::from_code(code).ok_or_else(|| self.err("unknown failure hook"))?
+                    } else {
+                        FailureHook::Tracepoint
+                    };
+                    Record::Event(Event::Failure(Failure { task, order, gfp_mask, migratetype, stack_id, ancestry, captured_cgroup: None, hook }))
                 }
                 EXTFRAG => {
                     let task = self.task()?;
@@ -531,7 +545,7 @@ mod tests {
         let task = Task { ts_ns: 5_000_000_000, cpu: 1, pid: 7, tgid: 7, cgroup_id: 99, comm: "mysqld".into() };
         enc.define_stack(3, &["a".into(), "b".into()]);
         enc.define_cgroup(99, Some("/kubepods/pod1"));
-        enc.event(&Event::Failure(Failure { task: task.clone(), order: 4, gfp_mask: 0x400cc0, migratetype: 1, stack_id: Some(3), ancestry: vec![Ancestor { pid: 9, comm: "runc".into() }], captured_cgroup: None }));
+        enc.event(&Event::Failure(Failure { task: task.clone(), order: 4, gfp_mask: 0x400cc0, migratetype: 1, stack_id: Some(3), ancestry: vec![Ancestor { pid: 9, comm: "runc".into() }], captured_cgroup: None, hook: Default::default() }));
         enc.event(&Event::Extfrag(Extfrag { task: Task { ts_ns: 4_999_999_000, ..task }, alloc_order: 0, fallback_order: -1, alloc_migratetype: 0, fallback_migratetype: 2, change_ownership: true }));
         enc.counters(6_000_000_000, &Counters { allocs_seen: 10, ..Default::default() });
         enc.zones(&ZoneSnapshot { ts_ns: 6_000_000_001, buddyinfo: "Node 0".into(), pagetypeinfo: None });

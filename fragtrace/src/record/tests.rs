@@ -29,6 +29,7 @@ pub(crate) fn header() -> RecordingHeader {
         start_monotonic_ns: 1_000_000_000,
         command_line: vec!["fragtrace".into(), "record".into()],
         probe_mode: ProbeMode::TpBtf,
+        failure_hooks: None,
         filter: String::new(),
         kernel: KernelInfo {
             release: "6.18.0".into(),
@@ -117,11 +118,16 @@ fn task(i: u64) -> Task {
     }
 }
 
+/// Every hook in turn: tag 1 and tag 13 failures both round-trip.
+fn fragtrace_hook(i: u64) -> crate::event::FailureHook {
+    crate::event::FailureHook::from_code(i % 3).unwrap_or_default()
+}
+
 /// A realistic mix: mostly failures of a few shapes, some extfrag, an occasional drop.
 fn sample_events(n: u64) -> Vec<Event> {
     (0..n)
         .map(|i| match i % 10 {
-            0..=5 => Event::Failure(Failure { task: task(i), order: [4, 6, 9][(i % 3) as usize], gfp_mask: 0x400cc0, migratetype: 0, stack_id: Some((i % 3) as u32), ancestry: if i % 5 == 0 { vec![Ancestor { pid: 1, comm: "runc".into() }, Ancestor { pid: 0, comm: "swapper/0".into() }] } else { vec![] }, captured_cgroup: None }),
+            0..=5 => Event::Failure(Failure { task: task(i), order: [4, 6, 9][(i % 3) as usize], gfp_mask: 0x400cc0, migratetype: 0, stack_id: Some((i % 3) as u32), ancestry: if i % 5 == 0 { vec![Ancestor { pid: 1, comm: "runc".into() }, Ancestor { pid: 0, comm: "swapper/0".into() }] } else { vec![] }, captured_cgroup: None, hook: fragtrace_hook(i) }),
             6..=8 => Event::Extfrag(Extfrag { task: task(i), alloc_order: 0, fallback_order: (i % 11) as i32, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: i % 2 == 0 }),
             _ => Event::Lost(Lost { ts_ns: 2_000_000_000 + i * 1000, count: 3 }),
         })
@@ -519,7 +525,7 @@ fn hostile_definition_counts_are_bounded_on_replay() {
     }
     // The writer stores the definitions its events refer to: one event per stack.
     for id in 0..n {
-        let f = Failure { task: task(u64::from(id)), order: 4, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(id), ancestry: vec![], captured_cgroup: None };
+        let f = Failure { task: task(u64::from(id)), order: 4, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(id), ancestry: vec![], captured_cgroup: None, hook: Default::default() };
         rec.event(&Event::Failure(f)).unwrap();
     }
     rec.finish(&Counters::default()).unwrap();

@@ -361,7 +361,7 @@ mod tests {
     }
 
     fn failure(task: Task, order: u32, stack_id: Option<u32>) -> Event {
-        Event::Failure(Failure { task, order, gfp_mask: 0x400cc0, migratetype: 1, stack_id, ancestry: vec![], captured_cgroup: None })
+        Event::Failure(Failure { task, order, gfp_mask: 0x400cc0, migratetype: 1, stack_id, ancestry: vec![], captured_cgroup: None, hook: Default::default() })
     }
 
     /// Feeds a fresh exporter, finishes it, and parses what it wrote: every test checks the

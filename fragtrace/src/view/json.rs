@@ -158,11 +158,32 @@ pub struct ReportSource<'a> {
     pub hostname: &'a str,
     pub kernel: &'a str,
     pub probe_mode: String,
+    /// What watched failures (recordings made before fexit hooks: `None`).
+    pub failure_hooks: Option<&'a crate::probe::hooks::FailureHooks>,
     pub start_wall_ns: u64,
     /// Seconds from the recording's start to its last record.
     pub span_s: f64,
     pub warnings: Vec<String>,
     pub clean_end: bool,
+}
+
+/// The gate's history, and what watched failures: `hooks` (the programs), `watched_by` (in
+/// words), `complete` (every failure from the first moment).
+fn alloc_probe(summary: Option<&crate::aggregate::AllocProbeSummary>, hooks: Option<&crate::probe::hooks::FailureHooks>) -> Value {
+    let mut value = serde_json::to_value(summary).unwrap_or(Value::Null);
+    if let Some(h) = hooks {
+        if !value.is_object() {
+            value = json!({});
+        }
+        value["hooks"] = json!(h.label());
+        value["watched_by"] = json!(h.describe());
+        value["complete"] = json!(h.complete);
+        value["resolved"] = json!(h.resolved().to_string());
+        value["requested"] = json!(h.requested.to_string());
+        value["fexit"] = json!(h.fexit);
+        value["fexit_unavailable"] = json!(h.fexit_unavailable);
+    }
+    value
 }
 
 /// The aggregate report (`report --json`): the same tables as the text report.
@@ -194,7 +215,7 @@ pub fn report_document(
             "clean_end": source.clean_end, "warnings": source.warnings,
         },
         "counters": s.counters,
-        "alloc_probe": s.alloc_probe,
+        "alloc_probe": alloc_probe(s.alloc_probe.as_ref(), source.failure_hooks),
         "failures": {
             "total": s.failures,
             "silent": s.silent_failures,

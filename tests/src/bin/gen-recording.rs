@@ -88,6 +88,7 @@ fn main() {
         start_monotonic_ns: 1_000_000_000,
         command_line: args.clone(),
         probe_mode: ProbeMode::TpBtf,
+        failure_hooks: None,
         filter: String::new(),
         kernel: KernelInfo {
             release: "6.18.0-bench".into(),
@@ -142,7 +143,7 @@ fn main() {
             0..=699 => {
                 c.failures += 1;
                 let shape = rng.below(5) as usize;
-                Event::Failure(Failure { task, order: orders[(shape + p as usize) % orders.len()], gfp_mask: masks[shape], migratetype: (shape % 3) as i32, stack_id: Some((p * 8 + shape as u64) as u32 % 64), ancestry: vec![], captured_cgroup: None })
+                Event::Failure(Failure { task, order: orders[(shape + p as usize) % orders.len()], gfp_mask: masks[shape], migratetype: (shape % 3) as i32, stack_id: Some((p * 8 + shape as u64) as u32 % 64), ancestry: vec![], captured_cgroup: None, hook: Default::default() })
             }
             700..=998 => {
                 c.extfrag += 1;
