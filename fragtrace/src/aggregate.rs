@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::{
     buddyinfo::ZoneFree,
     identity::Workload,
-    event::{Counters, Event, Extfrag, Failure, Stall, StallKind},
+    event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
     gate::{AllocProbeState, ArmReason},
     probe::kernel::monotonic_ns,
     sink::{Sink, SinkError},
@@ -180,6 +180,9 @@ pub struct Snapshot {
     pub by_order: [u64; ORDERS],
     /// Silent (`__GFP_NOWARN`) failures per order.
     pub silent_by_order: [u64; ORDERS],
+    /// Failures by what failed (where fexit programs told): tracepoint-only, memcg charge,
+    /// page allocator; zero counts left out.
+    pub by_hook: Vec<(FailureHook, u64)>,
     /// Failures per kernel stack, by count descending (failures without a stack are not
     /// here).
     pub by_stack: Vec<StackCount>,
@@ -232,6 +235,7 @@ pub struct Aggregator {
     silent_failures: u64,
     by_order: [u64; ORDERS],
     silent_by_order: [u64; ORDERS],
+    by_hook: [u64; 3],
     by_stack: HashMap<u32, (u64, u64)>,
     /// comm → (order, mask) → group: two levels so lookups need no owned key.
     groups: HashMap<String, HashMap<(u32, u64), GroupState>>,
@@ -268,6 +272,7 @@ impl Aggregator {
             silent_failures: 0,
             by_order: [0; ORDERS],
             silent_by_order: [0; ORDERS],
+            by_hook: [0; 3],
             by_stack: HashMap::default(),
             groups: HashMap::default(),
             by_gfp: HashMap::default(),
@@ -310,6 +315,7 @@ impl Aggregator {
             self.silent_by_order[order] += 1;
         }
         self.by_order[order] += 1;
+        self.by_hook[f.hook.code() as usize % 3] += 1;
         if let Some(id) = f.stack_id
             && has_room(&self.by_stack, &id, MAX_KEYS)
         {
@@ -445,6 +451,11 @@ impl Aggregator {
             silent_failures: self.silent_failures,
             by_order: self.by_order,
             silent_by_order: self.silent_by_order,
+            by_hook: [FailureHook::Tracepoint, FailureHook::MemcgCharge, FailureHook::PageAllocator]
+                .into_iter()
+                .map(|h| (h, self.by_hook[h.code() as usize]))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
             by_stack,
             groups,
             by_gfp,

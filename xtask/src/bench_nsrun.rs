@@ -74,9 +74,9 @@ pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
     let memcg = TightMemcg::create("fragtrace-bench-nsrun", 128 * 1024)?;
     let mut rows = Vec::new();
     let tools: [(&'static str, Command, Ready); 3] = [
-        ("fragtrace (tp_btf)", {
+        ("fragtrace (default: auto, here tp_btf)", {
             let mut c = Command::new("target/release/fragtrace");
-            c.args(["record", "--force", "--alloc-probe", "always", "-o", "target/bench/nsrun.ftr"]);
+            c.args(["record", "--force", "-o", "target/bench/nsrun.ftr"]);
             c
         }, Ready::Stderr("recording to")),
         ("fragtrace (classic)", {
@@ -118,7 +118,7 @@ pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
     }
     s.push_str(&format!(
         "\nProgram names are cut to 15 characters by the kernel. `mm_page_alloc_b…`/`mm_page_alloc_c…` run on every \
-         page allocation (almost all successes: one counter increment and one compare); the others run only on the \
+         page allocation (almost all successes: one load and one compare); the others run only on the \
          slow path.\n\nReproduce: `cargo xtask bench ns-per-run --seconds {seconds}`\n{END}"
     ));
     println!("{s}");

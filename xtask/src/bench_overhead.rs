@@ -66,11 +66,11 @@ fn configs(seconds: f64) -> Vec<Config> {
     let ready_after = Ready::After(Duration::from_millis(1500));
     vec![
         Config { label: "no tracing (baseline)", command: None, needs: None, ends_by_itself: false },
-        config("fragtrace record (default: --alloc-probe on-pressure, idle machine)", None, record(&[])),
-        config("fragtrace record --alloc-probe always (tp_btf)", None, record(&["--alloc-probe", "always"])),
+        config("fragtrace record (default: --alloc-probe auto; here tp_btf mm_page_alloc on every allocation, no trampolines)", None, record(&[])),
         config("fragtrace record --alloc-probe always --probe-mode classic", None, record(&["--alloc-probe", "always", "--probe-mode", "classic"])),
+        config("fragtrace record --alloc-probe on-pressure (opt-in, can miss; idle machine)", None, record(&["--alloc-probe", "on-pressure"])),
         config("fragtrace top --batch (default)", None, top(&[])),
-        config("fragtrace top --batch --alloc-probe always", None, top(&["--alloc-probe", "always"])),
+        config("fragtrace serve (default)", None, || (fragtrace(&["serve", "--listen", "127.0.0.1:0"]), Ready::Stderr("serving metrics"))),
         config("bpftrace one-liner (failures by comm/order + extfrag count)", Some("bpftrace"), || {
             let mut c = Command::new("bpftrace");
             c.args(["-e", BPFTRACE_PROGRAM]);

@@ -42,6 +42,14 @@ fn gfp_migratetype(gfp_mask: u64) -> i32 {
     ((gfp_mask & 0x18) >> 3) as i32
 }
 
+/// `gfp_t` is a 32-bit `unsigned int`: the register the trampoline saved may carry
+/// garbage in its upper half (x86-64 leaves it undefined for 32-bit arguments).
+#[inline(always)]
+fn gfp_arg(ctx: &FExitContext, n: usize) -> u64 {
+    let raw: u64 = ctx.arg(n);
+    u64::from(raw as u32)
+}
+
 #[inline(always)]
 fn tid() -> u32 {
     bpf_get_current_pid_tgid() as u32
@@ -53,7 +61,7 @@ pub fn memcg_charge_exit(ctx: FExitContext) -> i32 {
     if ret as i32 == 0 {
         return 0;
     }
-    let gfp_mask: u64 = ctx.arg(1);
+    let gfp_mask = gfp_arg(&ctx, 1);
     let order: i64 = ctx.arg(2);
     if tracepoint_attached() {
         let _ = MEMCG_MARKS.insert(tid(), order as u32, 0);
@@ -71,7 +79,7 @@ pub fn slowpath_exit(ctx: FExitContext) -> i32 {
     if page != 0 || tracepoint_attached() {
         return 0;
     }
-    let gfp_mask: u64 = ctx.arg(0);
+    let gfp_mask = gfp_arg(&ctx, 0);
     let order: u64 = ctx.arg(1);
     count(counter::FEXIT_FAILURES);
     emit_failure(&ctx, Failure { order: order as u32, gfp_mask, migratetype: gfp_migratetype(gfp_mask), hook: hook::SLOWPATH });

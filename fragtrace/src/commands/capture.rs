@@ -71,11 +71,12 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM right after the readiness line must stop cleanly too.
     let stop = live::stop_signal(args.timeout, Arc::new(Notify::new()))?;
     eprintln!(
-        "fragtrace: armed after {} ms: waiting for {}an allocation failure{}; bundles go to {}",
+        "fragtrace: armed after {} ms: waiting for {}an allocation failure{}; bundles go to {} (failures watched by {})",
         started.elapsed().as_millis(),
         if args.count > 1 { format!("{} × ", args.count) } else { String::new() },
         if filter.is_empty() { String::new() } else { format!(" matching {}", filter.describe()) },
-        args.output.display()
+        args.output.display(),
+        session.probes().hooks.describe(),
     );
     // The whole session is unfiltered: the flight recorder keeps the context around the
     // failure; the filters only decide what triggers a capture.

@@ -158,9 +158,9 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM right after the readiness line must stop cleanly too.
     let stop = live::stop_signal(args.duration, Arc::new(Notify::new()))?;
     eprintln!(
-        "fragtrace: recording to {} (probe {}{}); Ctrl-C or SIGTERM stops and closes the file",
+        "fragtrace: recording to {} (failures watched by {}{}); Ctrl-C or SIGTERM stops and closes the file",
         args.output.display(),
-        session.probes().mode,
+        session.probes().hooks.describe(),
         if filter.is_empty() { String::new() } else { format!(", only {}", filter.describe()) },
     );
     let mut sink = RecordSink { recorder, started: Instant::now(), status: std::io::stderr().is_terminal(), dropped: 0 };

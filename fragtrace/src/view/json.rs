@@ -220,6 +220,7 @@ pub fn report_document(
             "total": s.failures,
             "silent": s.silent_failures,
             "by_order": by_order,
+            "by_hook": s.by_hook.iter().map(|(h, n)| (serde_json::to_value(h).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), json!(n))).collect::<serde_json::Map<String, Value>>(),
             "by_gfp": s.by_gfp.iter().map(|(m, n)| json!({"gfp_mask": format!("{m:#x}"), "gfp_flags": gfp.decode(*m), "count": n})).collect::<Vec<_>>(),
             "by_comm": s.by_comm.iter().map(|(c, n)| json!({"comm": c, "count": n})).collect::<Vec<_>>(),
             "by_cgroup": s.by_cgroup.iter().map(|c| json!({"cgroup_id": c.cgroup_id, "cgroup": c.path, "count": c.count})).collect::<Vec<_>>(),

@@ -85,6 +85,10 @@ pub fn render(input: &RenderInput<'_>) -> String {
             if a.partial() { format!(", attached {}× on memory pressure; failures while idle were not seen", a.attaches) } else { String::new() },
         );
     }
+    if s.by_hook.iter().any(|(h, _)| *h != crate::event::FailureHook::Tracepoint) {
+        let causes: Vec<String> = s.by_hook.iter().map(|(h, n)| format!("{} {n}", h.label())).collect();
+        let _ = writeln!(out, "what failed: {}", causes.join(", "));
+    }
     if h.allocs_per_s.is_some() {
         let _ = writeln!(out, "delivery lag p50 {}µs p99 {}µs max {}µs", s.lag.p50_us, s.lag.p99_us, s.lag.max_us);
     }

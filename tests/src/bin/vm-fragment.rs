@@ -14,6 +14,13 @@
 //! - `thp MIB`: touches MIB of `MADV_HUGEPAGE` memory: order-9 THP allocations fail silently
 //!   (`__GFP_NOWARN`) and fall back to small pages.
 //!
+//! - `memcg CGROUP_DIR MIB`: joins the cgroup-v2 memory cgroup CGROUP_DIR, sets its
+//!   `memory.max` a little above its usage, and resizes a pipe to MIB once: the pipe-slot
+//!   array is a `GFP_KERNEL_ACCOUNT` kmalloc (order 5 for 8 MiB) whose memcg charge fails.
+//!   Costly orders (> 3) never invoke the memcg OOM killer: the call just fails with ENOMEM.
+//! - `add-key-once`: one more 32767-byte `add_key` (an order-4 `GFP_KERNEL` kmalloc): with
+//!   `keyring` holding every block of order ≥ 4, an isolated page-allocator failure.
+//!
 //! Each subcommand prints one JSON line.
 
 use std::io::{Read, Seek, SeekFrom};
@@ -113,24 +120,12 @@ fn pin(margin_mib: u64) {
 }
 
 fn keyring() {
-    let payload = vec![0x5au8; 32767];
     let mut added = 0u32;
     let mut errno = 0;
     while added < 2000 {
-        let description = std::ffi::CString::new(format!("fragtrace-vm-{added}")).expect("no NUL");
-        // SAFETY: add_key with NUL-terminated strings and a payload buffer of the given length.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_add_key,
-                c"user".as_ptr(),
-                description.as_ptr(),
-                payload.as_ptr(),
-                payload.len(),
-                -2i32, // KEY_SPEC_PROCESS_KEYRING: the keys (and their blocks) live with this process
-            )
-        };
-        if rc < 0 {
-            errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(-1);
+        // KEY_SPEC_PROCESS_KEYRING: the keys (and their blocks) live with this process.
+        errno = add_key(&format!("fragtrace-vm-{added}"));
+        if errno != 0 {
             break;
         }
         added += 1;
@@ -143,6 +138,50 @@ fn keyring() {
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };
     }
+}
+
+/// One `add_key` with a 32767-byte payload; returns its errno (0: it succeeded).
+fn add_key(description: &str) -> i32 {
+    let payload = vec![0x5au8; 32767];
+    let description = std::ffi::CString::new(description).expect("no NUL");
+    // SAFETY: add_key with NUL-terminated strings and a payload buffer of the given length.
+    let rc = unsafe { libc::syscall(libc::SYS_add_key, c"user".as_ptr(), description.as_ptr(), payload.as_ptr(), payload.len(), -2i32) };
+    if rc < 0 { std::io::Error::last_os_error().raw_os_error().unwrap_or(-1) } else { 0 }
+}
+
+fn add_key_once() {
+    let errno = add_key(&format!("fragtrace-vm-once-{}", std::process::id()));
+    println!("{{\"pid\":{},\"add_key_errno\":{errno}}}", std::process::id());
+}
+
+fn write_file(path: &str, value: &str) {
+    if std::fs::write(path, value).is_err() {
+        fail(path);
+    }
+}
+
+fn memcg(cgroup: &str, mib: u64) {
+    let mut fds = [0i32; 2];
+    // SAFETY: plain syscalls on valid buffers; everything allocated before joining the
+    // cgroup, and the process locked, so nothing but the resize is charged there.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            fail("pipe2");
+        }
+        if libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) != 0 {
+            fail("mlockall");
+        }
+    }
+    let procs = format!("{cgroup}/cgroup.procs");
+    let current_path = format!("{cgroup}/memory.current");
+    let max_path = format!("{cgroup}/memory.max");
+    write_file(&procs, &std::process::id().to_string());
+    let current: u64 = std::fs::read_to_string(&current_path).ok().and_then(|t| t.trim().parse().ok()).unwrap_or_else(|| fail(&current_path));
+    write_file(&max_path, &(current + 16 * 1024).to_string());
+    // SAFETY: fcntl on our own pipe.
+    let rc = unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, (mib << 20) as libc::c_int) };
+    let errno = if rc < 0 { std::io::Error::last_os_error().raw_os_error().unwrap_or(-1) } else { 0 };
+    println!("{{\"pid\":{},\"pipe_resize_errno\":{errno}}}", std::process::id());
 }
 
 fn thp(mib: usize) {
@@ -170,8 +209,10 @@ fn main() {
         (Some("pin"), Some(leave)) => pin(leave),
         (Some("keyring"), None) => keyring(),
         (Some("thp"), Some(mib)) => thp(mib as usize),
+        (Some("add-key-once"), None) => add_key_once(),
+        (Some("memcg"), None) if args.len() == 4 => memcg(&args[2], args[3].parse().unwrap_or_else(|_| fail("bad MiB"))),
         _ => {
-            eprintln!("usage: vm-fragment pin MARGIN_MIB | keyring | thp MIB");
+            eprintln!("usage: vm-fragment pin MARGIN_MIB | keyring | thp MIB | add-key-once | memcg CGROUP_DIR MIB");
             std::process::exit(2);
         }
     }
