@@ -707,6 +707,15 @@ mod tests {
     }
 
     #[test]
+    fn counts_what_failed() {
+        let mut agg = Aggregator::new(9, 0x2000, false);
+        for hook in [FailureHook::MemcgCharge, FailureHook::MemcgCharge, FailureHook::PageAllocator] {
+            agg.event(&Event::Failure(Failure { task: task("runc", 1), order: 5, gfp_mask: 0xcc0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook })).unwrap();
+        }
+        assert_eq!(agg.snapshot().by_hook, vec![(FailureHook::MemcgCharge, 2), (FailureHook::PageAllocator, 1)], "zero counts are left out");
+    }
+
+    #[test]
     fn groups_and_counts() {
         let mut agg = Aggregator::new(9, 0x2000, false);
         for (comm, order, gfp, stack) in [("a", 4, 0x2000u64, Some(1)), ("a", 4, 0x2000, Some(2)), ("a", 4, 0x2000, Some(2)), ("b", 12, 0xcc0, None)] {

@@ -69,6 +69,7 @@ fn exercise(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<()> {
 pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
     crate::bench::build_release()?;
     crate::setup::ensure_peers();
+    std::fs::create_dir_all("target/bench").context("creating target/bench")?;
     let _stats = Restore::set("/proc/sys/kernel/bpf_stats_enabled", "1")?;
     let _pipe_max = Restore::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string())?;
     let memcg = TightMemcg::create("fragtrace-bench-nsrun", 128 * 1024)?;

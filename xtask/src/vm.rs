@@ -18,78 +18,18 @@ use std::{
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::{setup, shell};
+use crate::{
+    setup, shell,
+    vm_kernels::{self, Kernel},
+};
 
 const GUEST_INIT: &str = include_str!("vm_guest.sh");
-/// A whole run (boot, two probe modes, checks) on this machine takes well under this.
+/// A whole run (boot, three probe modes, checks) on this machine takes well under this; the
+/// miss-rate bench passes its own.
 const TIMEOUT: Duration = Duration::from_secs(600);
 
-/// One kernel to boot.
-pub struct Kernel {
-    pub label: String,
-    pub vmlinuz: PathBuf,
-}
-
-/// `6.1`, `6.12`: the newest Debian package of that series; anything else is a vmlinuz path.
-pub fn resolve(spec: &str) -> anyhow::Result<Kernel> {
-    let pattern = match spec {
-        "6.1" => r"^linux-image-6\.1\.0-[0-9]+-amd64$",
-        "6.12" => r"^linux-image-6\.12\.[0-9]+\+deb12-amd64$",
-        path => {
-            let vmlinuz = PathBuf::from(path);
-            if !vmlinuz.is_file() {
-                bail!("--kernel {path}: not 6.1, 6.12, all, or an existing vmlinuz file");
-            }
-            return Ok(Kernel { label: path.to_string(), vmlinuz });
-        }
-    };
-    let list = shell::output("apt-cache", &["search", "--names-only", pattern]).context("apt-cache search")?;
-    let mut packages: Vec<&str> = list.lines().filter_map(|l| l.split_whitespace().next()).collect();
-    // Newest last: compare the numeric parts.
-    packages.sort_by_key(|p| p.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u64>().ok()).collect::<Vec<_>>());
-    let package = packages.last().with_context(|| format!("no Debian package matches {pattern} (apt-get update?)"))?.to_string();
-    let dir = PathBuf::from("target/vm/kernels").join(&package);
-    let vmlinuz = find_vmlinuz(&dir);
-    let vmlinuz = match vmlinuz {
-        Some(v) => v,
-        None => {
-            std::fs::create_dir_all(&dir)?;
-            eprintln!("vm-test: downloading {package}");
-            let status = Command::new("apt-get").args(["download", &package]).current_dir(&dir).status().context("apt-get download")?;
-            if !status.success() {
-                bail!("apt-get download {package} failed");
-            }
-            let deb = std::fs::read_dir(&dir)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|e| e == "deb"))
-                .context("the downloaded .deb")?;
-            let root = dir.join("root");
-            shell::run("dpkg", &["-x", &deb.display().to_string(), &root.display().to_string()])?;
-            // Only vmlinuz is needed: no modules are loaded in the guest.
-            let vmlinuz = find_vmlinuz(&dir).context("no boot/vmlinuz-* in the package")?;
-            let keep = dir.join("vmlinuz");
-            std::fs::rename(&vmlinuz, &keep)?;
-            std::fs::remove_dir_all(&root).ok();
-            std::fs::remove_file(&deb).ok();
-            keep
-        }
-    };
-    Ok(Kernel { label: spec.to_string(), vmlinuz })
-}
-
-fn find_vmlinuz(dir: &Path) -> Option<PathBuf> {
-    let kept = dir.join("vmlinuz");
-    if kept.is_file() {
-        return Some(kept);
-    }
-    std::fs::read_dir(dir.join("root/boot")).ok()?.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("vmlinuz-"))
-    })
-}
-
 /// Static builds of fragtrace (dist) and the guest driver.
-fn guest_binaries() -> anyhow::Result<(PathBuf, PathBuf)> {
+pub fn guest_binaries() -> anyhow::Result<(PathBuf, PathBuf)> {
     let fragtrace = crate::dist()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let toolchain = setup::ensure()?;
@@ -102,7 +42,9 @@ fn guest_binaries() -> anyhow::Result<(PathBuf, PathBuf)> {
     Ok((fragtrace, std::fs::canonicalize(driver)?))
 }
 
-fn initramfs(fragtrace: &Path, driver: &Path, modes: &str) -> anyhow::Result<PathBuf> {
+/// `files`: (name, content) pairs put at the initramfs root for the guest script to read
+/// (`modes`, and for the miss-rate bench `scenario`, `tries`, `loads`).
+pub fn initramfs(fragtrace: &Path, driver: &Path, files: &[(&str, String)]) -> anyhow::Result<PathBuf> {
     let root = PathBuf::from("target/vm/initramfs-root");
     let _ = std::fs::remove_dir_all(&root);
     for dir in ["bin", "proc", "sys", "dev", "tmp"] {
@@ -113,7 +55,9 @@ fn initramfs(fragtrace: &Path, driver: &Path, modes: &str) -> anyhow::Result<Pat
     std::fs::copy(fragtrace, root.join("fragtrace"))?;
     std::fs::copy(driver, root.join("vm-fragment"))?;
     std::fs::write(root.join("init"), GUEST_INIT)?;
-    std::fs::write(root.join("modes"), modes)?;
+    for (name, content) in files {
+        std::fs::write(root.join(name), content)?;
+    }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(root.join("init"), std::fs::Permissions::from_mode(0o755))?;
     let out = std::fs::canonicalize("target/vm")?.join("initramfs.cpio.gz");
@@ -130,7 +74,7 @@ fn initramfs(fragtrace: &Path, driver: &Path, modes: &str) -> anyhow::Result<Pat
 }
 
 /// Boots the kernel and returns the console output (until the guest says it is done).
-fn boot(kernel: &Kernel, initrd: &Path) -> anyhow::Result<String> {
+pub fn boot(kernel: &Kernel, initrd: &Path, timeout: Duration) -> anyhow::Result<String> {
     let mut child = Command::new("qemu-system-x86_64")
         .args(["-m", "512M", "-smp", "1", "-nographic", "-no-reboot", "-accel", "tcg", "-cpu", "max"])
         .arg("-kernel")
@@ -167,7 +111,7 @@ fn boot(kernel: &Kernel, initrd: &Path) -> anyhow::Result<String> {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break Err("the guest stopped before finishing"),
         }
-        if started.elapsed() > TIMEOUT {
+        if started.elapsed() > timeout {
             break Err("the guest did not finish in time");
         }
     };
@@ -188,7 +132,7 @@ fn boot(kernel: &Kernel, initrd: &Path) -> anyhow::Result<String> {
 }
 
 /// The `==BEGIN name==` … `==END name==` blocks of the console.
-fn blocks(console: &str) -> BTreeMap<String, String> {
+pub fn blocks(console: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut current: Option<(String, String)> = None;
     for line in console.lines() {
@@ -216,7 +160,7 @@ fn is_kernel_message(line: &str) -> bool {
     })
 }
 
-fn json(blocks: &BTreeMap<String, String>, name: &str) -> anyhow::Result<Value> {
+pub fn json(blocks: &BTreeMap<String, String>, name: &str) -> anyhow::Result<Value> {
     let text = blocks.get(name).with_context(|| format!("the guest printed no {name} block"))?;
     let start = text.find(['{', '[']).with_context(|| format!("{name}: no JSON in {text:?}"))?;
     serde_json::from_str(&text[start..]).with_context(|| format!("{name}: not JSON: {text}"))
@@ -276,6 +220,58 @@ fn check_mode(blocks: &BTreeMap<String, String>, mode: &str, checks: &mut Vec<(S
     Ok(())
 }
 
+/// Every mode: the one memcg charge failure (order 7, pipe resize in a kubepods-shaped
+/// cgroup) is recorded exactly once, and the kernel counted no failure that was not recorded.
+fn check_memcg(blocks: &BTreeMap<String, String>, mode: &str, checks: &mut Vec<(String, bool, String)>) -> anyhow::Result<()> {
+    let trigger = json(blocks, &format!("memcg-{mode}"))?;
+    checks.push((format!("{mode}: the pipe resize fails its memcg charge (ENOMEM)"), trigger["pipe_resize_errno"] == 12, trigger.to_string()));
+    let report = json(blocks, &format!("report-{mode}"))?;
+    let groups = report["failures"]["groups"].as_array().cloned().unwrap_or_default();
+    let order7: u64 = groups.iter().filter(|g| g["order"] == 7 && g["comm"] == "vm-fragment").filter_map(|g| g["count"].as_u64()).sum();
+    checks.push((format!("{mode}: the memcg charge failure is recorded exactly once"), order7 == 1, format!("{order7} order-7 failures of vm-fragment")));
+    let (kernel, recorded) = (report["counters"]["failures"].as_u64(), report["failures"]["total"].as_u64());
+    checks.push((
+        format!("{mode}: failures the kernel counted = failures recorded (nothing double-counted or lost)"),
+        kernel.is_some() && kernel == recorded && report["counters"]["dropped"] == 0,
+        format!("kernel {kernel:?}, recorded {recorded:?}, dropped {}", report["counters"]["dropped"]),
+    ));
+    Ok(())
+}
+
+/// `--alloc-probe fexit`: the memcg charge failure comes through the fexit program and is
+/// labelled as such; where `__alloc_pages_slowpath` is in the BTF (7.x) the page-allocator
+/// failures come through its fexit program and `mm_page_alloc` is not attached at all.
+fn check_fexit(blocks: &BTreeMap<String, String>, checks: &mut Vec<(String, bool, String)>) -> anyhow::Result<()> {
+    let report = json(blocks, "report-fexit")?;
+    let probe = &report["alloc_probe"];
+    let fexit: Vec<&str> = probe["fexit"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let by_hook = &report["failures"]["by_hook"];
+    checks.push((
+        "fexit: attached to __memcg_kmem_charge_page (BPF trampolines work)".into(),
+        fexit.contains(&"__memcg_kmem_charge_page"),
+        probe.to_string(),
+    ));
+    checks.push((
+        "fexit: the memcg charge failure is labelled memcg-charge".into(),
+        by_hook["memcg-charge"].as_u64().unwrap_or(0) >= 1,
+        by_hook.to_string(),
+    ));
+    if fexit.contains(&"__alloc_pages_slowpath") {
+        checks.push((
+            "fexit: page-allocator failures come from fexit/__alloc_pages_slowpath, mm_page_alloc is not attached".into(),
+            by_hook["page-allocator"].as_u64().unwrap_or(0) >= 1 && by_hook.get("tracepoint").is_none() && !probe["hooks"].as_str().unwrap_or("").contains("mm_page_alloc"),
+            format!("{by_hook} hooks {}", probe["hooks"]),
+        ));
+    } else {
+        checks.push((
+            "fexit: __alloc_pages_slowpath inlined here, so mm_page_alloc watches page-allocator failures".into(),
+            probe["hooks"].as_str().unwrap_or("").contains("mm_page_alloc") && probe["complete"] == true,
+            probe.to_string(),
+        ));
+    }
+    Ok(())
+}
+
 fn check_dmesg(blocks: &BTreeMap<String, String>, checks: &mut Vec<(String, bool, String)>) -> anyhow::Result<()> {
     let reports = json(blocks, "dmesg")?;
     let order4: Vec<&Value> = reports.as_array().map(|a| a.iter().filter(|r| r["kind"] == "failure" && r["order"] == 4).collect()).unwrap_or_default();
@@ -292,14 +288,15 @@ fn check_dmesg(blocks: &BTreeMap<String, String>, checks: &mut Vec<(String, bool
 /// Runs the scenario on one kernel; returns (passed, failed) checks after printing them.
 pub fn run_kernel(spec: &str) -> anyhow::Result<(u64, u64)> {
     setup::install_missing_packages(&["qemu-system-x86", "busybox-static", "cpio"])?;
-    let kernel = resolve(spec)?;
+    let kernel = vm_kernels::resolve(spec)?;
     let (fragtrace, driver) = guest_binaries()?;
-    // Debian's kernels have BTF: both probe modes run; the classic one is what kernels
+    // Debian's kernels have BTF and trampolines: every probe mode runs; the classic one is
+    // what kernels without BTF get, fexit what the default (auto) picks where it can.
     // without BTF get.
-    let modes = "tp-btf classic";
-    let initrd = initramfs(&fragtrace, &driver, modes)?;
+    let modes = "tp-btf classic fexit";
+    let initrd = initramfs(&fragtrace, &driver, &[("modes", modes.to_string())])?;
     eprintln!("vm-test: booting {} ({})", kernel.label, kernel.vmlinuz.display());
-    let console = boot(&kernel, &initrd)?;
+    let console = boot(&kernel, &initrd, TIMEOUT)?;
     // The first line can carry the firmware's escape sequences before the marker.
     let release = console.lines().find_map(|l| l.split_once("==KERNEL ")?.1.strip_suffix("==")).unwrap_or("?").to_string();
     let blocks = blocks(&console);
@@ -309,6 +306,12 @@ pub fn run_kernel(spec: &str) -> anyhow::Result<(u64, u64)> {
         if let Err(e) = check_mode(&blocks, mode, &mut checks) {
             checks.push((format!("{mode}: outputs present"), false, format!("{e:#}")));
         }
+        if let Err(e) = check_memcg(&blocks, mode, &mut checks) {
+            checks.push((format!("{mode}: memcg outputs present"), false, format!("{e:#}")));
+        }
+    }
+    if let Err(e) = check_fexit(&blocks, &mut checks) {
+        checks.push(("fexit: outputs present".into(), false, format!("{e:#}")));
     }
     if let Err(e) = check_dmesg(&blocks, &mut checks) {
         checks.push(("dmesg: output present".into(), false, format!("{e:#}")));
@@ -331,7 +334,7 @@ pub fn run_kernel(spec: &str) -> anyhow::Result<(u64, u64)> {
 }
 
 pub fn vm_test(spec: &str) -> anyhow::Result<()> {
-    let specs: Vec<&str> = if spec == "all" { vec!["6.1", "6.12"] } else { vec![spec] };
+    let specs: Vec<&str> = if spec == "all" { vm_kernels::SERIES.to_vec() } else { vec![spec] };
     let (mut passed, mut failed) = (0, 0);
     for s in specs {
         let (p, f) = run_kernel(s)?;

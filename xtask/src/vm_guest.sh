@@ -20,12 +20,94 @@ echo 100000 > /proc/sys/kernel/keys/root_maxkeys
 
 block() { name=$1; shift; echo "==BEGIN $name=="; "$@" 2>&1; echo "==END $name=="; }
 
+# How `record` is started for a mode: tp-btf and classic keep mm_page_alloc attached; fexit
+# and auto let the loader choose (fexit programs where trampolines and BTF allow).
+probe_args() {
+  case $1 in
+    fexit) echo "--alloc-probe fexit" ;;
+    auto) echo "--alloc-probe auto" ;;
+    on-pressure) echo "--alloc-probe on-pressure" ;;
+    always) echo "--alloc-probe always" ;;
+    *) echo "--alloc-probe always --probe-mode $1" ;;
+  esac
+}
+
+# Waits (60 s at most) until FILE contains TEXT or process PID is gone.
+wait_for() {
+  i=0
+  until grep -q "$2" "$1" 2>/dev/null; do
+    sleep 0.2; i=$((i + 1))
+    if [ $i -gt 300 ] || ! kill -0 "$3" 2>/dev/null; then return 1; fi
+  done
+}
+
+# A fresh kubepods-shaped cgroup-v2 memory cgroup (memory enabled on every level) for one
+# memcg charge failure; vm-fragment sets its limit just above its usage.
+memcg_try() {
+  dir=/sys/fs/cgroup
+  for part in kubepods burstable "pod$1" "c$1"; do
+    echo +memory > "$dir/cgroup.subtree_control" 2>/dev/null
+    dir="$dir/$part"; mkdir -p "$dir"
+  done
+  # 32 MiB: the slot array is order 7, a 128-page charge, more than the per-CPU charge
+  # stock (64 pages) can serve, so the limit is what decides.
+  /vm-fragment memcg "$dir" 32
+}
+memcg_clean() { rmdir "/sys/fs/cgroup/kubepods/burstable/pod$1/c$1" "/sys/fs/cgroup/kubepods/burstable/pod$1" 2>/dev/null; }
+
+# One isolated failure under a freshly started `record`: try_one LOAD MODE KIND T.
+try_one() {
+  id="$1-$2-$4"
+  rm -f /tmp/m.ftr /tmp/m.err
+  /fragtrace record $(probe_args "$2") -o /tmp/m.ftr 2>/tmp/m.err &
+  rec=$!
+  wait_for /tmp/m.err "recording to" $rec
+  echo -1000 > /proc/$rec/oom_score_adj 2>/dev/null
+  sleep 3
+  if [ "$3" = memcg ]; then memcg_try "$id" > /tmp/trigger.out 2>&1; else /vm-fragment add-key-once > /tmp/trigger.out 2>&1; fi
+  sleep 0.5
+  kill -INT $rec; wait $rec
+  memcg_clean "$id"
+  block "trigger-$1-$2-$3-$4" cat /tmp/trigger.out
+  block "try-$1-$2-$3-$4" /fragtrace report --json /tmp/m.ftr
+}
+
+# Every try of KIND, idle and with the guest's one CPU saturated by a busy loop.
+tries_of() {
+  for load in $(cat /loads); do
+    spin=""
+    if [ "$load" = busy ]; then sh -c 'while :; do :; done' & spin=$!; fi
+    for mode in $(cat /modes); do
+      t=0
+      while [ $t -lt "$(cat /tries)" ]; do t=$((t + 1)); try_one "$load" "$mode" "$1" "$t"; done
+    done
+    [ -n "$spin" ] && kill $spin
+  done
+}
+
+# `misses`: isolated failures, each under a freshly started `record` (the miss-rate bench).
+# Memory-cgroup charge failures first, while high-order blocks still exist (so the page
+# allocator succeeds and the charge is what fails); then the pinning that leaves no block of
+# order >= 4, the keys that use up the rest, and one more add_key per try.
+if [ "$(cat /scenario 2>/dev/null)" = misses ]; then
+  echo "==KERNEL $(uname -r)=="
+  tries_of memcg
+  /vm-fragment pin 8 > /tmp/pin.out 2>&1 &
+  until [ -e /tmp/pinned ]; do sleep 0.2; done
+  /vm-fragment keyring > /tmp/keys.out 2>&1 &
+  until grep -q add_key_errno /tmp/keys.out 2>/dev/null; do sleep 0.2; done
+  block keyring cat /tmp/keys.out
+  tries_of keyring
+  echo "==DONE=="
+  poweroff -f
+fi
+
 echo "==KERNEL $(uname -r)=="
 block btf ls /sys/kernel/btf/vmlinux
 MODES=$(cat /modes)
 for mode in $MODES; do
   rm -f /tmp/rec.err /tmp/pinned /tmp/keys.out /tmp/pin.out
-  /fragtrace record --alloc-probe always --probe-mode "$mode" -o "/tmp/$mode.ftr" --zones-interval 1s 2>/tmp/rec.err &
+  /fragtrace record $(probe_args "$mode") -o "/tmp/$mode.ftr" --zones-interval 1s 2>/tmp/rec.err &
   rec=$!
   i=0
   until grep -q "recording to" /tmp/rec.err 2>/dev/null; do
@@ -33,6 +115,8 @@ for mode in $MODES; do
     if [ $i -gt 600 ] || ! kill -0 $rec 2>/dev/null; then break; fi
   done
   echo -1000 > /proc/$rec/oom_score_adj 2>/dev/null
+  # Before the pinning: the page allocator still has the block, the charge is what fails.
+  block "memcg-$mode" memcg_try "$mode"
   /vm-fragment pin 8 > /tmp/pin.out 2>&1 &
   pin=$!
   i=0
@@ -61,6 +145,7 @@ for mode in $MODES; do
   kill $pin $keys
   wait $pin $keys 2>/dev/null
   block "report-$mode" /fragtrace report --json "/tmp/$mode.ftr"
+  memcg_clean "$mode"
 done
 dmesg > /tmp/kernel.log
 block dmesg /fragtrace dmesg --json /tmp/kernel.log

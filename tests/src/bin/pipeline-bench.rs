@@ -35,7 +35,7 @@ fn records() -> Vec<Vec<u8>> {
                     order: [4, 6, 9][(i % 3) as usize],
                     migratetype: 0,
                     stack_id: (i % 7) as i32,
-                    _pad: 0,
+                    hook: 0,
                     attribution,
                 })
             } else {

@@ -16,7 +16,7 @@
 //!
 //! - `memcg CGROUP_DIR MIB`: joins the cgroup-v2 memory cgroup CGROUP_DIR, sets its
 //!   `memory.max` a little above its usage, and resizes a pipe to MIB once: the pipe-slot
-//!   array is a `GFP_KERNEL_ACCOUNT` kmalloc (order 5 for 8 MiB) whose memcg charge fails.
+//!   array is a `GFP_KERNEL_ACCOUNT` kmalloc (order 7 for 32 MiB) whose memcg charge fails.
 //!   Costly orders (> 3) never invoke the memcg OOM killer: the call just fails with ENOMEM.
 //! - `add-key-once`: one more 32767-byte `add_key` (an order-4 `GFP_KERNEL` kmalloc): with
 //!   `keyring` holding every block of order ≥ 4, an isolated page-allocator failure.
