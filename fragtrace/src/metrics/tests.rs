@@ -38,6 +38,7 @@ fn failures_are_counted_by_order_class_and_nowarn() {
     assert!(text.contains("fragtrace_alloc_failures_total{order=\"10\",gfp_class=\"kernel\",nowarn=\"false\"} 1"), "orders above 10 share 10: {text}");
     assert!(text.contains("fragtrace_build_info{version="), "{text}");
     assert!(text.contains("fragtrace_probe{mode=\"tp_btf\",alloc_probe=\"on-pressure\",hooks=\"tp_btf:mm_page_alloc\"} 1"), "{text}");
+    assert!(text.contains("fragtrace_failure_hooks_complete 0"), "on-pressure can miss, and /metrics says so: {text}");
     assert!(text.ends_with("# EOF\n"));
 }
 
