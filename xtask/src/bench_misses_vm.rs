@@ -3,7 +3,8 @@
 //! measured where they run. The guest (`vm_guest.sh`, scenario `misses`) pins memory so no
 //! block of order ≥ 4 is left, then per load (idle, one busy loop on its one CPU) and mode,
 //! N times: a fresh `fragtrace record`, 3 s, ONE failure, stop, report. Two kinds of failure:
-//! a memcg charge failure (order 5, pipe resize in a fresh kubepods-shaped cgroup v2) and a
+//! a memcg charge failure (order 7, pipe resize in a fresh kubepods-shaped cgroup v2, before the
+//! pinning) and a
 //! page-allocator failure (order 4, one `add_key` with the blocks used up).
 
 use std::{collections::BTreeMap, fmt::Write, time::Duration};
@@ -15,7 +16,7 @@ use crate::{shell, vm, vm_kernels};
 /// Modes measured in the guests: the default, fexit asked explicitly, and the opt-in gate.
 pub const MODES: &[&str] = &["auto", "fexit", "on-pressure", "always"];
 const LOADS: &[&str] = &["idle", "busy"];
-const KINDS: &[(&str, u64)] = &[("memcg", 5), ("keyring", 4)];
+const KINDS: &[(&str, u64)] = &[("memcg", 7), ("keyring", 4)];
 
 pub const START: &str = "<!-- bench:misses-vm:start -->";
 pub const END: &str = "<!-- bench:misses-vm:end -->";
@@ -91,7 +92,7 @@ fn count(blocks: &BTreeMap<String, String>, kernel: &str, tries: usize) -> Vec<R
 pub fn render(rows: &[Row], tries: usize, kernels: &[&str]) -> String {
     let mut s = format!(
         "{START}\nIsolated failures in QEMU guests (TCG, 1 CPU, 512 MiB), each under a `fragtrace record` started 3 s before — measured {}:\n\n\
-         | kernel | node | mode | failures watched by | memcg charge (order 5) | page allocator (order 4) |\n|---|---|---|---|---:|---:|\n",
+         | kernel | node | mode | failures watched by | memcg charge (order 7) | page allocator (order 4) |\n|---|---|---|---|---:|---:|\n",
         shell::output("date", &["-u", "+%Y-%m-%d"]).unwrap_or_default().trim()
     );
     for pair in rows.chunks(2) {

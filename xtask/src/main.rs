@@ -5,6 +5,7 @@
 mod bench;
 mod bench_attach;
 mod bench_dmesg;
+mod bench_misses_vm;
 mod bench_nsrun;
 mod bench_overhead;
 mod bench_storm;
@@ -15,6 +16,7 @@ mod setup;
 mod shell;
 mod soak;
 mod vm;
+mod vm_kernels;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -79,7 +81,8 @@ enum Command {
         no_update: bool,
     },
     /// fragtrace end to end on other kernels in QEMU (real fragmentation failures in a
-    /// 512 MiB guest): `6.1`, `6.12`, `all`, or a path to a vmlinuz.
+    /// 512 MiB guest): Debian's newest `5.10` (bullseye), `6.1`, `6.12` (bookworm), `7.x`
+    /// (trixie-backports or sid; `7` too), `all` of them, or a path to a vmlinuz.
     VmTest {
         #[arg(long, default_value = "6.1")]
         kernel: String,
@@ -269,7 +272,7 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     // A non-host kernel in QEMU, unless a test filter was given (then only cargo's tests).
     if args.is_empty() {
         let (p, f) = vm::run_kernel("6.1")?;
-        println!("vm-test 6.1: {p} checks passed, {f} failed (`cargo xtask vm-test --kernel all` runs 6.12 too)");
+        println!("vm-test 6.1: {p} checks passed, {f} failed (`cargo xtask vm-test --kernel all` runs 5.10, 6.12 and 7.x too)");
         passed += p;
         failed += f;
     }

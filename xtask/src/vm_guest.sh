@@ -115,6 +115,12 @@ for mode in $MODES; do
     if [ $i -gt 600 ] || ! kill -0 $rec 2>/dev/null; then break; fi
   done
   echo -1000 > /proc/$rec/oom_score_adj 2>/dev/null
+  # The kernel's own trace of direct compaction runs, the truth for the stall check: a zone
+  # whose compaction failed defers the next ones (mm/compaction.c defer_compaction), and the
+  # modes share this boot, so a later mode may have none to record.
+  T=/sys/kernel/tracing
+  echo 0 > $T/tracing_on; echo > $T/trace
+  echo 1 > $T/events/compaction/mm_compaction_begin/enable; echo 1 > $T/tracing_on
   # Before the pinning: the page allocator still has the block, the charge is what fails.
   block "memcg-$mode" memcg_try "$mode"
   /vm-fragment pin 8 > /tmp/pin.out 2>&1 &
@@ -139,6 +145,7 @@ for mode in $MODES; do
   block "hugetlb-$mode" cat /proc/sys/vm/nr_hugepages
   echo 0 > /proc/sys/vm/nr_hugepages
   block "doctor-$mode" /fragtrace doctor --json --duration 1s
+  block "direct-compactions-$mode" sh -c "grep mm_compaction_begin $T/trace | grep -vc kcompactd"
   kill -INT $rec
   wait $rec
   block "record-$mode" cat /tmp/rec.err
