@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::{shell, vm, vm_kernels};
 
 /// Modes measured in the guests: the default, fexit asked explicitly, and the opt-in gate.
-pub const MODES: &[&str] = &["auto", "fexit", "on-pressure", "always"];
+pub const MODES: &[&str] = &["auto", "fexit", "on-pressure"];
 const LOADS: &[&str] = &["idle", "busy"];
 const KINDS: &[(&str, u64)] = &[("memcg", 7), ("keyring", 4)];
 

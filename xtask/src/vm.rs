@@ -268,8 +268,10 @@ fn check_fexit(blocks: &BTreeMap<String, String>, checks: &mut Vec<(String, bool
         ));
     } else {
         checks.push((
-            "fexit: __alloc_pages_slowpath inlined here, so mm_page_alloc watches page-allocator failures".into(),
-            probe["hooks"].as_str().unwrap_or("").contains("mm_page_alloc") && probe["complete"] == true,
+            "fexit: __alloc_pages_slowpath not attachable here (inlined, or only a .constprop copy), and the loader says so; mm_page_alloc watches page-allocator failures".into(),
+            probe["hooks"].as_str().unwrap_or("").contains("mm_page_alloc")
+                && probe["complete"] == true
+                && probe["fexit_unavailable"].as_str().is_some_and(|why| why.contains("__alloc_pages_slowpath")),
             probe.to_string(),
         ));
     }

@@ -11,8 +11,15 @@
 //! | `mm_page_alloc` on slow-path signals (`on-pressure`) | no: a failure before any signal is missed | nothing while idle |
 //!
 //! fexit needs BPF trampolines (stock distribution kernels have them; some kernels, like the
-//! development host's, answer EPERM) and the function in the kernel's BTF
-//! (`__alloc_pages_slowpath` is inlined in Debian's 6.1 and 6.12).
+//! development host's, answer EPERM) and the function in the kernel's BTF *and* in kallsyms
+//! under its own name. `__alloc_pages_slowpath` is inlined in Debian's 5.10, 6.1 and 6.12; in
+//! Debian's 7.3 it is in the BTF but compiled only as `__alloc_pages_slowpath.constprop.0`, a
+//! specialised copy with another signature that fexit cannot attach to. So on every Debian
+//! kernel `auto` ends up with `mm_page_alloc`, and the loader says why.
+//!
+//! Kernels with a lock-free allocator (`alloc_pages_nolock`, 6.15+) also fail allocations that
+//! never enter the slow path; fexit on the slow path would miss those, so `auto` does not call
+//! that combination complete there.
 
 use aya::{
     Btf, Ebpf,
@@ -119,14 +126,45 @@ pub fn attach_fexit(ebpf: &mut Ebpf, btf: Option<&Btf>, hook: FexitHook, links: 
     let btf = btf.ok_or("no kernel BTF (/sys/kernel/btf/vmlinux)")?;
     let program: &mut FExit = program(ebpf, hook.program).map_err(|e| e.to_string())?;
     if let Err(e) = program.load(hook.function, btf) {
-        return Err(match e {
-            aya::programs::ProgramError::Btf(_) => format!("{} is not in this kernel's BTF (inlined or renamed)", hook.function),
-            e => format!("loading fexit/{}: {}", hook.function, explain(&program_error("", e))),
+        return Err(match (e, clone_of(hook.function)) {
+            (aya::programs::ProgramError::Btf(_), _) => format!("{} is not in this kernel's BTF (inlined or renamed)", hook.function),
+            (_, Some(clone)) => format!(
+                "{} exists here only as {clone}, a compiler-specialised copy with another signature that fexit cannot attach to",
+                hook.function
+            ),
+            (e, None) => format!("loading fexit/{}: {}", hook.function, explain(&program_error("", e))),
         });
     }
     let id = program.attach().map_err(|e| format!("attaching fexit/{}: {}", hook.function, explain(&program_error("", e))))?;
     links.0.push((hook, id));
     Ok(())
+}
+
+/// `function.constprop.0`, `function.isra.0`…: the name kallsyms has when the compiler only
+/// emitted a specialised copy (the kernel then cannot find `function` to attach to).
+fn clone_of(function: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    let mut names = text.lines().filter_map(|l| l.split_whitespace().nth(2));
+    let prefix = format!("{function}.");
+    let mut clone = None;
+    for name in &mut names {
+        if name == function {
+            return None;
+        }
+        if clone.is_none() && name.starts_with(&prefix) {
+            clone = Some(name.to_string());
+        }
+    }
+    clone
+}
+
+/// A lock-free page allocator that fails without entering the slow path (6.15+), if this
+/// kernel has one.
+fn nolock_allocator() -> Option<&'static str> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    ["alloc_frozen_pages_nolock_noprof", "alloc_pages_nolock_noprof", "try_alloc_pages_noprof"]
+        .into_iter()
+        .find(|f| text.lines().any(|l| l.split_whitespace().nth(2) == Some(*f)))
 }
 
 /// EPERM/ENOTSUPP from a tracing program usually means no BPF trampolines: say so.
@@ -180,11 +218,18 @@ pub fn resolve(ebpf: &mut Ebpf, btf: Option<&Btf>, requested: AllocProbePolicy, 
             if !try_attach(MEMCG_CHARGE, &mut links) {
                 return Err(LoadError::Fexit(unavailable.join("; ")));
             }
-            if try_attach(SLOWPATH, &mut links) { TracepointUse::Off } else { TracepointUse::Always }
+            if try_attach(SLOWPATH, &mut links) && nolock_allocator().is_none() { TracepointUse::Off } else { TracepointUse::Always }
         }
         AllocProbePolicy::Auto => {
             if try_attach(SLOWPATH, &mut links) && try_attach(MEMCG_CHARGE, &mut links) {
-                TracepointUse::Off
+                match nolock_allocator() {
+                    None => TracepointUse::Off,
+                    Some(nolock) => {
+                        unavailable.push(format!("{nolock} fails allocations outside the slow path, where fexit does not look"));
+                        links.detach_all(ebpf);
+                        TracepointUse::Always
+                    }
+                }
             } else {
                 // Half a combination is not complete, and the tracepoint sees both causes.
                 links.detach_all(ebpf);
