@@ -95,14 +95,27 @@ pub fn render(rows: &[Row], tries: usize, kernels: &[&str]) -> String {
          | kernel | node | mode | failures watched by | memcg charge (order 7) | page allocator (order 4) |\n|---|---|---|---|---:|---:|\n",
         shell::output("date", &["-u", "+%Y-%m-%d"]).unwrap_or_default().trim()
     );
-    for pair in rows.chunks(2) {
-        let [memcg, keyring] = pair else { continue };
+    for pair in rows.chunks(KINDS.len()) {
+        let (Some(memcg), Some(keyring)) = (pair.iter().find(|r| r.kind == "memcg"), pair.iter().find(|r| r.kind == "keyring")) else { continue };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {}/{} | {}/{} |",
             memcg.kernel, memcg.load, memcg.mode, memcg.watched_by, memcg.caught, memcg.provoked, keyring.caught, keyring.provoked
         );
     }
-    let _ = write!(s, "\nReproduce: `cargo xtask bench misses --vm-tries {tries} --vm-kernels {}`\n{END}", kernels.join(","));
+    let _ = write!(s, "\nReproduce: `cargo xtask bench misses-vm --tries {tries} --kernels {}`\n{END}", kernels.join(","));
     s
+}
+
+/// `cargo xtask bench misses-vm`: runs, prints, and updates BENCHMARKS.md.
+pub fn misses_vm(kernels: &[String], tries: usize, update: bool) -> anyhow::Result<()> {
+    let specs: Vec<&str> = kernels.iter().map(String::as_str).collect();
+    let rows = run(&specs, tries)?;
+    let section = render(&rows, tries, &specs);
+    println!("{section}");
+    if update {
+        crate::bench::update_section(START, END, "## Miss rate (QEMU guests)", &section)?;
+        eprintln!("bench: BENCHMARKS.md updated");
+    }
+    Ok(())
 }

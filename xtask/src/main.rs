@@ -101,7 +101,7 @@ enum Command {
     },
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Bench {
     /// `fragtrace report` throughput and bytes per event over a generated recording.
     Reader {
@@ -138,6 +138,18 @@ enum Bench {
     NsPerRun {
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+    },
+    /// Isolated failures in QEMU guests with Debian's kernels (BPF trampolines): for the
+    /// default (`auto`), `fexit` and `on-pressure`, on an idle and a CPU-saturated guest, one
+    /// memcg charge failure and one page-allocator failure per freshly started `record`;
+    /// caught/N into BENCHMARKS.md.
+    MissesVm {
+        /// Isolated failures per mode, load and kind.
+        #[arg(long, default_value_t = 10)]
+        tries: usize,
+        /// Debian kernel series to boot (as `vm-test --kernel`), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "6.1,7.x")]
+        kernels: Vec<String>,
     },
     /// A real failure storm: events/s, exact drop accounting per ring-buffer size, CPU and
     /// RSS of record and top; plus decode→aggregate throughput on one core.
@@ -185,6 +197,7 @@ fn bench(which: Option<Bench>, update: bool, quick: bool) -> anyhow::Result<()> 
         Some(Bench::Dmesg { mb }) => bench_dmesg::dmesg(mb, update),
         Some(Bench::Overhead { rounds, seconds }) => bench_overhead::overhead(rounds, seconds, update),
         Some(Bench::NsPerRun { seconds }) => bench_nsrun::ns_per_run(seconds, update),
+        Some(Bench::MissesVm { tries, ref kernels }) => bench_misses_vm::misses_vm(kernels, tries, update),
         Some(Bench::Storm { seconds, pipeline_events }) => bench_storm::storm(seconds, pipeline_events, update),
         None if quick => bench_overhead::overhead(2, 1.5, update)
             .and_then(|()| bench_nsrun::ns_per_run(1.5, update))
