@@ -211,7 +211,7 @@ impl Sink for BatchTop {
 struct Source {
     host: String,
     kernel: String,
-    /// What watched failures, in words: the header's "probe" part.
+    /// What watched failures, briefly: the header's "probe" part (JSON has it in full).
     probe_mode: String,
     failure_hooks: Option<FailureHooks>,
     gfp: GfpTable,
@@ -281,7 +281,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         let src = Source {
             host: h.hostname.clone(),
             kernel: h.kernel.release.clone(),
-            probe_mode: h.failure_hooks.as_ref().map_or_else(|| h.probe_mode.to_string(), FailureHooks::describe),
+            probe_mode: h.failure_hooks.as_ref().map_or_else(|| h.probe_mode.to_string(), FailureHooks::short),
             failure_hooks: h.failure_hooks.clone(),
             gfp: h.kernel.gfp.clone(),
             pageblock_order: h.kernel.pageblock_order,
@@ -314,7 +314,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
     let src = Source {
         host: hostname(),
         kernel: kernel.release.clone(),
-        probe_mode: session.probes().hooks.describe(),
+        probe_mode: session.probes().hooks.short(),
         failure_hooks: Some(session.probes().hooks.clone()),
         gfp: kernel.gfp.clone(),
         pageblock_order: kernel.pageblock_order,

@@ -71,6 +71,17 @@ impl FailureHooks {
         }
     }
 
+    /// For narrow places (the `top` header): `tp_btf`, `fexit`, `fexit+tp_btf`,
+    /// `tp_btf on pressure (can miss)`.
+    pub fn short(&self) -> String {
+        match (self.tracepoint, self.fexit.is_empty()) {
+            (TracepointUse::Off, _) => "fexit".into(),
+            (TracepointUse::Always, true) => self.probe_mode.to_string(),
+            (TracepointUse::Always, false) => format!("fexit+{}", self.probe_mode),
+            (TracepointUse::OnPressure, _) => format!("{} on pressure (can miss)", self.probe_mode),
+        }
+    }
+
     /// A bounded label value: `fexit:__alloc_pages_slowpath,fexit:__memcg_kmem_charge_page`,
     /// `tp_btf:mm_page_alloc`.
     pub fn label(&self) -> String {
@@ -275,6 +286,14 @@ mod tests {
             hooks(TracepointUse::OnPressure, &["__memcg_kmem_charge_page"]).describe(),
             "fexit __memcg_kmem_charge_page + tp_btf mm_page_alloc on memory pressure (may miss failures before memory pressure)"
         );
+    }
+
+    #[test]
+    fn short_forms_fit_the_top_header() {
+        assert_eq!(hooks(TracepointUse::Off, &["__alloc_pages_slowpath", "__memcg_kmem_charge_page"]).short(), "fexit");
+        assert_eq!(hooks(TracepointUse::Always, &[]).short(), "tp_btf");
+        assert_eq!(hooks(TracepointUse::Always, &["__memcg_kmem_charge_page"]).short(), "fexit+tp_btf");
+        assert_eq!(hooks(TracepointUse::OnPressure, &[]).short(), "tp_btf on pressure (can miss)");
     }
 
     #[test]
