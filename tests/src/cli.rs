@@ -79,9 +79,9 @@ pub fn spawn_until(command: &mut Command, stream: Says, needle: &str) -> (Child,
 
 /// Starts `fragtrace record -o FILE EXTRA…` (stopping by itself after 120 s at most) and
 /// waits until it says it is recording; returns the child, its stderr lines and those seen.
-/// The per-allocation probe is always attached unless EXTRA says otherwise: these tests count
-/// every provoked failure, and the default (`on-pressure`) may miss the first one of a burst
-/// (tests/tests/e2e_gate.rs tests the default).
+/// `--alloc-probe always` unless EXTRA says otherwise: these tests count every provoked
+/// failure on the per-allocation probe itself (the default, `auto`, is the same on this host;
+/// tests/tests/e2e_isolated.rs tests the default, e2e_gate.rs the opt-in `on-pressure`).
 pub fn start_recorder(file: &std::path::Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>, Vec<String>) {
     let always: &[&str] = if extra.contains(&"--alloc-probe") { &[] } else { &["--alloc-probe", "always"] };
     spawn_until(fragtrace().args(["record", "--duration", "120s", "-o"]).arg(file).args(always).args(extra), Says::Stderr, "recording to")
@@ -232,5 +232,119 @@ impl Unprivileged {
 impl Drop for Unprivileged {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Random ids of a Kubernetes container: a pod UID (a UUID) and a 64-hex container id, fresh
+/// on every call (from the kernel's /proc/sys/kernel/random/uuid).
+#[derive(Clone, Debug)]
+pub struct PodIds {
+    pub uid: String,
+    pub container: String,
+}
+
+impl PodIds {
+    pub fn random() -> Self {
+        let uuid = || std::fs::read_to_string("/proc/sys/kernel/random/uuid").expect("random uuid").trim().to_string();
+        let uid = uuid();
+        let container = format!("{}{}", uuid(), uuid()).replace('-', "");
+        assert_eq!(container.len(), 64);
+        Self { uid, container }
+    }
+
+    /// The container's memory cgroup under the cgroupfs kubelet driver, relative to the
+    /// hierarchy's root: `kubepods/<qos>/pod<uid>/<container>` (`qos` "" for guaranteed).
+    pub fn cgroupfs_path(&self, qos: &str) -> String {
+        let qos = if qos.is_empty() { String::new() } else { format!("{qos}/") };
+        format!("kubepods/{qos}pod{}/{}", self.uid, self.container)
+    }
+}
+
+/// Runs `alloc-trigger pipe-resize-child NAME CGROUP_DIR MIB…` (one pipe resize per size, in
+/// a short-lived child named `name` that joins `cgroup_dir`) with `fs.pipe-max-size` raised
+/// for the call; kills it (our child, by pid) after 30 s. Returns the trigger and the errno
+/// of each resize, for the caller to check.
+pub fn provoke_sizes_in_child(name: &str, cgroup_dir: &std::path::Path, sizes_mib: &[u64]) -> (ChildTrigger, Vec<i32>) {
+    let _pipe_max = SysctlGuard::set("/proc/sys/fs/pipe-max-size", &(256u64 << 20).to_string());
+    let mut child = Command::new(built_binary("alloc-trigger"))
+        .args(["pipe-resize-child", name])
+        .arg(cgroup_dir)
+        .args(sizes_mib.iter().map(u64::to_string))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning alloc-trigger");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("waiting for alloc-trigger").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("alloc-trigger pipe-resize-child {name} {} {sizes_mib:?} did not finish within 30 s", cgroup_dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().expect("alloc-trigger output");
+    assert!(out.status.success(), "alloc-trigger failed: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("trigger printed {:?}: {e}", String::from_utf8_lossy(&out.stdout)));
+    let errnos = json["errnos"].as_array().expect("errnos").iter().map(|v| v.as_i64().expect("errno") as i32).collect();
+    (ChildTrigger { pid: json["pid"].as_u64().expect("pid") as u32, child_pid: json["child_pid"].as_u64().expect("child_pid") as u32 }, errnos)
+}
+
+/// A child process killed (by its pid: it is ours) and reaped on drop if still running, so a
+/// failing test never leaves a tracer or a workload behind.
+pub struct KillOnDrop(pub Child);
+
+impl KillOnDrop {
+    /// Waits up to `timeout` for the child to exit; `None` if it is still running.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Busy loops (`sh -c 'while :; do :; done'`), one per CPU: a node whose CPUs are all busy.
+/// Each is killed by its pid on drop.
+pub struct CpuHogs(Vec<KillOnDrop>);
+
+impl CpuHogs {
+    pub fn start() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hogs = (0..cpus)
+            .map(|_| {
+                KillOnDrop(
+                    Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .stdin(std::process::Stdio::null())
+                        .spawn()
+                        .expect("spawning a busy loop"),
+                )
+            })
+            .collect();
+        Self(hogs)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }

@@ -5,6 +5,7 @@
 mod bench;
 mod bench_attach;
 mod bench_dmesg;
+mod bench_misses;
 mod bench_misses_vm;
 mod bench_nsrun;
 mod bench_overhead;
@@ -139,6 +140,18 @@ enum Bench {
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
     },
+    /// Isolated failures on this host: per `record` mode (default, always, on-pressure), on an
+    /// idle and a CPU-saturated node, N times a fresh kubepods-shaped memory cgroup, a fresh
+    /// `fragtrace record`, and SETTLE seconds later ONE failing order-5 memcg charge from a
+    /// `runc:[1:CHILD]`; caught/N into BENCHMARKS.md.
+    Misses {
+        /// Isolated failures per mode and load.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        /// Seconds from `record` saying it is recording to the failure.
+        #[arg(long, default_value_t = 3.0)]
+        settle: f64,
+    },
     /// Isolated failures in QEMU guests with Debian's kernels (BPF trampolines): for the
     /// default (`auto`), `fexit` and `on-pressure`, on an idle and a CPU-saturated guest, one
     /// memcg charge failure and one page-allocator failure per freshly started `record`;
@@ -197,6 +210,7 @@ fn bench(which: Option<Bench>, update: bool, quick: bool) -> anyhow::Result<()> 
         Some(Bench::Dmesg { mb }) => bench_dmesg::dmesg(mb, update),
         Some(Bench::Overhead { rounds, seconds }) => bench_overhead::overhead(rounds, seconds, update),
         Some(Bench::NsPerRun { seconds }) => bench_nsrun::ns_per_run(seconds, update),
+        Some(Bench::Misses { n, settle }) => bench_misses::misses(n, settle, update),
         Some(Bench::MissesVm { tries, ref kernels }) => bench_misses_vm::misses_vm(kernels, tries, update),
         Some(Bench::Storm { seconds, pipeline_events }) => bench_storm::storm(seconds, pipeline_events, update),
         None if quick => bench_overhead::overhead(2, 1.5, update)
@@ -205,14 +219,16 @@ fn bench(which: Option<Bench>, update: bool, quick: bool) -> anyhow::Result<()> 
             .and_then(|()| bench_attach::attach(3, update))
             .and_then(|()| bench::reader(1_000_000, update))
             .and_then(|()| bench_top::top(4, update))
-            .and_then(|()| bench_dmesg::dmesg(10, update)),
+            .and_then(|()| bench_dmesg::dmesg(10, update))
+            .and_then(|()| bench_misses::misses(2, 1.0, update)),
         None => bench_overhead::overhead(5, 5.0, update)
             .and_then(|()| bench_nsrun::ns_per_run(5.0, update))
             .and_then(|()| bench_storm::storm(5.0, 20_000_000, update))
             .and_then(|()| bench_attach::attach(21, update))
             .and_then(|()| bench::reader(10_000_000, update))
             .and_then(|()| bench_top::top(20, update))
-            .and_then(|()| bench_dmesg::dmesg(100, update)),
+            .and_then(|()| bench_dmesg::dmesg(100, update))
+            .and_then(|()| bench_misses::misses(20, 3.0, update)),
     };
     eprintln!("bench: finished in {:.0} s", started.elapsed().as_secs_f64());
     result
