@@ -1,4 +1,5 @@
-//! The miss-rate benchmark in QEMU guests (`cargo xtask bench misses`, its guest part):
+//! The miss-rate benchmark in QEMU guests (`cargo xtask bench misses-vm`, and the second half of
+//! `cargo xtask bench misses`):
 //! isolated failures on Debian's kernels, which have BPF trampolines, so the fexit modes are
 //! measured where they run. The guest (`vm_guest.sh`, scenario `misses`) pins memory so no
 //! block of order ≥ 4 is left, then per load (idle, one busy loop on its one CPU) and mode,
@@ -103,7 +104,7 @@ pub fn render(rows: &[Row], tries: usize, kernels: &[&str]) -> String {
             memcg.kernel, memcg.load, memcg.mode, memcg.watched_by, memcg.caught, memcg.provoked, keyring.caught, keyring.provoked
         );
     }
-    let _ = write!(s, "\nReproduce: `cargo xtask bench misses-vm --tries {tries} --kernels {}`\n{END}", kernels.join(","));
+    let _ = write!(s, "\nReproduce: `cargo xtask bench misses-vm --tries {tries} --kernels {}` (also run by `cargo xtask bench misses`)\n{END}", kernels.join(","));
     s
 }
 

@@ -151,6 +151,13 @@ enum Bench {
         /// Seconds from `record` saying it is recording to the failure.
         #[arg(long, default_value_t = 3.0)]
         settle: f64,
+        /// Then the same in QEMU guests with these Debian kernels, where the fexit modes run
+        /// (as `bench misses-vm`; about 15 minutes a kernel); `none` skips them.
+        #[arg(long, value_delimiter = ',', default_value = "6.1,7.x")]
+        vm_kernels: Vec<String>,
+        /// Isolated failures per mode, load and kind in the guests.
+        #[arg(long, default_value_t = 10)]
+        vm_tries: usize,
     },
     /// Isolated failures in QEMU guests with Debian's kernels (BPF trampolines): for the
     /// default (`auto`), `fexit` and `on-pressure`, on an idle and a CPU-saturated guest, one
@@ -210,7 +217,10 @@ fn bench(which: Option<Bench>, update: bool, quick: bool) -> anyhow::Result<()> 
         Some(Bench::Dmesg { mb }) => bench_dmesg::dmesg(mb, update),
         Some(Bench::Overhead { rounds, seconds }) => bench_overhead::overhead(rounds, seconds, update),
         Some(Bench::NsPerRun { seconds }) => bench_nsrun::ns_per_run(seconds, update),
-        Some(Bench::Misses { n, settle }) => bench_misses::misses(n, settle, update),
+        Some(Bench::Misses { n, settle, ref vm_kernels, vm_tries }) => bench_misses::misses(n, settle, update).and_then(|()| {
+            let kernels: Vec<String> = vm_kernels.iter().filter(|k| k.as_str() != "none").cloned().collect();
+            if kernels.is_empty() { Ok(()) } else { bench_misses_vm::misses_vm(&kernels, vm_tries, update) }
+        }),
         Some(Bench::MissesVm { tries, ref kernels }) => bench_misses_vm::misses_vm(kernels, tries, update),
         Some(Bench::Storm { seconds, pipeline_events }) => bench_storm::storm(seconds, pipeline_events, update),
         None if quick => bench_overhead::overhead(2, 1.5, update)

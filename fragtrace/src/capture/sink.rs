@@ -299,7 +299,10 @@ impl Sink for CaptureSink {
             }
             return a.recorder.event(event);
         }
-        match self.triggers(event) {
+        // Once `--count` bundles are written, events still drained while the session stops
+        // must not start another incident (finish() would write it as a bundle too many).
+        let done = self.captured.len() as u32 >= self.options.count;
+        match self.triggers(event).filter(|_| !done) {
             Some(trigger) => {
                 self.flight.push(Item::Event(event.clone()));
                 self.start(trigger)
@@ -344,5 +347,42 @@ impl Sink for CaptureSink {
             Ok(()) | Err(SinkError::Stopped) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Task;
+
+    fn failure(ts_ns: u64) -> Event {
+        let task = Task { ts_ns, cpu: 0, pid: 7, tgid: 7, cgroup_id: 1, comm: "runc:[1:CHILD]".into() };
+        Event::Failure(Failure { task, order: 5, gfp_mask: 0xcc0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() })
+    }
+
+    #[test]
+    fn a_failure_drained_after_the_last_bundle_starts_no_other() {
+        let dir = std::env::temp_dir().join(format!("fragtrace-capture-count-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let options = CaptureOptions {
+            dir: dir.clone(),
+            before: Duration::from_secs(1),
+            after: Duration::from_millis(100),
+            count: 1,
+            min_order: 0,
+            filter: EventFilter::default(),
+            header: crate::record::tests::header(),
+            max_items: 1000,
+        };
+        let mut sink = CaptureSink::new(options);
+        let s = 1_000_000_000;
+        sink.event(&failure(s)).unwrap();
+        assert!(matches!(sink.tick(2 * s, &Counters::default()), Err(SinkError::Stopped)), "--count 1 reached");
+        // The session drains what is left before it stops: one more matching failure.
+        sink.event(&failure(2 * s + 1)).unwrap();
+        sink.finish(&Counters::default()).unwrap();
+        let bundles = std::fs::read_dir(&dir).unwrap().count();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(bundles, 1, "exactly --count bundles");
     }
 }

@@ -8,7 +8,7 @@ pub mod replay;
 pub mod writer;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use format::{EndMarker, RecordingHeader, part_path};
 pub use reader::{ReadError, RecordingFile};
