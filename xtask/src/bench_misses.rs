@@ -75,9 +75,7 @@ impl PodMemcg {
                 cg.created.push(cg.leaf.clone());
             }
         }
-        std::fs::write(cg.leaf.join("memory.oom_control"), "1").context("memory.oom_control")?;
-        let usage: u64 = std::fs::read_to_string(cg.leaf.join("memory.usage_in_bytes"))?.trim().parse()?;
-        std::fs::write(cg.leaf.join("memory.limit_in_bytes"), (usage + headroom).to_string()).context("memory.limit_in_bytes")?;
+        crate::proc::limit_above_usage(&cg.leaf, headroom)?;
         Ok(cg)
     }
 }

@@ -207,11 +207,17 @@ impl TightMemcg {
         let dir = root.join(format!("{name}-{}", std::process::id()));
         std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let cg = Self { dir };
-        std::fs::write(cg.dir.join("memory.oom_control"), "1").context("memory.oom_control")?;
-        let usage: u64 = std::fs::read_to_string(cg.dir.join("memory.usage_in_bytes"))?.trim().parse()?;
-        std::fs::write(cg.dir.join("memory.limit_in_bytes"), (usage + headroom).to_string()).context("memory.limit_in_bytes")?;
+        limit_above_usage(&cg.dir, headroom)?;
         Ok(cg)
     }
+}
+
+/// A cgroup-v1 memory cgroup's OOM killer off and its limit `headroom` bytes above its usage:
+/// every larger charge then fails (ENOMEM) instead of killing anything.
+pub fn limit_above_usage(dir: &std::path::Path, headroom: u64) -> anyhow::Result<()> {
+    std::fs::write(dir.join("memory.oom_control"), "1").context("memory.oom_control")?;
+    let usage: u64 = std::fs::read_to_string(dir.join("memory.usage_in_bytes"))?.trim().parse()?;
+    std::fs::write(dir.join("memory.limit_in_bytes"), (usage + headroom).to_string()).context("memory.limit_in_bytes")
 }
 
 impl Drop for TightMemcg {
