@@ -33,6 +33,8 @@ pub enum Runtime {
     Crio,
     #[serde(rename = "docker")]
     Docker,
+    #[serde(rename = "podman")]
+    Podman,
 }
 
 /// Which cgroup driver named the cgroup.
@@ -82,9 +84,15 @@ pub fn parse_cgroup_path(path: &str) -> ContainerIdentity {
     let mut prev_kubepods = false;
     let mut in_pod = false;
     let mut prev_docker = false;
-    for comp in path.split('/').filter(|c| !c.is_empty()) {
+    // The previous component, when it could be a containerd namespace (only the first one).
+    let mut containerd_namespace: Option<&str> = None;
+    for (depth, comp) in path.split('/').filter(|c| !c.is_empty()).enumerate() {
         let was_kubepods = std::mem::take(&mut prev_kubepods);
         let was_docker = std::mem::take(&mut prev_docker);
+        let namespace_before = containerd_namespace.take();
+        if depth == 0 && !truncated && is_containerd_namespace(comp) {
+            containerd_namespace = Some(comp);
+        }
         if let Some((slice, rest)) = comp.split_once(':') {
             // `<slice>:<prefix>:<id>`: runc's systemd cgroupsPath syntax, used verbatim as a
             // directory name when the runtime is set up for systemd but the kubelet is not.
@@ -125,6 +133,15 @@ pub fn parse_cgroup_path(path: &str) -> ContainerIdentity {
             in_pod = true;
         } else if comp == "docker" {
             prev_docker = true;
+        } else if namespace_before.is_some()
+            && !in_pod
+            && !id.kubepods
+            && comp.len() == 64
+            && is_container_id(comp)
+        {
+            // `ctr`/nerdctl without a kubelet: `/<containerd namespace>/<id>` (`k8s.io`,
+            // `default`, …); Docker's own namespace is the `/docker` case below.
+            set_container(&mut id, Some(Runtime::Containerd), comp, CgroupDriver::Cgroupfs);
         } else if in_pod || was_docker {
             // A pod's child, or a child of cgroupfs Docker's `/docker`: the container.
             let runtime = if was_docker && !in_pod { Some(Runtime::Docker) } else { None };
@@ -183,11 +200,13 @@ fn qos_of(level: &str) -> Option<Qos> {
 /// container it watches), `crio-<id>`, `docker-<id>` → runtime and id.
 fn split_prefixed(name: &str) -> Option<(Runtime, &str)> {
     // Longest prefix first: `crio-` would also match `crio-conmon-`.
-    const PREFIXES: [(&str, Runtime); 4] = [
+    const PREFIXES: [(&str, Runtime); 6] = [
         ("cri-containerd-", Runtime::Containerd),
         ("crio-conmon-", Runtime::Crio),
         ("crio-", Runtime::Crio),
         ("docker-", Runtime::Docker),
+        ("libpod-conmon-", Runtime::Podman),
+        ("libpod-", Runtime::Podman),
     ];
     PREFIXES.iter().find_map(|(prefix, runtime)| {
         let cid = name.strip_prefix(prefix)?;
@@ -201,8 +220,23 @@ fn runtime_of_prefix(prefix: &str) -> Option<Runtime> {
         "cri-containerd" => Some(Runtime::Containerd),
         "crio" | "crio-conmon" => Some(Runtime::Crio),
         "docker" => Some(Runtime::Docker),
+        "libpod" | "libpod-conmon" => Some(Runtime::Podman),
         _ => None,
     }
+}
+
+/// A containerd namespace name as a cgroup directory (`k8s.io`, `default`, `buildkit`):
+/// lowercase letters, digits, `.`, `_`, `-`; not a systemd unit, not a kubelet level.
+fn is_containerd_namespace(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 76
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        && !s.ends_with(".slice")
+        && !s.ends_with(".scope")
+        && !s.ends_with(".service")
+        && !matches!(s, "kubepods" | "docker" | "system" | "user" | "init")
+        // `pod<uid>` alone is a kubelet pod level seen without its parents, not a namespace.
+        && s.strip_prefix("pod").and_then(pod_uid).is_none()
 }
 
 /// Container ids are hex: 64 digits from every runtime here, but short forms (12 digits)

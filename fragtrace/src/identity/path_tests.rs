@@ -225,3 +225,20 @@ fn enums_serialize_as_documented() {
     let back: ContainerIdentity = serde_json::from_value(json).unwrap();
     assert_eq!(back, id);
 }
+
+#[test]
+fn podman_and_containerd_native_shapes() {
+    let podman = ContainerIdentity { runtime: Some(Runtime::Podman), driver: Some(CgroupDriver::Systemd), container_id: Some(CID.into()), ..Default::default() };
+    assert_eq!(parse_cgroup_path(&format!("/machine.slice/libpod-{CID}.scope")), podman);
+    assert_eq!(parse_cgroup_path(&format!("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{CID}.scope")), podman);
+    assert_eq!(parse_cgroup_path(&format!("/machine.slice/libpod-conmon-{CID}.scope")), podman);
+    let containerd = ContainerIdentity { runtime: Some(Runtime::Containerd), driver: Some(CgroupDriver::Cgroupfs), container_id: Some(CID.into()), ..Default::default() };
+    for namespace in ["k8s.io", "default", "buildkit"] {
+        assert_eq!(parse_cgroup_path(&format!("/{namespace}/{CID}")), containerd, "{namespace}");
+    }
+    // Not containers: a hex directory deeper down, a unit, a short id under a namespace.
+    assert_eq!(parse_cgroup_path(&format!("/system.slice/{CID}")), ContainerIdentity::default());
+    assert_eq!(parse_cgroup_path(&format!("/a/b/{CID}")), ContainerIdentity::default());
+    assert_eq!(parse_cgroup_path("/k8s.io/abc123"), ContainerIdentity::default());
+    assert_eq!(serde_json::to_string(&Runtime::Podman).unwrap(), "\"podman\"");
+}
