@@ -22,6 +22,8 @@ use fragtrace::{
 };
 
 pub mod cli;
+pub mod containerd;
+pub mod cri;
 pub mod http;
 pub mod pty;
 

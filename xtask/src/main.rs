@@ -280,6 +280,19 @@ pub fn dist() -> anyhow::Result<std::path::PathBuf> {
     Ok(std::fs::canonicalize(&out)?)
 }
 
+/// A static (musl) build of one of fragtrace-tests' binaries, for guests and containers.
+pub fn static_test_binary(toolchain: &setup::EbpfToolchain, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    setup::ensure_musl_target()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    shell::run_with_env(
+        &cargo,
+        &["build", "--release", "--target", setup::MUSL_TARGET, "--package", "fragtrace-tests", "--bin", name],
+        &[("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name()), MUSL_RUSTFLAGS],
+    )?;
+    let built = std::path::Path::new("target").join(setup::MUSL_TARGET).join("release").join(name);
+    std::fs::canonicalize(&built).with_context(|| format!("{} was not built", built.display()))
+}
+
 fn top(args: &[String]) -> anyhow::Result<()> {
     build()?;
     let binary = std::path::Path::new("target/release/fragtrace");
@@ -305,6 +318,10 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     let static_binary = dist()?;
     // SAFETY: single-threaded; read by the `serve` end-to-end test.
     unsafe { std::env::set_var("FRAGTRACE_STATIC_BIN", &static_binary) };
+    // Containers get a static trigger in their root filesystems.
+    let static_trigger = static_test_binary(&toolchain, "alloc-trigger")?;
+    // SAFETY: as above; read by the container tests.
+    unsafe { std::env::set_var("FRAGTRACE_STATIC_TRIGGER", &static_trigger) };
     let mut cargo_args = vec!["test", "--workspace"];
     cargo_args.extend(args.iter().map(String::as_str));
     let (mut passed, mut failed) = shell::cargo_test(&toolchain, &cargo_args)?;

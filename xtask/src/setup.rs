@@ -29,7 +29,17 @@ const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 pub fn ensure() -> anyhow::Result<EbpfToolchain> {
     let toolchain = ensure_rust_src()?;
     ensure_bpf_linker()?;
+    ensure_protoc()?;
     Ok(toolchain)
+}
+
+/// The workspace's test crate talks to containerd's CRI plugin with `k8s-cri`, whose build
+/// script generates the gRPC code with `protoc`.
+fn ensure_protoc() -> anyhow::Result<()> {
+    if succeeds("sh", &["-c", "command -v protoc"]) {
+        return Ok(());
+    }
+    install_missing_packages(&["protobuf-compiler"]).context("installing protoc (protobuf-compiler), which k8s-cri's build script needs")
 }
 
 fn has_rust_src(toolchain: &str) -> bool {
@@ -89,12 +99,13 @@ fn ensure_apt_packages() -> anyhow::Result<()> {
 /// What `cargo xtask test` needs beyond the build: a real Prometheus server and promtool
 /// (the `serve` end-to-end test scrapes with them), musl for the static release binary
 /// (`cargo xtask dist`), bpftool (what is loaded after fragtrace exits), and the Kubernetes
-/// schema validator for deploy/.
+/// schema validator for deploy/, and a real container runtime (containerd and runc: the
+/// pod-start tests run containers with them).
 pub fn ensure_test_tools() -> anyhow::Result<()> {
     // libcap2-bin (setcap): the least-privilege test of file capabilities; bpftrace: the
     // test that other BPF users of the same tracepoints are undisturbed.
-    install_missing_packages(&["prometheus", "musl-tools", "bpftool", "libcap2-bin", "bpftrace"])
-        .context("installing prometheus, musl-tools, bpftool, libcap2-bin and bpftrace")?;
+    install_missing_packages(&["prometheus", "musl-tools", "bpftool", "libcap2-bin", "bpftrace", "containerd", "runc"])
+        .context("installing prometheus, musl-tools, bpftool, libcap2-bin, bpftrace, containerd and runc")?;
     ensure_musl_target()?;
     if !succeeds("sh", &["-c", "command -v kubernetes-validate"]) {
         run("python3", &["-m", "pip", "install", "--quiet", "kubernetes-validate==1.37.0"])

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 
 use crate::{
-    setup, shell,
+    setup,
     vm_kernels::{self, Kernel},
 };
 
@@ -31,15 +31,8 @@ const TIMEOUT: Duration = Duration::from_secs(600);
 /// Static builds of fragtrace (dist) and the guest driver.
 pub fn guest_binaries() -> anyhow::Result<(PathBuf, PathBuf)> {
     let fragtrace = crate::dist()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let toolchain = setup::ensure()?;
-    shell::run_with_env(
-        &cargo,
-        &["build", "--release", "--target", setup::MUSL_TARGET, "--package", "fragtrace-tests", "--bin", "vm-fragment"],
-        &[("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name()), (crate::MUSL_RUSTFLAGS.0, crate::MUSL_RUSTFLAGS.1)],
-    )?;
-    let driver = PathBuf::from("target").join(setup::MUSL_TARGET).join("release/vm-fragment");
-    Ok((fragtrace, std::fs::canonicalize(driver)?))
+    let driver = crate::static_test_binary(&setup::ensure()?, "vm-fragment")?;
+    Ok((fragtrace, driver))
 }
 
 /// `files`: (name, content) pairs put at the initramfs root for the guest script to read

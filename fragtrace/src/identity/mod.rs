@@ -1,9 +1,11 @@
 //! Who an event belongs to: container and pod, from the memory cgroup's path
-//! ([`path`]) and the container's OCI bundle ([`oci`]), with no API server involved.
+//! ([`path`]) and the container's OCI bundle ([`oci`]), read as it appears by a watcher
+//! (`watch`) so that short-lived containers are known too, with no API server involved.
 
 pub mod oci;
 pub mod path;
 pub mod resolver;
+mod watch;
 
 pub use oci::{BundleFinder, NEGATIVE_TTL, PodInfo, pod_info_from_config};
 pub use path::{CgroupDriver, ContainerIdentity, Qos, Runtime, parse_cgroup_path};

@@ -18,12 +18,13 @@ use std::{
     collections::{BTreeMap, HashMap},
     io::Read,
     path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
 
-use super::Runtime;
+use super::{Runtime, watch::BundleWatcher};
 
 /// Who a container belongs to, from its OCI annotations.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +65,12 @@ struct OciConfig {
 /// The pod identity in an OCI `config.json`; `None` if it has no Kubernetes annotations or
 /// is not JSON.
 pub fn pod_info_from_config(json: &[u8]) -> Option<PodInfo> {
+    parse_config(json).flatten()
+}
+
+/// `None` if `json` is not an OCI config (not JSON, or cut short: still being written);
+/// `Some(None)` if it is one without Kubernetes annotations.
+fn parse_config(json: &[u8]) -> Option<Option<PodInfo>> {
     let config: OciConfig = serde_json::from_slice(json).ok()?;
     let annotations: BTreeMap<String, String> = config
         .annotations
@@ -74,7 +81,7 @@ pub fn pod_info_from_config(json: &[u8]) -> Option<PodInfo> {
             _ => None,
         })
         .collect();
-    pod_info_from_annotations(&annotations)
+    Some(pod_info_from_annotations(&annotations))
 }
 
 fn pod_info_from_annotations(a: &BTreeMap<String, String>) -> Option<PodInfo> {
@@ -110,7 +117,7 @@ fn pod_info_from_annotations(a: &BTreeMap<String, String>) -> Option<PodInfo> {
 
 /// Where a root keeps a container's files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Layout {
+pub(super) enum Layout {
     /// `<root>/<id>/config.json`: containerd's runtime v2 task directories, extra roots.
     Bundle,
     /// `<root>/<id>/userdata/config.json`: CRI-O's containers/storage run root.
@@ -119,10 +126,39 @@ enum Layout {
     RuncState,
 }
 
-#[derive(Clone, Debug)]
-struct Root {
-    dir: PathBuf,
-    layout: Layout,
+/// A directory holding one entry per container, `<dir>/<container id>`, laid out as `layout`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Root {
+    pub(super) dir: PathBuf,
+    pub(super) layout: Layout,
+}
+
+/// What one root's entry for a container says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Entry {
+    /// The container's pod.
+    Pod(PodInfo),
+    /// The file is there and complete but names no pod: a container outside Kubernetes.
+    NotPod,
+    /// No file yet, or one that is not (yet) a whole JSON document: ask again when it changes.
+    Missing,
+}
+
+impl Entry {
+    pub(super) fn into_pod(self) -> Option<PodInfo> {
+        match self {
+            Entry::Pod(info) => Some(info),
+            Entry::NotPod | Entry::Missing => None,
+        }
+    }
+
+    fn from_parsed(parsed: Option<Option<PodInfo>>) -> Self {
+        match parsed {
+            Some(Some(info)) => Entry::Pod(info),
+            Some(None) => Entry::NotPod,
+            None => Entry::Missing,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -132,11 +168,18 @@ struct Cached {
 }
 
 /// Finds containers' OCI bundles on this node and reads their pod identity, caching results.
+///
+/// By default it reads a bundle when asked ([`lookup`](Self::lookup)), which misses
+/// containers whose bundle was already deleted by then (a container whose start failed is
+/// cleaned up within milliseconds). [`start_watching`](Self::start_watching) adds a
+/// background watcher that reads bundles as they appear (`identity/watch.rs`).
 #[derive(Clone, Debug)]
 pub struct BundleFinder {
     roots: Vec<Root>,
     cache: HashMap<String, Cached>,
     negative_ttl: Duration,
+    /// Shared by clones; the watcher's thread stops when the last clone is dropped.
+    watcher: Option<Arc<BundleWatcher>>,
 }
 
 /// The state directories of the usual runtimes, in the order they are searched.
@@ -170,7 +213,34 @@ impl BundleFinder {
             [Root { dir: dir.clone(), layout: Layout::Bundle }, Root { dir, layout: Layout::CrioUserdata }]
         });
         let defaults = DEFAULT_ROOTS.iter().map(|(dir, layout)| Root { dir: PathBuf::from(dir), layout: *layout });
-        BundleFinder { roots: extra.chain(defaults).collect(), cache: HashMap::new(), negative_ttl: NEGATIVE_TTL }
+        BundleFinder {
+            roots: extra.chain(defaults).collect(),
+            cache: HashMap::new(),
+            negative_ttl: NEGATIVE_TTL,
+            watcher: None,
+        }
+    }
+
+    /// Starts a background thread that reads every bundle in the roots as soon as it appears
+    /// and remembers it after it is gone; [`lookup`](Self::lookup) and
+    /// [`pod_by_uid`](Self::pod_by_uid) consult it first. Returns whether it runs: when
+    /// inotify cannot be had (limits, permissions), a warning is logged once per process and
+    /// lookups stay lazy. Calling it again while it runs does nothing.
+    pub fn start_watching(&mut self) -> bool {
+        if self.watcher.is_none() {
+            match BundleWatcher::start(&self.roots) {
+                Ok(watcher) => self.watcher = Some(Arc::new(watcher)),
+                Err(e) => super::watch::warn_unavailable(&e),
+            }
+        }
+        self.watcher.is_some()
+    }
+
+    /// The pod (name, namespace, UID, runtime; no container name) whose UID is `pod_uid`,
+    /// from any of its containers' bundles the watcher has seen, the sandbox's included.
+    /// `None` without a running watcher.
+    pub fn pod_by_uid(&self, pod_uid: &str) -> Option<PodInfo> {
+        self.watcher.as_ref()?.pod(pod_uid)
     }
 
     /// Changes how long a miss is remembered (default [`NEGATIVE_TTL`]; tests use zero).
@@ -181,6 +251,10 @@ impl BundleFinder {
     /// The pod identity of container `container_id`, from the first root that has it.
     /// Hits are kept for good (a container's pod never changes); misses for the negative TTL.
     pub fn lookup(&mut self, container_id: &str) -> Option<PodInfo> {
+        // What the watcher saw, even if the bundle is gone since.
+        if let Some(info) = self.watcher.as_ref().and_then(|w| w.container(container_id)) {
+            return Some(info);
+        }
         if let Some(entry) = self.cache.get(container_id)
             && (entry.info.is_some() || entry.at.elapsed() < self.negative_ttl)
         {
@@ -191,7 +265,7 @@ impl BundleFinder {
         if !is_safe_id(container_id) {
             return None;
         }
-        let info = self.roots.iter().find_map(|root| read_root(root, container_id));
+        let info = self.roots.iter().find_map(|root| read_entry(root, container_id).into_pod());
         if self.cache.len() >= MAX_CACHED {
             self.cache.clear();
         }
@@ -209,7 +283,7 @@ impl BundleFinder {
         if !path.is_absolute() {
             return None;
         }
-        pod_info_from_config(&read_capped(&path.join("config.json"))?)
+        pod_info_from_config(&read_capped(&path.join(CONFIG_FILE))?)
     }
 }
 
@@ -231,21 +305,41 @@ fn bundle_arg(cmdline: &[u8]) -> Option<String> {
 
 /// Container ids are hex, but runtimes accept `[A-Za-z0-9][A-Za-z0-9_.-]*`; nothing with a
 /// `/` or starting with `.` can name a directory outside the root.
-fn is_safe_id(id: &str) -> bool {
+pub(super) fn is_safe_id(id: &str) -> bool {
     let mut bytes = id.bytes();
     bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
         && id.len() <= 256
 }
 
-fn read_root(root: &Root, id: &str) -> Option<PodInfo> {
-    let dir = root.dir.join(id);
-    match root.layout {
-        Layout::Bundle => pod_info_from_config(&read_capped(&dir.join("config.json"))?),
-        Layout::CrioUserdata => pod_info_from_config(&read_capped(&dir.join("userdata").join("config.json"))?),
-        Layout::RuncState => pod_info_from_runc_state(&read_capped(&dir.join("state.json"))?),
+/// Reads container `id`'s entry in `root`: the one way both the lazy lookup and the watcher
+/// read a root. `id` must have passed [`is_safe_id`].
+pub(super) fn read_entry(root: &Root, id: &str) -> Entry {
+    let path = root.layout.file_in(&root.dir.join(id));
+    let Some(bytes) = read_capped(&path) else { return Entry::Missing };
+    Entry::from_parsed(match root.layout {
+        Layout::Bundle | Layout::CrioUserdata => parse_config(&bytes),
+        Layout::RuncState => parse_runc_state(&bytes),
+    })
+}
+
+impl Layout {
+    /// The file holding the pod identity, in a container's directory under a root.
+    fn file_in(self, container_dir: &Path) -> PathBuf {
+        match self {
+            Layout::Bundle => container_dir.join(CONFIG_FILE),
+            Layout::CrioUserdata => container_dir.join(CRIO_USERDATA).join(CONFIG_FILE),
+            Layout::RuncState => container_dir.join(RUNC_STATE_FILE),
+        }
     }
 }
+
+/// The OCI bundle's config file.
+pub(super) const CONFIG_FILE: &str = "config.json";
+/// runc's state file in `<runc root>/<id>`.
+pub(super) const RUNC_STATE_FILE: &str = "state.json";
+/// CRI-O's subdirectory of `<run root>/<id>` holding the config.
+pub(super) const CRIO_USERDATA: &str = "userdata";
 
 #[derive(Deserialize)]
 struct RuncState {
@@ -264,8 +358,10 @@ struct RuncConfig {
 }
 
 /// runc's `state.json`: the annotations are right there among the labels; failing that, the
-/// bundle's config.json.
-fn pod_info_from_runc_state(json: &[u8]) -> Option<PodInfo> {
+/// bundle's config.json. As [`parse_config`]: `None` if `json` is not a runc state,
+/// `Some(None)` if it names no pod (runc writes the file whole, by a rename, so it is never
+/// seen cut short).
+fn parse_runc_state(json: &[u8]) -> Option<Option<PodInfo>> {
     let state: RuncState = serde_json::from_slice(json).ok()?;
     let labels: BTreeMap<String, String> = state
         .config
@@ -275,14 +371,14 @@ fn pod_info_from_runc_state(json: &[u8]) -> Option<PodInfo> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     if let Some(info) = pod_info_from_annotations(&labels) {
-        return Some(info);
+        return Some(Some(info));
     }
-    let bundle = state.bundle.or_else(|| labels.get("bundle").cloned())?;
+    let Some(bundle) = state.bundle.or_else(|| labels.get("bundle").cloned()) else { return Some(None) };
     let path = Path::new(&bundle);
     if !path.is_absolute() {
-        return None;
+        return Some(None);
     }
-    pod_info_from_config(&read_capped(&path.join("config.json"))?)
+    Some(read_capped(&path.join(CONFIG_FILE)).as_deref().and_then(pod_info_from_config))
 }
 
 /// The file's bytes, or `None` if it is missing, unreadable or too large.
@@ -295,4 +391,4 @@ fn read_capped(path: &Path) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 #[path = "oci_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -1,20 +1,20 @@
 use super::*;
 
-const CID: &str = "6a825448c5ef07ac0c3b99532b18bdec0e1d0bb1eb41b4672d570634a1409a85";
-const UID: &str = "005f082b-5fd9-4650-8ef4-473e63bc2d13";
+pub(in crate::identity) const CID: &str = "6a825448c5ef07ac0c3b99532b18bdec0e1d0bb1eb41b4672d570634a1409a85";
+pub(in crate::identity) const UID: &str = "005f082b-5fd9-4650-8ef4-473e63bc2d13";
 
 /// A temporary directory removed on drop, so a failing assertion does not leave it behind.
-struct TempDir(PathBuf);
+pub(in crate::identity) struct TempDir(pub(in crate::identity) PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> Self {
+    pub(in crate::identity) fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("fragtrace-oci-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
 
-    fn write(&self, rel: &str, bytes: &[u8]) {
+    pub(in crate::identity) fn write(&self, rel: &str, bytes: &[u8]) {
         let path = self.0.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
@@ -28,7 +28,7 @@ impl Drop for TempDir {
 }
 
 /// An app container's config as containerd's CRI plugin writes it (trimmed).
-fn containerd_app() -> String {
+pub(in crate::identity) fn containerd_app() -> String {
     format!(
         r#"{{"ociVersion":"1.1.0","process":{{"args":["/app"]}},"annotations":{{
         "io.kubernetes.cri.container-name":"web",
@@ -43,7 +43,7 @@ fn containerd_app() -> String {
 }
 
 /// The pause container's config from containerd: no container name.
-fn containerd_sandbox() -> String {
+pub(in crate::identity) fn containerd_sandbox() -> String {
     format!(
         r#"{{"annotations":{{
         "io.kubernetes.cri.container-type":"sandbox",
@@ -56,7 +56,7 @@ fn containerd_sandbox() -> String {
 }
 
 /// A CRI-O app container (keys as CRI-O writes them, trimmed).
-fn crio_app() -> String {
+pub(in crate::identity) fn crio_app() -> String {
     format!(
         r#"{{"annotations":{{
         "io.container.manager":"cri-o",
@@ -225,7 +225,7 @@ fn runc_state_files() {
         "bundle=/run/containerd/io.containerd.runtime.v2.task/k8s.io/{CID}"]}}}}"#
     );
     assert_eq!(
-        pod_info_from_runc_state(state.as_bytes()),
+        parse_runc_state(state.as_bytes()).flatten(),
         Some(pod("web-7d4b9c-xk2lp", "shop", "web", Runtime::Containerd))
     );
 
@@ -233,12 +233,12 @@ fn runc_state_files() {
     let bundle = TempDir::new("state-bundle");
     bundle.write("config.json", crio_app().as_bytes());
     let state = format!(r#"{{"config":{{"labels":["bundle={}"]}}}}"#, bundle.0.display());
-    assert_eq!(pod_info_from_runc_state(state.as_bytes()), Some(pod("pg-0", "data", "db", Runtime::Crio)));
+    assert_eq!(parse_runc_state(state.as_bytes()).flatten(), Some(pod("pg-0", "data", "db", Runtime::Crio)));
     let top_level = format!(r#"{{"bundle":"{}"}}"#, bundle.0.display());
-    assert_eq!(pod_info_from_runc_state(top_level.as_bytes()), Some(pod("pg-0", "data", "db", Runtime::Crio)));
+    assert_eq!(parse_runc_state(top_level.as_bytes()).flatten(), Some(pod("pg-0", "data", "db", Runtime::Crio)));
 
     for bad in [r#"{}"#, r#"{"config":{"labels":["bundle=rel"]}}"#, "not json", r#"{"config":{"labels":[1]}}"#] {
-        assert_eq!(pod_info_from_runc_state(bad.as_bytes()), None, "{bad}");
+        assert_eq!(parse_runc_state(bad.as_bytes()).flatten(), None, "{bad}");
     }
 
     // And through a finder: a runc root holds `<id>/state.json`.

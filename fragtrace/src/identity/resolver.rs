@@ -1,9 +1,10 @@
 //! Memory-cgroup path → [`Workload`], cached: the path says runtime, QoS, pod UID and
-//! container id; the container's OCI bundle adds the pod's name and namespace.
+//! container id; the container's OCI bundle adds the pod's name and namespace, or, when that
+//! bundle was never seen, any bundle of the same pod (its sandbox's).
 
 use std::{collections::HashMap, path::PathBuf};
 
-use super::{BundleFinder, Workload, parse_cgroup_path};
+use super::{BundleFinder, PodInfo, Workload, parse_cgroup_path};
 
 pub struct WorkloadResolver {
     finder: BundleFinder,
@@ -14,10 +15,13 @@ pub struct WorkloadResolver {
 const MAX_CACHED: usize = 16_384;
 
 impl WorkloadResolver {
-    /// Searches the runtimes' default state directories, then `extra_roots`
-    /// (each holding `<container id>/config.json`).
+    /// Searches `extra_roots` (each holding `<container id>/config.json`), then the runtimes'
+    /// default state directories, and watches them all for new bundles from now on
+    /// ([`BundleFinder::start_watching`]).
     pub fn new(extra_roots: Vec<PathBuf>) -> Self {
-        Self { finder: BundleFinder::with_roots(extra_roots), cache: HashMap::new() }
+        let mut finder = BundleFinder::with_roots(extra_roots);
+        finder.start_watching();
+        Self { finder, cache: HashMap::new() }
     }
 
     /// The workload of a cgroup path; `None` when the path is not a container's.
@@ -29,11 +33,20 @@ impl WorkloadResolver {
         if !container.kubepods && container.container_id.is_none() && container.pod_uid.is_none() {
             return None;
         }
-        let pod = container.container_id.as_deref().and_then(|id| self.finder.lookup(id)).unwrap_or_default();
+        let mut pod = container.container_id.as_deref().and_then(|id| self.finder.lookup(id)).unwrap_or_default();
         let found_bundle = pod.pod_name.is_some();
+        if !found_bundle
+            && let Some(sibling) = container.pod_uid.as_deref().and_then(|uid| self.finder.pod_by_uid(uid))
+        {
+            // The container's own bundle is gone or never was (a start that failed at once),
+            // but another of its pod's was seen: the pod is known, the container's name is not.
+            pod = PodInfo { container_name: pod.container_name, ..sibling };
+        }
         let workload = Workload { container, pod };
-        // Without its bundle yet (created a moment later), look again next time.
-        if found_bundle || workload.container.container_id.is_none() {
+        // Without its own bundle yet (created a moment later), or, for a pod's own cgroup,
+        // without a bundle of the pod yet, look again next time.
+        let pod_level_done = workload.container.pod_uid.is_none() || workload.pod.pod_name.is_some();
+        if found_bundle || (workload.container.container_id.is_none() && pod_level_done) {
             if self.cache.len() >= MAX_CACHED {
                 self.cache.clear();
             }

@@ -1,6 +1,6 @@
 //! `alloc-trigger`: provokes real kernel allocation events for the end-to-end tests.
 //!
-//! - `pipe-resize CGROUP_DIR[,CGROUP_DIR…] MIB…`: joins the cgroup-v1 memory cgroup CGROUP_DIR
+//! - `pipe-resize CGROUP_DIR[,CGROUP_DIR…] MIB…`: joins the cgroup-v1 memory cgroup CGROUP_DIR (`-`: stays in its own, e.g. a container's)
 //!   (and any further cgroups listed, e.g. one in the cgroup v2 hierarchy) and resizes a
 //!   pipe to each size with `fcntl(F_SETPIPE_SZ)`. The pipe-slot array is a `GFP_KERNEL_ACCOUNT`
 //!   large kmalloc (order 6 for 16 MiB … order 9 for 128 MiB) whose memcg charge fails in a
@@ -14,6 +14,10 @@
 //!   prints its report and kills this process (only this cgroup is affected).
 //! - `storm CGROUP_DIR SECONDS MIB`: like `pipe-resize`, but one size over and over for
 //!   SECONDS (a failure storm for the benchmarks); prints how many calls failed.
+//! - `pipe-resize-on-signal DIR MIB…`: for a container's first process. Prepares the pipes,
+//!   writes `DIR/ready`, waits for SIGUSR1 (`ctr tasks kill -s SIGUSR1`: the test lowers the
+//!   container's memory limit first), resizes in the cgroup it was started in, and writes the
+//!   JSON line to `DIR/result` as well as stdout.
 //! - `fill-pipes MIB`: fills MIB one-MiB pipes with data (unmovable order-0 pages), beyond the
 //!   free unmovable pool, so the allocator steals movable blocks (extfrag), then frees them.
 //!
@@ -43,8 +47,10 @@ fn errno_of(rc: libc::c_int) -> i32 {
 
 fn pipe_resize(cgroup: &str, sizes_mib: &[u64]) -> Vec<i32> {
     let pipes: Vec<[i32; 2]> = sizes_mib.iter().map(|_| new_pipe()).collect();
+    // `-`: stay where we are (inside a container, whose cgroup the runtime chose).
     let procs: Vec<std::ffi::CString> = cgroup
         .split(',')
+        .filter(|dir| *dir != "-")
         .map(|dir| std::ffi::CString::new(format!("{dir}/cgroup.procs")).expect("path without NUL"))
         .collect();
     let pid = std::process::id().to_string();
@@ -135,6 +141,29 @@ fn storm(cgroup: &str, seconds: f64, mib: u64) -> (u64, f64) {
     (failed, started.elapsed().as_secs_f64())
 }
 
+/// Waits for SIGUSR1 after announcing readiness, then resizes where the runtime put us.
+fn pipe_resize_on_signal(dir: &str, sizes_mib: &[u64]) -> Vec<i32> {
+    // SAFETY: a sigset on our stack; blocking the signal before announcing readiness so it
+    // cannot arrive (and kill us with its default action) before sigwait.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        std::fs::write(format!("{dir}/ready"), std::process::id().to_string()).unwrap_or_else(|_| fail("writing ready"));
+        let mut got = 0;
+        libc::sigwait(&set, &mut got);
+    }
+    let errnos = pipe_resize("-", sizes_mib);
+    let line = format!("{{\"pid\":{},\"errnos\":{:?}}}", std::process::id(), errnos);
+    // The result file is written after the failures: its memory may be charged, and the
+    // limit may have been raised again by then; a failed write is reported on stderr only.
+    if std::fs::write(format!("{dir}/result"), &line).is_err() {
+        eprintln!("alloc-trigger: could not write {dir}/result");
+    }
+    errnos
+}
+
 fn fill_pipes(mib: u64) -> Vec<i32> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: valid rlimit pointers.
@@ -208,9 +237,13 @@ fn main() {
             let sizes: Vec<u64> = args[3..].iter().map(|s| s.parse().unwrap_or_else(|_| fail("bad size"))).collect();
             pipe_resize(&args[2], &sizes)
         }
+        Some("pipe-resize-on-signal") if args.len() >= 4 => {
+            let sizes: Vec<u64> = args[3..].iter().map(|s| s.parse().unwrap_or_else(|_| fail("bad size"))).collect();
+            pipe_resize_on_signal(&args[2], &sizes)
+        }
         Some("fill-pipes") if args.len() == 3 => fill_pipes(args[2].parse().unwrap_or_else(|_| fail("bad MiB"))),
         _ => {
-            eprintln!("usage: alloc-trigger pipe-resize CGROUP_DIR[,CGROUP_DIR…] MIB… | alloc-trigger fill-pipes MIB");
+            eprintln!("usage: alloc-trigger pipe-resize CGROUP_DIR[,CGROUP_DIR…]|- MIB… | pipe-resize-on-signal DIR MIB… | fill-pipes MIB");
             std::process::exit(2);
         }
     };
