@@ -100,6 +100,9 @@ impl Containerd {
             for id in String::from_utf8_lossy(&containers.stdout).lines() {
                 let _ = self.ctr_output(ns, &["containers", "delete", id]);
             }
+            // runc keeps its state under /run/containerd/runc/<namespace> whatever our state
+            // directory is; the namespace's directory goes once empty.
+            let _ = std::fs::remove_dir(Path::new("/run/containerd/runc").join(ns));
         }
     }
 

@@ -13,11 +13,11 @@
 //!   layouts the kubelet produces), driven through containerd's CRI plugin as the kubelet
 //!   does, with the pod sandbox ("pause") image built here and imported with `ctr`.
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, process::Stdio, time::Duration};
 
 use fragtrace_tests::{
     SysctlGuard,
-    cli::{fragtrace, json_lines, signal, start_recorder, temp_path},
+    cli::{KillOnDrop, fragtrace, json_lines, lines_of, signal, start_recorder, temp_path, wait_for},
     containerd::{CgroupCleanup, Containerd, TOOLS_IMAGE, tools_image, tools_rootfs, wait_for_file},
     cri::{ContainerSpec, Cri, PodSpec},
     require_root,
@@ -50,7 +50,8 @@ fn record(tag: &str, oci_root: &Path, work: impl FnOnce()) -> Vec<Value> {
 /// `ctr run --rm` of a container whose start fails in `runc:[1:CHILD]` (see the module doc):
 /// tries pod-level limits from tight to less tight until one start fails; returns the ids
 /// that failed.
-fn failing_starts(ctrd: &Containerd, ns: &str, parent: &CgroupCleanup, ids: &[String], extra: &[&str]) -> Vec<String> {
+/// `extra` gives a container's further `ctr run` flags from its id.
+fn failing_starts(ctrd: &Containerd, ns: &str, parent: &CgroupCleanup, ids: &[String], extra: impl Fn(&str) -> Vec<String>) -> Vec<String> {
     let _ehash = SysctlGuard::set("/proc/sys/net/ipv4/tcp_child_ehash_entries", CHILD_EHASH_ENTRIES);
     let mut failed = Vec::new();
     for (id, limit) in ids.iter().zip([2u64 << 20, 3 << 19, 5 << 19]) {
@@ -58,8 +59,9 @@ fn failing_starts(ctrd: &Containerd, ns: &str, parent: &CgroupCleanup, ids: &[St
         let rootfs = tools_rootfs(&ctrd.dir.join(id));
         let rootfs = rootfs.display().to_string();
         // `--rootfs` is a switch: the directory is the first argument after the flags.
+        let extra = extra(id);
         let mut args = vec!["run", "--rm"];
-        args.extend_from_slice(extra);
+        args.extend(extra.iter().map(String::as_str));
         args.extend_from_slice(&["--rootfs", &rootfs, id, "/bin/true"]);
         let out = ctrd.ctr_output(ns, &args);
         if !out.status.success() {
@@ -80,7 +82,7 @@ fn a_short_lived_plain_container_failing_to_start_keeps_its_cgroup_and_id() {
     let parent = CgroupCleanup::new(&ns);
     let ids: Vec<String> = (1..=3).map(container_id).collect();
     let mut failed = Vec::new();
-    let failures = record("plain-start", &ctrd.task_root(&ns), || failed = failing_starts(&ctrd, &ns, &parent, &ids, &[]));
+    let failures = record("plain-start", &ctrd.task_root(&ns), || failed = failing_starts(&ctrd, &ns, &parent, &ids, |_| Vec::new()));
     let id = failed.first().expect("no container start failed at any pod-level limit");
     let listed = ctrd.ctr_output(&ns, &["containers", "list", "-q"]);
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(id.as_str()), "the container is gone");
@@ -267,4 +269,73 @@ fn a_cri_pod_with_a_systemd_slice_parent_is_attributed() {
         assert!(f["cgroup"].as_str().is_some_and(|c| c.ends_with(&format!("/{slice}:cri-containerd:{id}"))), "{f}");
     }
     let _ = std::fs::remove_dir_all(&pod.log_dir);
+}
+
+/// `capture` during a real failing start: a kubepods-shaped container (pod-level limit on
+/// `pod<uid>`, CRI annotations as the CRI plugin writes them) whose `runc:[1:CHILD]` fails.
+/// The bundle is deleted by containerd milliseconds after the failure; the SUMMARY still
+/// names the pod and container and says the container was starting.
+#[test]
+fn capture_of_a_failing_container_start_names_the_pod_and_says_it_was_starting() {
+    let _serial = require_root();
+    let ctrd = Containerd::start("capture-start");
+    let ns = "k8s.io";
+    let uid = pod_uid(3);
+    let pod_cgroup = format!("kubepods/burstable/pod{uid}");
+    let parent = CgroupCleanup::new(&pod_cgroup);
+    let dir = temp_path("start-bundles");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut capture = KillOnDrop(
+        fragtrace()
+            .args(["capture", "--comm", "runc*", "--pod", "shop/web-0", "--min-order", "9", "--before", "2s", "--after", "1s", "--timeout", "90s", "--oci-root"])
+            .arg(ctrd.task_root(ns))
+            .arg("-o")
+            .arg(&dir)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("capture"),
+    );
+    let err = lines_of(capture.0.stderr.take().expect("stderr"));
+    let mut seen = Vec::new();
+    wait_for(&err, "armed", &mut seen);
+    let ids: Vec<String> = (20..=22).map(container_id).collect();
+    let annotations: Vec<String> = [
+        "io.kubernetes.cri.container-type=container".to_string(),
+        "io.kubernetes.cri.container-name=app".to_string(),
+        "io.kubernetes.cri.sandbox-name=web-0".to_string(),
+        "io.kubernetes.cri.sandbox-namespace=shop".to_string(),
+        format!("io.kubernetes.cri.sandbox-uid={uid}"),
+    ]
+    .into_iter()
+    .flat_map(|a| ["--annotation".to_string(), a])
+    .collect();
+    let failed = failing_starts(&ctrd, ns, &parent, &ids, |id| {
+        let mut extra = annotations.clone();
+        extra.extend(["--cgroup".to_string(), format!("/{pod_cgroup}/{id}")]);
+        extra
+    });
+    let id = failed.first().expect("no container start failed at any pod-level limit").clone();
+    let status = capture.wait_timeout(Duration::from_secs(60)).unwrap_or_else(|| panic!("capture did not finish: {seen:?}"));
+    seen.extend(err.iter());
+    assert_eq!(status.code(), Some(0), "{seen:?}");
+    let bundles: Vec<_> = std::fs::read_dir(&dir).expect("bundle dir").flatten().map(|e| e.path()).collect();
+    assert_eq!(bundles.len(), 1, "{bundles:?}");
+    let summary = std::fs::read_to_string(bundles[0].join("SUMMARY.md")).expect("SUMMARY.md");
+    for needle in [
+        "**runc:[1:CHILD]**",
+        "order-9 allocation",
+        "dmesg shows nothing",
+        "pod: shop/web-0",
+        &format!("container: {id} \"app\", containerd"),
+        "QoS class: burstable",
+        "**while the container was starting**: the failing task was the runtime's own `runc:[1:CHILD]`",
+        "ContainerCreating",
+        "memory-cgroup charge failed** while the runtime was creating the container",
+    ] {
+        assert!(summary.contains(needle), "SUMMARY.md lacks {needle:?}:\n{summary}");
+    }
+    let failures = json_lines(&std::fs::read(bundles[0].join("failures.jsonl")).expect("failures.jsonl"));
+    assert!(failures.iter().any(|f| f["comm"] == "runc:[1:CHILD]" && f["container_starting"] == true && f["container_name"] == "app"), "{failures:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,6 +8,7 @@ use crate::{
     buddyinfo::ZoneFree,
     event::{Failure, migratetype_name},
     gfp::GfpTable,
+    identity::starting_task,
 };
 
 /// Counts over the captured window.
@@ -97,6 +98,14 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
             .collect();
         let _ = writeln!(out, "- ancestry: {}", chain.join(" ← "));
     }
+    let starting = starting_task(&t.task.comm, &t.ancestry);
+    if let Some(s) = starting {
+        let _ = writeln!(
+            out,
+            "- **while the container was starting**: the failing task was the runtime's own `{}`, {}. The container's own process never ran; under Kubernetes the pod stays in `ContainerCreating`.",
+            s.step, s.does
+        );
+    }
     let _ = writeln!(out, "- kernel: {}\n", f.kernel);
     let _ = writeln!(out, "## Kernel path (innermost first)\n");
     match f.stack {
@@ -138,6 +147,13 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
     }
     let _ = writeln!(out, "\n## What to do next\n");
     match verdict(f.zones, t.order, accounted) {
+        Verdict::CgroupLimit if starting.is_some() => {
+            let _ = writeln!(
+                out,
+                "- A zone had a free block of order ≥ {}, so the **memory-cgroup charge failed** while the runtime was creating the container: the kernel memory of a new container (namespaces, their tables) is charged to the container's cgroup and its parents (the pod's cgroup under Kubernetes), before the container's own limit is applied. Raise the pod's limit (the sum of its containers' limits plus overhead), or shrink what each new namespace allocates (e.g. `net.ipv4.tcp_child_ehash_entries`, per-namespace conntrack tables on old kernels).",
+                t.order
+            );
+        }
         Verdict::CgroupLimit => {
             let _ = writeln!(
                 out,

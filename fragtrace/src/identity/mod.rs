@@ -5,11 +5,13 @@
 pub mod oci;
 pub mod path;
 pub mod resolver;
+pub mod starting;
 mod watch;
 
 pub use oci::{BundleFinder, NEGATIVE_TTL, PodInfo, pod_info_from_config};
 pub use path::{CgroupDriver, ContainerIdentity, Qos, Runtime, parse_cgroup_path};
 pub use resolver::WorkloadResolver;
+pub use starting::{StartingTask, starting_task};
 
 use serde::{Deserialize, Serialize};
 

@@ -63,6 +63,7 @@ impl<W: Write> JsonLines<W> {
                 m.insert("migratetype".into(), json!(f.migratetype));
                 m.insert("migratetype_name".into(), json!(migratetype_name(f.migratetype)));
                 m.insert("hook".into(), json!(f.hook));
+                m.insert("container_starting".into(), json!(crate::identity::starting_task(&f.task.comm, &f.ancestry).is_some()));
                 let stack = f.stack_id.and_then(|id| self.stacks.get(&id)).map(|s| s.as_slice()).unwrap_or(&[]);
                 m.insert("stack".into(), json!(stack));
                 m.insert("ancestry".into(), json!(f.ancestry.iter().map(|a| json!({"pid": a.pid, "comm": a.comm})).collect::<Vec<_>>()));
