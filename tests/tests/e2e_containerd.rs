@@ -80,7 +80,8 @@ fn a_short_lived_plain_container_failing_to_start_keeps_its_cgroup_and_id() {
     let ns = format!("ft-e2e-{}", std::process::id());
     // ctr's default cgroup is /<namespace>/<id>: the namespace's cgroup carries the limit.
     let parent = CgroupCleanup::new(&ns);
-    let ids: Vec<String> = (1..=3).map(container_id).collect();
+    // Named as people name `ctr` containers, not hex: the namespace tells it is containerd's.
+    let ids: Vec<String> = (1..=3).map(|n| format!("web-start-{n}")).collect();
     let mut failed = Vec::new();
     let failures = record("plain-start", &ctrd.task_root(&ns), || failed = failing_starts(&ctrd, &ns, &parent, &ids, |_| Vec::new()));
     let id = failed.first().expect("no container start failed at any pod-level limit");
@@ -110,7 +111,7 @@ fn a_failure_inside_a_running_plain_container_is_attributed() {
         let root = rootfs.display().to_string();
         let out = ctrd.ctr_output(
             &ns,
-            &["run", "-d", "--memory-limit", &(64u64 << 20).to_string(), "--rootfs", &root, &id, "/alloc-trigger", "pipe-resize-on-signal", "/tmp", "16", "32", "64", "128"],
+            &["run", "-d", "--memory-limit", &(64u64 << 20).to_string(), "--rootfs", &root, &id, "/alloc-trigger", "pipe-resize-on-signal", "/tmp", "64", "128"],
         );
         assert!(out.status.success(), "ctr run -d: {}", String::from_utf8_lossy(&out.stderr));
         wait_for_file(&rootfs.join("tmp/ready"), Duration::from_secs(30));
@@ -120,10 +121,10 @@ fn a_failure_inside_a_running_plain_container_is_attributed() {
         wait_for_file(&rootfs.join("tmp/result"), Duration::from_secs(30));
     });
     let result: Value = serde_json::from_slice(&std::fs::read(rootfs.join("tmp/result")).expect("result")).expect("result JSON");
-    assert_eq!(result["errnos"], serde_json::json!(vec![libc::ENOMEM; 4]), "the four resizes failed their charge");
+    assert_eq!(result["errnos"], serde_json::json!(vec![libc::ENOMEM; 2]), "both resizes failed their charge");
     let ours: Vec<&Value> = failures.iter().filter(|f| f["comm"] == "alloc-trigger").collect();
     let orders: Vec<u64> = ours.iter().map(|f| f["order"].as_u64().expect("order")).collect();
-    assert_eq!(orders, [6, 7, 8, 9], "{failures:#?}");
+    assert_eq!(orders, [8, 9], "{failures:#?}");
     for f in ours {
         assert_eq!(f["cgroup"], format!("/{ns}/{id}").as_str(), "{f}");
         assert_eq!(f["container_id"], id.as_str(), "{f}");
@@ -147,6 +148,8 @@ impl PipeSizesForContainers {
 
 /// Lowers a memory cgroup's limit to just above its usage, as a tight limit would be; its
 /// reclaimable pages are dropped first, so that reclaim cannot make room for the charge.
+/// The usage includes the per-CPU charge stock (up to 64 pages a CPU), which a charge at
+/// the limit drains: only charges well above that (order ≥ 8, 1 MiB) fail for certain.
 pub fn squeeze(cgroup: &Path) {
     std::fs::write(cgroup.join("memory.force_empty"), "0").expect("force_empty");
     let usage: u64 = std::fs::read_to_string(cgroup.join("memory.usage_in_bytes")).expect("usage").trim().parse().expect("usage");
@@ -187,7 +190,7 @@ fn cri_pod_failure(tag: &str, pod: &PodSpec) -> (String, Vec<Value>) {
     let app = ContainerSpec {
         name: "app".into(),
         image: TOOLS_IMAGE.into(),
-        command: ["/alloc-trigger", "pipe-resize-on-signal", "/tmp", "16", "32", "64", "128"].map(String::from).to_vec(),
+        command: ["/alloc-trigger", "pipe-resize-on-signal", "/tmp", "64", "128"].map(String::from).to_vec(),
         memory_limit_bytes: 64 << 20,
         add_capabilities: vec![],
     };
@@ -205,10 +208,10 @@ fn cri_pod_failure(tag: &str, pod: &PodSpec) -> (String, Vec<Value>) {
         cri.remove_pod(&sandbox);
     });
     let log = std::fs::read_to_string(pod.log_dir.join("app/0.log")).expect("the app container's CRI log");
-    assert!(log.contains("\"errnos\":[12, 12, 12, 12]"), "the four resizes failed their charge: {log}");
+    assert!(log.contains("\"errnos\":[12, 12]"), "both resizes failed their charge: {log}");
     let ours: Vec<Value> = failures.into_iter().filter(|f| f["comm"] == "alloc-trigger").collect();
     let orders: Vec<u64> = ours.iter().map(|f| f["order"].as_u64().expect("order")).collect();
-    assert_eq!(orders, [6, 7, 8, 9], "{ours:#?}");
+    assert_eq!(orders, [8, 9], "{ours:#?}");
     (id, ours)
 }
 

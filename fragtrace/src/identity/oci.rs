@@ -200,6 +200,10 @@ const DEFAULT_ROOTS: [(&str, Layout); 8] = [
     ("/run/docker/runtime-runc/moby", Layout::RuncState),
 ];
 
+/// containerd's directory of task bundles, one subdirectory per namespace.
+const CONTAINERD_TASK_DIR: &str = "io.containerd.runtime.v2.task";
+const DEFAULT_CONTAINERD_TASKS: &str = "/run/containerd/io.containerd.runtime.v2.task";
+
 impl BundleFinder {
     /// Searches the default state directories of containerd, Docker, k3s, CRI-O and runc.
     pub fn with_default_roots() -> Self {
@@ -234,6 +238,24 @@ impl BundleFinder {
             }
         }
         self.watcher.is_some()
+    }
+
+    /// Whether `namespace` is a containerd namespace on this node: containerd keeps a task
+    /// directory `…/io.containerd.runtime.v2.task/<namespace>` for it (in its default state
+    /// directory or next to a root given with `--oci-root`), which stays after the
+    /// namespace's containers are gone. Plain containerd clients (`ctr`, nerdctl) put a
+    /// container in the cgroup `/<namespace>/<container name>`, and names need not be hex.
+    pub fn is_containerd_namespace(&self, namespace: &str) -> bool {
+        if !is_safe_id(namespace) {
+            return false;
+        }
+        let given = self
+            .roots
+            .iter()
+            .filter(|r| r.layout == Layout::Bundle)
+            .filter_map(|r| r.dir.parent())
+            .filter(|parent| parent.file_name().is_some_and(|n| n == CONTAINERD_TASK_DIR));
+        given.chain([Path::new(DEFAULT_CONTAINERD_TASKS)]).any(|tasks| tasks.join(namespace).is_dir())
     }
 
     /// The pod (name, namespace, UID, runtime; no container name) whose UID is `pod_uid`,

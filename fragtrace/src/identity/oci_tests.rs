@@ -248,3 +248,20 @@ fn runc_state_files() {
     finder.roots.insert(0, Root { dir: root.0.clone(), layout: Layout::RuncState });
     assert_eq!(finder.lookup(CID), Some(pod("pg-0", "data", "db", Runtime::Crio)));
 }
+
+#[test]
+fn a_ctr_container_with_any_name_is_recognised_in_a_containerd_namespace() {
+    let state = TempDir::new("ctr-names");
+    let tasks = state.0.join("io.containerd.runtime.v2.task");
+    std::fs::create_dir_all(tasks.join("builds")).unwrap();
+    let mut resolver = super::super::WorkloadResolver::with_finder(BundleFinder::with_roots(vec![tasks.join("builds")]));
+    let w = resolver.resolve("/builds/redis-1").expect("a container");
+    assert_eq!(w.container.container_id.as_deref(), Some("redis-1"));
+    assert_eq!(w.container.runtime, Some(Runtime::Containerd));
+    assert_eq!(w.pod, PodInfo::default());
+    // Not a containerd namespace on this node, or not two levels: not a container.
+    assert_eq!(resolver.resolve("/system/redis-1"), None);
+    assert_eq!(resolver.resolve("/builds/redis-1/sub"), None);
+    assert_eq!(resolver.resolve("/builds"), None);
+    assert_eq!(resolver.resolve("/../redis"), None);
+}

@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, path::PathBuf};
 
-use super::{BundleFinder, PodInfo, Workload, parse_cgroup_path};
+use super::{BundleFinder, CgroupDriver, ContainerIdentity, PodInfo, Runtime, Workload, parse_cgroup_path};
 
 pub struct WorkloadResolver {
     finder: BundleFinder,
@@ -21,7 +21,25 @@ impl WorkloadResolver {
     pub fn new(extra_roots: Vec<PathBuf>) -> Self {
         let mut finder = BundleFinder::with_roots(extra_roots);
         finder.start_watching();
+        Self::with_finder(finder)
+    }
+
+    /// With a finder as it is (tests: no watcher).
+    pub fn with_finder(finder: BundleFinder) -> Self {
         Self { finder, cache: HashMap::new() }
+    }
+
+    /// `/<namespace>/<name>` where `<namespace>` is one of this node's containerd namespaces:
+    /// a container made by `ctr` or nerdctl, whose name the path parser cannot tell from any
+    /// other two-level cgroup when it is not hex.
+    fn containerd_client_container(&self, path: &str, container: &mut ContainerIdentity) {
+        let mut parts = path.trim_start_matches('/').split('/');
+        let (Some(namespace), Some(name), None) = (parts.next(), parts.next(), parts.next()) else { return };
+        if super::oci::is_safe_id(name) && self.finder.is_containerd_namespace(namespace) {
+            container.container_id = Some(name.to_string());
+            container.runtime = Some(Runtime::Containerd);
+            container.driver = Some(CgroupDriver::Cgroupfs);
+        }
     }
 
     /// The workload of a cgroup path; `None` when the path is not a container's.
@@ -29,7 +47,10 @@ impl WorkloadResolver {
         if let Some(w) = self.cache.get(path) {
             return Some(w.clone());
         }
-        let container = parse_cgroup_path(path);
+        let mut container = parse_cgroup_path(path);
+        if container.container_id.is_none() && !container.kubepods {
+            self.containerd_client_container(path, &mut container);
+        }
         if !container.kubepods && container.container_id.is_none() && container.pod_uid.is_none() {
             return None;
         }

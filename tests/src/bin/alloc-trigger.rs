@@ -143,6 +143,12 @@ fn storm(cgroup: &str, seconds: f64, mib: u64) -> (u64, f64) {
 
 /// Waits for SIGUSR1 after announcing readiness, then resizes where the runtime put us.
 fn pipe_resize_on_signal(dir: &str, sizes_mib: &[u64]) -> Vec<i32> {
+    // Locked before the test squeezes the limit (and drops the cgroup's reclaimable pages):
+    // faulting our own code back in at the limit would be an OOM kill, not a failed charge.
+    // SAFETY: plain syscall.
+    if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } != 0 {
+        fail("mlockall");
+    }
     // SAFETY: a sigset on our stack; blocking the signal before announcing readiness so it
     // cannot arrive (and kill us with its default action) before sigwait.
     unsafe {
