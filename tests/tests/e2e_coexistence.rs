@@ -30,6 +30,27 @@ fn start_bpftrace() -> (Child, mpsc::Receiver<String>) {
     (child, stdout)
 }
 
+/// Stops bpftrace as a user would, with Ctrl-C, and returns its output. bpftrace sometimes
+/// misses a SIGINT that arrives while it waits for events (seen under CPU load: it kept
+/// running for minutes), so the signal is repeated until it exits.
+fn interrupt(mut bpftrace: Child) -> std::process::Output {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        signal(&bpftrace, libc::SIGINT);
+        let asked = Instant::now();
+        while asked.elapsed() < Duration::from_secs(2) {
+            if bpftrace.try_wait().expect("try_wait").is_some() {
+                return bpftrace.wait_with_output().expect("bpftrace output");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if Instant::now() > deadline {
+            let _ = bpftrace.kill();
+            panic!("bpftrace did not exit on SIGINT within 30 s");
+        }
+    }
+}
+
 /// The sum of `fragtrace_alloc_failures_total` over its labels.
 fn failures_served(addr: &str) -> f64 {
     let (status, body) = get(addr, "/metrics");
@@ -71,8 +92,7 @@ fn other_bpf_users_of_the_same_tracepoint_are_undisturbed() {
     // Both fragtrace instances are gone; bpftrace's program must still be attached.
     let second = provoke_in_child(COMM, &cgroup.leaf);
     std::thread::sleep(Duration::from_millis(200));
-    signal(&bpftrace, libc::SIGINT);
-    let exit = bpftrace.wait_with_output().expect("bpftrace exit");
+    let exit = interrupt(bpftrace);
     // Its stdout ends when it exits: every line is in the channel by then.
     let lines: Vec<String> = bpftrace_out.iter().collect();
     let seen = |pid: u32| lines.iter().filter(|l| l.trim() == format!("failure {pid}")).count();
