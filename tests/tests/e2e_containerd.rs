@@ -229,6 +229,17 @@ fn pod_uid(tag: u16) -> String {
     format!("5c0ffee0-0000-4000-{tag:04x}-{:012x}", std::process::id())
 }
 
+/// Everything a CRI pod's failure says about who it was.
+fn assert_identity(f: &Value, pod: &PodSpec, container_id: &str, qos: &str) {
+    assert_eq!(f["pod_name"], pod.name.as_str(), "{f}");
+    assert_eq!(f["pod_namespace"], pod.namespace.as_str(), "{f}");
+    assert_eq!(f["pod_uid"], pod.uid.as_str(), "{f}");
+    assert_eq!(f["container_name"], "app", "{f}");
+    assert_eq!(f["container_id"], container_id, "{f}");
+    assert_eq!(f["qos"], qos, "{f}");
+    assert_eq!(f["runtime"], "containerd", "{f}");
+}
+
 #[test]
 fn a_cri_pod_with_the_cgroupfs_driver_is_attributed() {
     let _serial = require_root();
@@ -237,13 +248,7 @@ fn a_cri_pod_with_the_cgroupfs_driver_is_attributed() {
     let pod = pod_spec("web-0", &uid, format!("/kubepods/burstable/pod{uid}"));
     let (id, failures) = cri_pod_failure("cri-cgroupfs", &pod);
     for f in &failures {
-        assert_eq!(f["pod_name"], "web-0", "{f}");
-        assert_eq!(f["pod_namespace"], "shop", "{f}");
-        assert_eq!(f["pod_uid"], uid.as_str(), "{f}");
-        assert_eq!(f["container_name"], "app", "{f}");
-        assert_eq!(f["container_id"], id.as_str(), "{f}");
-        assert_eq!(f["qos"], "burstable", "{f}");
-        assert_eq!(f["runtime"], "containerd", "{f}");
+        assert_identity(f, &pod, &id, "burstable");
         assert_eq!(f["cgroup"], format!("/kubepods/burstable/pod{uid}/{id}").as_str(), "{f}");
     }
     let _ = std::fs::remove_dir_all(&pod.log_dir);
@@ -262,13 +267,8 @@ fn a_cri_pod_with_a_systemd_slice_parent_is_attributed() {
     let pod = pod_spec("batch-7", &uid, slice.clone());
     let (id, failures) = cri_pod_failure("cri-systemd", &pod);
     for f in &failures {
-        assert_eq!(f["pod_name"], "batch-7", "{f}");
-        assert_eq!(f["pod_namespace"], "shop", "{f}");
-        assert_eq!(f["pod_uid"], uid.as_str(), "underscores turned back into dashes: {f}");
-        assert_eq!(f["container_name"], "app", "{f}");
-        assert_eq!(f["container_id"], id.as_str(), "{f}");
-        assert_eq!(f["qos"], "besteffort", "{f}");
-        assert_eq!(f["runtime"], "containerd", "{f}");
+        // The slice spells the UID with underscores; the event has it with dashes.
+        assert_identity(f, &pod, &id, "besteffort");
         assert!(f["cgroup"].as_str().is_some_and(|c| c.ends_with(&format!("/{slice}:cri-containerd:{id}"))), "{f}");
     }
     let _ = std::fs::remove_dir_all(&pod.log_dir);
