@@ -192,6 +192,7 @@ impl Session {
                     }
                     _ = ticker.tick() => {
                         self.drain(sinks, &options.filter)?;
+                        self.probes.flush_logs();
                         let counters = self.report_drops(sinks)?;
                         let now = monotonic_ns();
                         let action = self.gate.tick(now, counters.slow_path, crate::gate::read_pressure());
@@ -224,6 +225,7 @@ impl Session {
             Ok(()) | Err(SinkError::Stopped) => {}
             Err(e) => return Err(e.into()),
         }
+        self.probes.flush_logs();
         let counters = self.report_drops(sinks)?;
         for sink in sinks.iter_mut() {
             match sink.finish(&counters) {

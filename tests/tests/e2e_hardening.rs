@@ -147,6 +147,9 @@ fn drops_in_a_storm_are_counted_exactly() {
     assert_eq!(lost, dropped, "every drop the kernel counted is in the file as a lost record");
     let delivered = objects.iter().filter(|o| o["kind"] == "failure" || o["kind"] == "stall").count();
     assert!(delivered > 0, "events still flow during the storm");
+    // The eBPF side said so too, once, through aya-log and RUST_LOG's default (warn).
+    let full = seen.iter().filter(|l| l.contains("ring buffer full: events are being dropped")).count();
+    assert_eq!(full, 1, "the programs' own diagnostic, once: {seen:?}");
     std::fs::remove_file(&file).ok();
 }
 

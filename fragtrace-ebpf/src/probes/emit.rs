@@ -13,6 +13,7 @@ use fragtrace_ebpf::{
 };
 
 use super::{
+    diag,
     maps::{EVENTS, STACKS, count},
     task,
 };
@@ -85,6 +86,7 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
     };
     let Some(mut entry) = EVENTS.reserve::<FailureEvent>(0) else {
         count(counter::DROPPED);
+        diag::ring_full(ctx);
         return;
     };
     // The record (~1 KiB) is far bigger than the 512-byte BPF stack: fill it in place.
@@ -94,6 +96,9 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
     // The memory cgroup's node serves both the header's id and the path: walk to it once.
     let layout = task::layout();
     let kn = layout.as_ref().and_then(task::memcg_kn);
+    if layout.is_some() && kn.is_none() {
+        diag::memcg_unreachable(ctx);
+    }
     unsafe {
         (*event).header = header_with(kind::FAILURE, cgroup_id(layout.as_ref(), kn));
         (*event).gfp_mask = failure.gfp_mask;

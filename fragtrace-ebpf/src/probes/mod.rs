@@ -1,5 +1,6 @@
 //! Entry points are thin and call `try_*`/`emit_*` helpers; state lives in `maps`.
 
+mod diag;
 mod emit;
 mod extfrag;
 mod fexit;

@@ -10,6 +10,7 @@ use aya_ebpf::{
 use fragtrace_ebpf::{PageAllocLayout, hook};
 
 use super::{
+    diag,
     emit::{Failure, emit_failure},
     fexit::take_memcg_mark,
 };
@@ -68,7 +69,9 @@ pub fn mm_page_alloc_classic(ctx: TracePointContext) -> i32 {
     if page != layout.failed_value {
         return 0;
     }
-    let _ = try_classic_failure(&ctx, &layout);
+    if try_classic_failure(&ctx, &layout).is_err() {
+        diag::tracepoint_field_unreadable(&ctx);
+    }
     0
 }
 

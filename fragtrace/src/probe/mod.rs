@@ -130,6 +130,8 @@ pub struct Probes {
     alloc_link: Option<AllocLink>,
     /// 1 while `mm_page_alloc` is attached: the sentinels stay quiet then.
     alloc_flag: Array<MapData, u32>,
+    /// Reads what the programs say through aya-log (rare: a layout problem, a full ring).
+    logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
 impl Probes {
@@ -271,6 +273,10 @@ impl Probes {
             .map_err(|source| LoadError::Map { name: "STACKS", source })?;
         let alloc_flag = Array::try_from(take_map(&mut ebpf, "ALLOC_PROBE")?)
             .map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })?;
+        // The programs' own diagnostics (aya-log); without it they go unread, nothing breaks.
+        let logger = aya_log::EbpfLogger::init(&mut ebpf)
+            .inspect_err(|e| log::debug!("the eBPF programs' diagnostics will not be shown: {e}"))
+            .ok();
         let mut probes = Self {
             ebpf,
             mode,
@@ -287,11 +293,20 @@ impl Probes {
             pages_at_load: pages_allocated(),
             alloc_link: None,
             alloc_flag,
+            logger,
         };
         if probes.hooks.tracepoint == TracepointUse::Always {
             probes.attach_alloc_probe()?;
         }
         Ok(probes)
+    }
+
+    /// Passes the programs' diagnostics on to the `log` crate (shown per `RUST_LOG`). Called
+    /// on the session's tick and at its end: they are rare, a second's delay does not matter.
+    pub fn flush_logs(&mut self) {
+        if let Some(logger) = &mut self.logger {
+            logger.flush();
+        }
     }
 
     /// Whether `mm_page_alloc` is attached right now.
