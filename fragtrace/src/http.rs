@@ -12,6 +12,7 @@ use std::{
     time::Duration,
 };
 
+use bytes::{Bytes, BytesMut};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -96,17 +97,15 @@ async fn handle(mut stream: TcpStream, endpoint: &Endpoint, limits: HttpLimits) 
 
 /// Reads up to the blank line ending the request head; `None` when it exceeds `max`.
 async fn read_head(stream: &mut TcpStream, max: usize) -> std::io::Result<Option<String>> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
+    // Read straight into the buffer's spare capacity; the head is sliced off it, not copied.
+    let mut buf = BytesMut::with_capacity(1024);
     loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
+        if stream.read_buf(&mut buf).await? == 0 {
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "client closed before the end of the request head"));
         }
-        buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.truncate(end);
-            return Ok(Some(String::from_utf8_lossy(&buf).into_owned()));
+            let head = buf.split_to(end);
+            return Ok(Some(String::from_utf8_lossy(&head).into_owned()));
         }
         if buf.len() > max {
             return Ok(None);
@@ -114,23 +113,24 @@ async fn read_head(stream: &mut TcpStream, max: usize) -> std::io::Result<Option
     }
 }
 
-/// Status, content type, body, and whether only the head is sent (HEAD).
-fn route(head: &str, endpoint: &Endpoint) -> (u16, &'static str, Vec<u8>, bool) {
+/// Status, content type, body, and whether only the head is sent (HEAD). Fixed bodies are
+/// static bytes, metrics the encoder's string: neither is copied on the way out.
+fn route(head: &str, endpoint: &Endpoint) -> (u16, &'static str, Bytes, bool) {
     let mut parts = head.lines().next().unwrap_or("").split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let head_only = method == "HEAD";
     if method != "GET" && !head_only {
-        return (405, "text/plain", b"only GET and HEAD\n".to_vec(), false);
+        return (405, "text/plain", Bytes::from_static(b"only GET and HEAD\n"), false);
     }
     let path = target.split('?').next().unwrap_or("");
     match path {
         // OpenMetrics for clients that ask for it (Prometheus does), else the classic format.
-        "/metrics" if accepts_openmetrics(head) => (200, OPENMETRICS, endpoint.metrics.encode().into_bytes(), head_only),
-        "/metrics" => (200, PROMETHEUS_TEXT, endpoint.metrics.encode_prometheus().into_bytes(), head_only),
-        "/healthz" if endpoint.healthy.load(Ordering::Relaxed) => (200, "text/plain", b"ok\n".to_vec(), head_only),
-        "/healthz" => (503, "text/plain", b"probes detached\n".to_vec(), head_only),
-        "/" => (200, "text/plain", b"fragtrace: metrics at /metrics, health at /healthz\n".to_vec(), head_only),
-        _ => (404, "text/plain", b"not found\n".to_vec(), head_only),
+        "/metrics" if accepts_openmetrics(head) => (200, OPENMETRICS, Bytes::from(endpoint.metrics.encode()), head_only),
+        "/metrics" => (200, PROMETHEUS_TEXT, Bytes::from(endpoint.metrics.encode_prometheus()), head_only),
+        "/healthz" if endpoint.healthy.load(Ordering::Relaxed) => (200, "text/plain", Bytes::from_static(b"ok\n"), head_only),
+        "/healthz" => (503, "text/plain", Bytes::from_static(b"probes detached\n"), head_only),
+        "/" => (200, "text/plain", Bytes::from_static(b"fragtrace: metrics at /metrics, health at /healthz\n"), head_only),
+        _ => (404, "text/plain", Bytes::from_static(b"not found\n"), head_only),
     }
 }
 

@@ -27,6 +27,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use bytes::Buf;
+
 use thiserror::Error;
 
 use crate::{
@@ -293,28 +295,30 @@ pub enum Record {
 }
 
 /// Iterates over the records of one decompressed data block. Every read is bounds-checked;
-/// a malformed record ends the block with an error.
+/// a malformed record ends the block with an error. Reads go through [`bytes::Buf`] on the
+/// block's slice: strings are copied out of it once, nothing else is.
 pub struct BlockDecoder<'a> {
+    /// What is left of the block.
     data: &'a [u8],
-    at: usize,
+    /// The block's length, so errors can say at which offset they happened.
+    len: usize,
     last_ts: u64,
     comms: Vec<String>,
 }
 
 impl<'a> BlockDecoder<'a> {
     pub fn new(data: &'a [u8]) -> Self {
-        Self { data, at: 0, last_ts: 0, comms: Vec::new() }
+        Self { data, len: data.len(), last_ts: 0, comms: Vec::new() }
     }
 
     fn err(&self, reason: &'static str) -> RecordError {
-        RecordError { offset: self.at, reason }
+        RecordError { offset: self.len - self.data.remaining(), reason }
     }
 
     fn varint(&mut self) -> Result<u64, RecordError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let Some(&b) = self.data.get(self.at) else { return Err(self.err("record cut short")) };
-            self.at += 1;
+            let b = self.byte()?;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
@@ -332,9 +336,10 @@ impl<'a> BlockDecoder<'a> {
     }
 
     fn byte(&mut self) -> Result<u8, RecordError> {
-        let b = *self.data.get(self.at).ok_or_else(|| self.err("record cut short"))?;
-        self.at += 1;
-        Ok(b)
+        if !self.data.has_remaining() {
+            return Err(self.err("record cut short"));
+        }
+        Ok(self.data.get_u8())
     }
 
     fn string(&mut self) -> Result<String, RecordError> {
@@ -342,11 +347,14 @@ impl<'a> BlockDecoder<'a> {
         if len > MAX_STRING {
             return Err(self.err("string length implausible"));
         }
-        let end = self.at.checked_add(len as usize).filter(|&e| e <= self.data.len()).ok_or_else(|| self.err("string cut short"))?;
+        let len = len as usize;
+        if self.data.remaining() < len {
+            return Err(self.err("string cut short"));
+        }
         // The writer only stores valid UTF-8; anything else is damage, but a lossy copy
         // loses less than dropping the record.
-        let s = String::from_utf8_lossy(&self.data[self.at..end]).into_owned();
-        self.at = end;
+        let s = String::from_utf8_lossy(&self.data.chunk()[..len]).into_owned();
+        self.data.advance(len);
         Ok(s)
     }
 
@@ -369,7 +377,7 @@ impl<'a> BlockDecoder<'a> {
 
     fn record(&mut self) -> Result<Option<Record>, RecordError> {
         loop {
-            if self.at == self.data.len() {
+            if !self.data.has_remaining() {
                 return Ok(None);
             }
             let tag = self.byte()?;
@@ -513,7 +521,7 @@ impl Iterator for BlockDecoder<'_> {
             Ok(None) => None,
             Err(e) => {
                 // Stop after the first error: without lengths, nothing after it can be trusted.
-                self.at = self.data.len();
+                self.data.advance(self.data.remaining());
                 Some(Err(e))
             }
         }
