@@ -70,9 +70,7 @@ fn zones() -> Vec<ZoneFree> {
 }
 
 fn normal() -> (Snapshot, Rates) {
-    let mut s = Snapshot::default();
-    s.failures = 42;
-    s.silent_failures = 12;
+    let mut s = Snapshot { failures: 42, silent_failures: 12, ..Default::default() };
     s.by_order[4] = 30;
     s.by_order[6] = 12;
     s.silent_by_order[4] = 12;
