@@ -101,7 +101,10 @@ mod user {
     // SAFETY: plain-old-data: `#[repr(C)]`, integer fields only, no implicit padding
     // (asserted by the size checks above).
     unsafe impl aya::Pod for super::PageAllocLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::ExtfragLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::TaskLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::StallLayout {}
 }

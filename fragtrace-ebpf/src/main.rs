@@ -8,7 +8,7 @@ mod probes;
 
 #[cfg(target_arch = "bpf")]
 #[panic_handler]
-fn panic(_info: &core::panic::PanicInfo) -> ! {
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     // The verifier proves there is no reachable panic; this only satisfies the compiler.
     loop {}
 }

@@ -444,7 +444,7 @@ impl Aggregator {
         by_pod.sort_by(|a, b| b.count.cmp(&a.count).then(a.pod.cmp(&b.pod)));
         groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns)).then(a.comm.cmp(&b.comm)));
         let mut extfrag_groups: Vec<ExtfragGroup> = self.extfrag.values().cloned().collect();
-        extfrag_groups.sort_by(|a, b| b.count.cmp(&a.count));
+        extfrag_groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         Snapshot {
             counters: self.counters,
             failures: self.failures,

@@ -340,6 +340,7 @@ mod tests {
     /// CI, so elsewhere this says why it did nothing instead of failing.
     #[test]
     fn resolves_real_cgroup() {
+        // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } != 0 {
             eprintln!("resolves_real_cgroup: SKIPPED, needs root to create a cgroup");
             return;

@@ -199,7 +199,7 @@ fn cri_pod_failure(tag: &str, pod: &PodSpec) -> (String, Vec<Value>) {
         id = cri.create_container(&sandbox, pod, &app).expect("CreateContainer");
         cri.start_container(&id).expect("StartContainer");
         let pid = task_pid(&ctrd, "k8s.io", &id);
-        wait_for_file(&Path::new(&format!("/proc/{pid}/root/tmp/ready")), Duration::from_secs(30));
+        wait_for_file(Path::new(&format!("/proc/{pid}/root/tmp/ready")), Duration::from_secs(30));
         squeeze(&memory_cgroup_of(pid));
         let out = ctrd.ctr_output("k8s.io", &["tasks", "kill", "-s", "SIGUSR1", &id]);
         assert!(out.status.success(), "ctr tasks kill: {}", String::from_utf8_lossy(&out.stderr));

@@ -42,7 +42,7 @@ fn programs_of(pid: u32, tool: &'static str) -> anyhow::Result<Vec<ProgStat>> {
             stats.push(ProgStat { tool, name: name_of(id), runs, ns });
         }
     }
-    stats.sort_by(|a, b| b.runs.cmp(&a.runs));
+    stats.sort_by_key(|s| std::cmp::Reverse(s.runs));
     Ok(stats)
 }
 

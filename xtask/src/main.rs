@@ -301,6 +301,26 @@ fn top(args: &[String]) -> anyhow::Result<()> {
     shell::run_as_root(&command)
 }
 
+/// Clippy on the eBPF programs for the BPF target, built as aya-build builds them
+/// (`-Z build-std=core`), in a target directory of their own.
+fn clippy_ebpf(toolchain: &setup::EbpfToolchain) -> anyhow::Result<()> {
+    let name = toolchain.name();
+    if !shell::succeeds("rustup", &["run", name, "cargo", "clippy", "--version"]) {
+        eprintln!("xtask: SKIPPED clippy on the eBPF programs: the {name} toolchain has no clippy (rustup component add clippy --toolchain {name})");
+        return Ok(());
+    }
+    let bootstrap: &[(&str, &str)] = match toolchain {
+        setup::EbpfToolchain::Nightly => &[],
+        setup::EbpfToolchain::StableBootstrap => &[("RUSTC_BOOTSTRAP", "1")],
+    };
+    let args = [
+        "run", name, "cargo", "clippy", "--package", "fragtrace-ebpf", "--lib", "--bins",
+        "--target", "bpfel-unknown-none", "-Z", "build-std=core", "--target-dir", "target/ebpf-clippy",
+        "--", "-D", "warnings",
+    ];
+    shell::run_with_env("rustup", &args, bootstrap)
+}
+
 fn test(args: &[String]) -> anyhow::Result<()> {
     let toolchain = setup::ensure()?;
     if !shell::is_root() {
@@ -315,6 +335,10 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     setup::ensure_test_tools()?;
     // The CLI tests drive the real binaries; build them first.
     shell::cargo(&toolchain, &["build", "--package", "fragtrace", "--bins"])?;
+    // Lints before tests: every crate and target of the host build, then the eBPF programs,
+    // which the host build compiles out.
+    shell::cargo(&toolchain, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    clippy_ebpf(&toolchain)?;
     let static_binary = dist()?;
     // SAFETY: single-threaded; read by the `serve` end-to-end test.
     unsafe { std::env::set_var("FRAGTRACE_STATIC_BIN", &static_binary) };

@@ -97,10 +97,13 @@ pub fn run_as_root(command: &[String]) -> anyhow::Result<()> {
 pub fn cargo_test(toolchain: &EbpfToolchain, args: &[&str]) -> anyhow::Result<(u64, u64)> {
     use std::io::{BufRead, BufReader};
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("+ FRAGTRACE_EBPF_TOOLCHAIN={} {cargo} {}", toolchain.name(), args.join(" "));
+    eprintln!("+ FRAGTRACE_EBPF_TOOLCHAIN={} INSTA_UPDATE=no {cargo} {}", toolchain.name(), args.join(" "));
     let mut child = Command::new(&cargo)
         .args(args)
         .env("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name())
+        // A snapshot that differs or is missing fails the test; none is ever written here
+        // (insta's default writes `.snap.new` files outside CI).
+        .env("INSTA_UPDATE", "no")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()

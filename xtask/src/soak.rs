@@ -259,7 +259,7 @@ fn growth(rows: &[Sample], proc: usize) -> f64 {
     }
 }
 
-fn render(r: &Rendered) -> String {
+fn render(r: &Rendered<'_>) -> String {
     let mut s = format!(
         "{START}\n`cargo xtask soak --duration {}` — {} — {}:\n\n\
          {} `alloc-trigger storm` worker(s) failing `GFP_KERNEL_ACCOUNT` pipe resizes in a memory cgroup without \

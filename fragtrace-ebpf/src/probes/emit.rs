@@ -63,8 +63,9 @@ fn header_with(kind: u16, cgroup_id: u64) -> EventHeader {
     EventHeader {
         version: ABI_VERSION,
         kind,
-        // SAFETY: helpers without preconditions.
+        // SAFETY: helper without preconditions.
         cpu: unsafe { bpf_get_smp_processor_id() },
+        // SAFETY: helper without preconditions.
         ts_ns: unsafe { bpf_ktime_get_ns() },
         pid: pid_tgid as u32,
         tgid: (pid_tgid >> 32) as u32,
@@ -91,14 +92,14 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
     };
     // The record (~1 KiB) is far bigger than the 512-byte BPF stack: fill it in place.
     let event = entry.as_mut_ptr();
-    // SAFETY: `event` points at reserved ring-buffer memory of the record's size, ours
-    // until submit; fields are written one by one through the raw pointer.
     // The memory cgroup's node serves both the header's id and the path: walk to it once.
     let layout = task::layout();
     let kn = layout.as_ref().and_then(task::memcg_kn);
     if layout.is_some() && kn.is_none() {
         diag::memcg_unreachable(ctx);
     }
+    // SAFETY: `event` points at reserved ring-buffer memory of the record's size, ours
+    // until submit; fields are written one by one through the raw pointer.
     unsafe {
         (*event).header = header_with(kind::FAILURE, cgroup_id(layout.as_ref(), kn));
         (*event).gfp_mask = failure.gfp_mask;

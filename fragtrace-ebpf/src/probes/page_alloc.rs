@@ -80,10 +80,13 @@ fn try_classic_failure(ctx: &TracePointContext, layout: &PageAllocLayout) -> Res
     // SAFETY: see above.
     let order: u32 = unsafe { ctx.read_at(layout.order_offset as usize)? };
     let gfp_mask: u64 = if layout.gfp_size == 8 {
+        // SAFETY: as above.
         unsafe { ctx.read_at::<u64>(layout.gfp_offset as usize)? }
     } else {
+        // SAFETY: as above.
         u64::from(unsafe { ctx.read_at::<u32>(layout.gfp_offset as usize)? })
     };
+    // SAFETY: as above.
     let migratetype: i32 = unsafe { ctx.read_at(layout.migratetype_offset as usize)? };
     emit_failure(
         ctx,

@@ -88,8 +88,10 @@ fn reclaim_begin(ctx: &TracePointContext, starts: &LruHashMap<u32, Start>) {
     // SAFETY: offsets from the tracepoint's own format file.
     let order: i32 = unsafe { ctx.read_at(l.reclaim_order_offset as usize) }.unwrap_or(-1);
     let gfp_mask: u64 = if l.reclaim_gfp_size == 8 {
+        // SAFETY: as above.
         unsafe { ctx.read_at::<u64>(l.reclaim_gfp_offset as usize) }.unwrap_or(0)
     } else {
+        // SAFETY: as above.
         u64::from(unsafe { ctx.read_at::<u32>(l.reclaim_gfp_offset as usize) }.unwrap_or(0))
     };
     // SAFETY: helper without preconditions.
@@ -145,8 +147,10 @@ pub fn compact_try(ctx: TracePointContext) -> u32 {
     // SAFETY: offsets from the tracepoint's own format file.
     let order: i32 = unsafe { ctx.read_at(l.compact_order_offset as usize) }.unwrap_or(-1);
     let gfp_mask: u64 = if l.compact_gfp_size == 8 {
+        // SAFETY: as above.
         unsafe { ctx.read_at::<u64>(l.compact_gfp_offset as usize) }.unwrap_or(0)
     } else {
+        // SAFETY: as above.
         u64::from(unsafe { ctx.read_at::<u32>(l.compact_gfp_offset as usize) }.unwrap_or(0))
     };
     // SAFETY: helper without preconditions.

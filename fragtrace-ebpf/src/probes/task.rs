@@ -88,6 +88,7 @@ pub fn fill_attribution(l: &TaskLayout, memcg: Option<u64>, attr: &mut Attributi
         let Some(parent) = read_ptr(task, l.task_real_parent) else { break };
         // SAFETY: bpf_probe_read_kernel validates the addresses.
         let tgid = unsafe { bpf_probe_read_kernel((parent + l.task_tgid as u64) as *const u32) }.unwrap_or(0);
+        // SAFETY: as above.
         let comm = unsafe { bpf_probe_read_kernel((parent + l.task_comm as u64) as *const [u8; COMM_LEN]) }.unwrap_or([0; COMM_LEN]);
         attr.ancestors[i] = Ancestor { tgid, _pad: 0, comm };
         attr.ancestors_len = i as u32 + 1;

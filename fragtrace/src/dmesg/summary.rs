@@ -11,9 +11,12 @@ fn count(analyses: &[Analysis], kind: ReportKind) -> usize {
     analyses.iter().filter(|a| a.report.kind == kind).count()
 }
 
+/// (comm, order, mode).
+type GroupKey = (String, Option<u32>, String);
+
 /// (comm, order, mode) → (count, flags text).
-fn groups(analyses: &[Analysis]) -> Vec<((String, Option<u32>, String), usize, String)> {
-    let mut map: BTreeMap<(String, Option<u32>, String), (usize, String)> = BTreeMap::new();
+fn groups(analyses: &[Analysis]) -> Vec<(GroupKey, usize, String)> {
+    let mut map: BTreeMap<GroupKey, (usize, String)> = BTreeMap::new();
     for a in analyses.iter().filter(|a| a.report.kind == ReportKind::Failure) {
         let key = (a.report.comm.clone().unwrap_or_else(|| "?".into()), a.report.order, a.report.gfp_mask.clone().unwrap_or_else(|| "?".into()));
         let flags = if a.gfp.flags.is_empty() { format!("({})", a.gfp.source) } else { format!("{} ({})", a.gfp.flags.join("|"), a.gfp.source) };

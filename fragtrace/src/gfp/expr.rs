@@ -115,14 +115,14 @@ impl<'t> Parser<'t> {
         self.tokens.get(self.pos)
     }
 
-    pub fn next(&mut self) -> Option<&'t Token> {
+    pub fn next_token(&mut self) -> Option<&'t Token> {
         let t = self.tokens.get(self.pos);
         self.pos += 1;
         t
     }
 
     pub fn expect(&mut self, punct: &str) -> Result<(), ExprError> {
-        match self.next() {
+        match self.next_token() {
             Some(Token::Punct(p)) if *p == punct => Ok(()),
             Some(t) => Err(ExprError::Unexpected(format!("{t:?} (wanted {punct:?})"))),
             None => Err(ExprError::UnexpectedEnd),
@@ -162,8 +162,7 @@ impl<'t> Parser<'t> {
 
     fn binary(&mut self, min_prec: u8) -> Result<Value, ExprError> {
         let mut lhs = self.unary()?;
-        loop {
-            let Some(Token::Punct(op)) = self.peek() else { break };
+        while let Some(Token::Punct(op)) = self.peek() {
             let Some(prec) = precedence(op) else { break };
             if prec < min_prec {
                 break;

@@ -19,13 +19,13 @@ pub fn print_flags_table(print_fmt: &str, field: &str) -> Result<Vec<GfpName>, F
     let tokens = tokenize(&print_fmt[start + needle.len()..]).map_err(err)?;
     let mut p = Parser::new(&tokens);
     // The delimiter string.
-    match p.next() {
+    match p.next_token() {
         Some(Token::Str(_)) => {}
         _ => return Err(FormatError::PrintFmt("__print_flags without a delimiter string".into())),
     }
     let mut names = Vec::new();
     loop {
-        match p.next() {
+        match p.next_token() {
             Some(Token::Punct(")")) => break,
             Some(Token::Punct(",")) => {}
             Some(t) => return Err(FormatError::PrintFmt(format!("unexpected {t:?} in __print_flags"))),
@@ -34,7 +34,7 @@ pub fn print_flags_table(print_fmt: &str, field: &str) -> Result<Vec<GfpName>, F
         p.expect("{").map_err(err)?;
         let value = p.expression().map_err(err)?;
         p.expect(",").map_err(err)?;
-        match p.next() {
+        match p.next_token() {
             Some(Token::Str(name)) => {
                 p.expect("}").map_err(err)?;
                 names.push(GfpName { value: value.bits, name: name.clone() });
@@ -54,7 +54,7 @@ pub fn print_flags_table(print_fmt: &str, field: &str) -> Result<Vec<GfpName>, F
 
 fn skip_to_closing_brace(p: &mut Parser<'_>) -> Result<(), FormatError> {
     loop {
-        match p.next() {
+        match p.next_token() {
             Some(Token::Punct("}")) => return Ok(()),
             Some(_) => {}
             None => return Err(FormatError::PrintFmt("unterminated entry".into())),

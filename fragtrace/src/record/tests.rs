@@ -187,7 +187,7 @@ fn round_trip_across_blocks_with_and_without_compression() {
         let path = dir.file(&format!("c{compress}.ftr"));
         let rec = write(small_blocks(&path, compress), &events);
         assert_eq!(rec.events_written(), 5000);
-        let (seen, report) = read_all(&[path.clone()], &ReplayOptions::default());
+        let (seen, report) = read_all(std::slice::from_ref(&path), &ReplayOptions::default());
         assert_eq!(seen.events, events, "compress={compress}");
         assert_eq!(seen.stacks.len(), 3, "each stack is delivered once although every block defines it");
         assert_eq!(seen.stacks[0].1, vec!["frame_0".to_string(), "__alloc_pages_noprof".into()]);
@@ -240,7 +240,7 @@ fn every_cut_keeps_every_complete_block() {
     let mut previous = 0;
     for len in (header_end as usize..full.len()).step_by(7).chain([full.len() - 1]) {
         std::fs::write(&cut_path, &full[..len]).unwrap();
-        let (seen, report) = read_all(&[cut_path.clone()], &ReplayOptions::default());
+        let (seen, report) = read_all(std::slice::from_ref(&cut_path), &ReplayOptions::default());
         assert!(!report.clean_end);
         assert!(seen.events.len() >= previous, "a longer prefix never yields fewer events");
         assert_eq!(seen.events[..], events[..seen.events.len()], "events are an exact prefix");
@@ -287,7 +287,8 @@ fn a_damaged_block_is_skipped_and_reading_resumes() {
     let victim = offsets[offsets.len() / 2];
     let flip = |at: u64| move |bytes: &mut Vec<u8>| bytes[at as usize] ^= 0x5a;
     let delete = |at: u64| move |bytes: &mut Vec<u8>| drop(bytes.drain(at as usize..at as usize + 10));
-    let damages: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 4] = [
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let damages: [(&str, Damage); 4] = [
         ("payload", Box::new(flip(victim + BLOCK_HEADER_LEN as u64 + 5))),
         ("length", Box::new(flip(victim + 9))),
         ("sync", Box::new(flip(victim))),
@@ -298,7 +299,7 @@ fn a_damaged_block_is_skipped_and_reading_resumes() {
         damage(&mut bytes);
         let damaged = dir.file(&format!("{what}.ftr"));
         std::fs::write(&damaged, &bytes).unwrap();
-        let (seen, report) = read_all(&[damaged.clone()], &ReplayOptions::default());
+        let (seen, report) = read_all(std::slice::from_ref(&damaged), &ReplayOptions::default());
         let [Warning::Damaged { offset, skipped, .. }] = report.warnings.as_slice() else {
             panic!("{what}: {:?}", report.warnings)
         };

@@ -71,7 +71,7 @@ impl EventFormat {
     }
 }
 
-/// `field:unsigned long pfn;	offset:8;	size:8;	signed:0;`
+/// `field:unsigned long pfn;` `offset:8;` `size:8;` `signed:0;`, tab-separated.
 fn parse_field(line: &str, line_no: usize) -> Result<Field, FormatError> {
     let malformed = |reason: &str| FormatError::Malformed {
         line: line_no,

@@ -73,9 +73,7 @@ mod tests {
     use crate::aggregate::{ExtfragGroup, FailureGroup};
 
     fn snap(count: u64, extfrag: u64, allocs: u64) -> Snapshot {
-        let mut s = Snapshot::default();
-        s.failures = count;
-        s.extfrag = extfrag;
+        let mut s = Snapshot { failures: count, extfrag, ..Default::default() };
         s.counters.allocs_seen = allocs;
         s.groups.push(FailureGroup { comm: "a".into(), order: 4, gfp_mask: 1, count, last_seen_ns: 1, top_stack: None, stacks: vec![] });
         s.extfrag_groups.push(ExtfragGroup { alloc_migratetype: 0, fallback_migratetype: 1, count: extfrag, fragmenting: 0, severe: 0 });

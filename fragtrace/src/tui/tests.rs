@@ -1,9 +1,11 @@
 //! Snapshot tests: every pane and the whole screen from fixed snapshots, at 80×24 and
-//! 160×48, through ratatui's `TestBackend` with an injected clock. Golden files live in
-//! `src/tui/snapshots/`; `FRAGTRACE_UPDATE_SNAPSHOTS=1 cargo test` rewrites them after an
-//! intended change (review the diff).
+//! 160×48, through ratatui's `TestBackend` with an injected clock. The expected screens are
+//! insta snapshots in `src/tui/snapshots/<name>.snap`; after an intended change, review and
+//! accept the new ones with `cargo insta review` (or `INSTA_UPDATE=always cargo test` and
+//! read the diff). `cargo xtask test` sets `INSTA_UPDATE=no`: a mismatch fails, nothing is
+//! written.
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use ratatui::{Terminal, backend::TestBackend, buffer::Buffer, layout::Rect};
 
@@ -68,9 +70,7 @@ fn zones() -> Vec<ZoneFree> {
 }
 
 fn normal() -> (Snapshot, Rates) {
-    let mut s = Snapshot::default();
-    s.failures = 42;
-    s.silent_failures = 12;
+    let mut s = Snapshot { failures: 42, silent_failures: 12, ..Default::default() };
     s.by_order[4] = 30;
     s.by_order[6] = 12;
     s.silent_by_order[4] = 12;
@@ -135,17 +135,12 @@ fn text(buf: &Buffer) -> String {
     out
 }
 
+/// Compares with `src/tui/snapshots/{name}.snap`. Rows are right-trimmed and the screen has a
+/// fixed height, so insta's trimming of trailing blank lines loses nothing.
 fn check(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/tui/snapshots").join(format!("{name}.txt"));
-    if std::env::var_os("FRAGTRACE_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; run with FRAGTRACE_UPDATE_SNAPSHOTS=1 to create it", path.display()));
-    if expected != actual {
-        panic!("{name} differs from {}:\n--- expected\n{expected}\n--- actual\n{actual}", path.display());
-    }
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!(name, actual);
+    });
 }
 
 fn full(name: &str, screen: &Screen, w: u16, h: u16) -> String {

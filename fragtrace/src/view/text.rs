@@ -204,8 +204,7 @@ mod tests {
 
     #[test]
     fn renders_groups_orders_tables_and_zones() {
-        let mut snapshot = Snapshot::default();
-        snapshot.failures = 3;
+        let mut snapshot = Snapshot { failures: 3, ..Default::default() };
         snapshot.by_order[6] = 3;
         snapshot.groups.push(FailureGroup { comm: "runc:[1:CHILD]".into(), order: 6, gfp_mask: 0x50, count: 3, last_seen_ns: 1, top_stack: Some(7), stacks: vec![(7, 3)] });
         snapshot.by_gfp = vec![(0x50, 3)];

@@ -104,8 +104,8 @@ fn pipe_resize_child(name: &str, cgroup: &str, sizes_mib: &[u64]) -> (u32, Vec<i
             libc::_exit(0);
         }
     }
-    // SAFETY: closing our copy of the write end; reading into our buffer; reaping our child.
     let mut buf = vec![0u8; 4 * sizes_mib.len()];
+    // SAFETY: closing our copy of the write end; reading into our buffer; reaping our child.
     unsafe {
         libc::close(fds[1]);
         let mut got = 0usize;

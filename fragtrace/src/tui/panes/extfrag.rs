@@ -25,7 +25,7 @@ fn short_name(mt: i32) -> &'static str {
 
 pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     let s = &screen.snapshot;
-    let frag = if s.extfrag > 0 { s.extfrag_fragmenting * 100 / s.extfrag } else { 0 };
+    let frag = (s.extfrag_fragmenting * 100).checked_div(s.extfrag).unwrap_or(0);
     let block = block("Extfrag fallbacks");
     if s.extfrag == 0 {
         Paragraph::new(Line::styled("none: every allocation found its own migratetype", DIM)).block(block).render(area, buf);

@@ -61,7 +61,7 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
         ),
     };
     let label_width = if screen.ui.group_by == GroupBy::Process { 15 } else { inner_width.saturating_sub(24).max(8) };
-    let table_rows: Vec<Row> = rows
+    let table_rows: Vec<Row<'_>> = rows
         .iter()
         .map(|r| {
             let mut cells = vec![fit(&r.label, label_width)];

@@ -34,6 +34,6 @@ const HELP: &[&str] = &[
 
 pub fn render(_screen: &Screen, area: Rect, buf: &mut Buffer) {
     Clear.render(area, buf);
-    let lines: Vec<Line> = HELP.iter().map(|l| Line::raw(*l)).collect();
+    let lines: Vec<Line<'_>> = HELP.iter().map(|l| Line::raw(*l)).collect();
     Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Help — Esc closes")).render(area, buf);
 }

@@ -30,7 +30,7 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     let max = orders.iter().map(|&o| s.by_order[o]).max().unwrap_or(0);
     // "o10+ 12345 " + bar + " 100% silent"
     let bar_width = (area.width as usize).saturating_sub(2 + 12 + 12).max(1);
-    let lines: Vec<Line> = orders
+    let lines: Vec<Line<'_>> = orders
         .iter()
         .map(|&o| {
             let n = s.by_order[o];
