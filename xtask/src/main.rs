@@ -305,10 +305,7 @@ fn top(args: &[String]) -> anyhow::Result<()> {
 /// (`-Z build-std=core`), in a target directory of their own.
 fn clippy_ebpf(toolchain: &setup::EbpfToolchain) -> anyhow::Result<()> {
     let name = toolchain.name();
-    if !shell::succeeds("rustup", &["run", name, "cargo", "clippy", "--version"]) {
-        eprintln!("xtask: SKIPPED clippy on the eBPF programs: the {name} toolchain has no clippy (rustup component add clippy --toolchain {name})");
-        return Ok(());
-    }
+    setup::ensure_clippy(name)?;
     let bootstrap: &[(&str, &str)] = match toolchain {
         setup::EbpfToolchain::Nightly => &[],
         setup::EbpfToolchain::StableBootstrap => &[("RUSTC_BOOTSTRAP", "1")],
@@ -337,6 +334,7 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     shell::cargo(&toolchain, &["build", "--package", "fragtrace", "--bins"])?;
     // Lints before tests: every crate and target of the host build, then the eBPF programs,
     // which the host build compiles out.
+    setup::ensure_clippy(&setup::host_toolchain())?;
     shell::cargo(&toolchain, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     clippy_ebpf(&toolchain)?;
     let static_binary = dist()?;

@@ -43,8 +43,29 @@ fn ensure_protoc() -> anyhow::Result<()> {
 }
 
 fn has_rust_src(toolchain: &str) -> bool {
+    has_component(toolchain, "rust-src")
+}
+
+fn has_component(toolchain: &str, component: &str) -> bool {
     output("rustup", &["component", "list", "--toolchain", toolchain, "--installed"])
-        .is_some_and(|list| list.lines().any(|l| l.trim().starts_with("rust-src")))
+        .is_some_and(|list| list.lines().any(|l| l.trim().starts_with(component)))
+}
+
+/// The toolchain cargo runs with here (`rustup show active-toolchain`'s first word).
+pub fn host_toolchain() -> String {
+    output("rustup", &["show", "active-toolchain"])
+        .and_then(|o| o.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "stable".to_string())
+}
+
+/// `cargo xtask test` runs clippy on the host and on the eBPF target: a toolchain installed
+/// with rustup's minimal profile has no clippy until this adds it.
+pub fn ensure_clippy(toolchain: &str) -> anyhow::Result<()> {
+    if has_component(toolchain, "clippy") {
+        return Ok(());
+    }
+    run("rustup", &["component", "add", "clippy", "--toolchain", toolchain])
+        .with_context(|| format!("adding clippy to the {toolchain} toolchain (cargo xtask test runs it)"))
 }
 
 fn ensure_rust_src() -> anyhow::Result<EbpfToolchain> {
