@@ -106,6 +106,43 @@ impl Drop for SysctlGuard {
     }
 }
 
+/// Unmounts on drop a `fstype` mount at `target` that was not there when the guard was made:
+/// a test that makes the library mount something (debugfs, for the kernel's extfrag indices)
+/// leaves the machine's mounts as it found them, pass or fail. Detached (`MNT_DETACH`), so
+/// mounts the kernel made under it (tracefs at debugfs' `tracing`) go with it.
+pub struct UnmountIfNew {
+    target: &'static str,
+    fstype: &'static str,
+    was_mounted: bool,
+}
+
+impl UnmountIfNew {
+    pub fn watch(target: &'static str, fstype: &'static str) -> Self {
+        Self { target, fstype, was_mounted: is_mounted(target, fstype) }
+    }
+}
+
+/// Whether /proc/self/mounts has a `fstype` mount at `target`.
+pub fn is_mounted(target: &str, fstype: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mounts").expect("/proc/self/mounts").lines().any(|line| {
+        let mut fields = line.split_whitespace().skip(1);
+        fields.next() == Some(target) && fields.next() == Some(fstype)
+    })
+}
+
+impl Drop for UnmountIfNew {
+    fn drop(&mut self) {
+        if self.was_mounted || !is_mounted(self.target, self.fstype) {
+            return;
+        }
+        let target = std::ffi::CString::new(self.target).expect("a mount point without NUL");
+        // SAFETY: a NUL-terminated path; MNT_DETACH takes no other argument.
+        if unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) } != 0 {
+            eprintln!("WARNING: could not unmount the {} this test mounted at {}: {}", self.fstype, self.target, std::io::Error::last_os_error());
+        }
+    }
+}
+
 /// A nested memory cgroup (cgroup v1 `memory` hierarchy) such as a Kubernetes container's
 /// `kubepods/burstable/pod<uid>/<id>`, with the OOM killer disabled and a limit just above
 /// its usage on the leaf. Every directory it created is removed on drop, deepest first.
