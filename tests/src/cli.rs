@@ -2,14 +2,16 @@
 //! signalling it, and provoking failures while it runs.
 
 use std::{
+    ffi::OsStr,
     io::{BufRead, BufReader},
-    path::PathBuf,
+    ops::{Deref, DerefMut},
+    path::{Path, PathBuf},
     process::{Child, Command},
     sync::mpsc,
     time::Duration,
 };
 
-use crate::{MemCgroupPath, SysctlGuard, TriggerResult, built_binary, run_trigger};
+use crate::{MemCgroupPath, SysctlGuard, TriggerResult, built_binary, run_trigger, wait_exit, wait_for_value};
 
 pub fn fragtrace() -> Command {
     Command::new(built_binary("fragtrace"))
@@ -22,6 +24,55 @@ pub fn temp_path(name: &str) -> PathBuf {
     let path = dir.join(name);
     let _ = std::fs::remove_file(&path);
     path
+}
+
+/// A [`temp_path`] removed on drop, file or directory (whatever the test made of it), so a
+/// failing assertion does not leave it behind.
+pub struct TempPath(PathBuf);
+
+impl TempPath {
+    /// A fresh path; nothing is created.
+    pub fn new(name: &str) -> Self {
+        let path = temp_path(name);
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+
+    /// A fresh, empty directory.
+    pub fn dir(name: &str) -> Self {
+        let dir = Self::new(name);
+        std::fs::create_dir_all(&dir.0).unwrap_or_else(|e| panic!("creating {}: {e}", dir.0.display()));
+        dir
+    }
+}
+
+impl Deref for TempPath {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempPath {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<OsStr> for TempPath {
+    fn as_ref(&self) -> &OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if self.0.is_dir() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
 }
 
 /// Forwards a child's output lines to a channel.
@@ -61,13 +112,14 @@ pub enum Says {
 }
 
 /// Spawns `command` with that stream piped and waits (30 s at most) for a line containing
-/// `needle`; returns the child, the stream's lines, and those seen so far.
-pub fn spawn_until(command: &mut Command, stream: Says, needle: &str) -> (Child, mpsc::Receiver<String>, Vec<String>) {
+/// `needle`; returns the child (killed on drop if still running), the stream's lines, and
+/// those seen so far.
+pub fn spawn_until(command: &mut Command, stream: Says, needle: &str) -> (KillOnDrop, mpsc::Receiver<String>, Vec<String>) {
     match stream {
         Says::Stdout => command.stdout(std::process::Stdio::piped()),
         Says::Stderr => command.stderr(std::process::Stdio::piped()),
     };
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("spawning {:?}: {e}", command.get_program()));
+    let mut child = KillOnDrop(command.spawn().unwrap_or_else(|e| panic!("spawning {:?}: {e}", command.get_program())));
     let lines = match stream {
         Says::Stdout => lines_of(child.stdout.take().expect("stdout")),
         Says::Stderr => lines_of(child.stderr.take().expect("stderr")),
@@ -78,11 +130,11 @@ pub fn spawn_until(command: &mut Command, stream: Says, needle: &str) -> (Child,
 }
 
 /// Starts `fragtrace record -o FILE EXTRA…` (stopping by itself after 120 s at most) and
-/// waits until it says it is recording; returns the child, its stderr lines and those seen.
-/// `--alloc-probe always` unless EXTRA says otherwise: these tests count every provoked
+/// waits until it says it is recording; returns the child (killed on drop if still running),
+/// its stderr lines and those seen. `--alloc-probe always` unless EXTRA says otherwise: these tests count every provoked
 /// failure on the per-allocation probe itself (the default, `auto`, is the same on this host;
 /// tests/tests/e2e_isolated.rs tests the default, e2e_gate.rs the opt-in `on-pressure`).
-pub fn start_recorder(file: &std::path::Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>, Vec<String>) {
+pub fn start_recorder(file: &Path, extra: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>, Vec<String>) {
     let always: &[&str] = if extra.contains(&"--alloc-probe") { &[] } else { &["--alloc-probe", "always"] };
     spawn_until(fragtrace().args(["record", "--duration", "120s", "-o"]).arg(file).args(always).args(extra), Says::Stderr, "recording to")
 }
@@ -110,6 +162,45 @@ pub fn provoke_failures(tag: &str) -> TriggerResult {
     let result = run_trigger(&["pipe-resize", &dirs, "16", "32", "64", "128"], Duration::from_secs(60));
     assert_eq!(result.errnos, vec![libc::ENOMEM; 4]);
     result
+}
+
+/// `report --jsonl FILE EXTRA…`: its objects (failures, zones, …, then the summary). Works on a
+/// recording still being written: the complete blocks are read (and the cut is warned about).
+pub fn report_jsonl(file: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let out = fragtrace().args(["report", "--jsonl"]).args(extra).arg(file).output().expect("fragtrace report --jsonl");
+    assert!(out.status.success(), "report --jsonl {extra:?} {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    json_lines(&out.stdout)
+}
+
+/// `report --json FILE`: the aggregate document of the complete blocks so far.
+pub fn report_json(file: &Path) -> serde_json::Value {
+    let out = fragtrace().args(["report", "--json"]).arg(file).output().expect("fragtrace report --json");
+    assert!(out.status.success(), "report --json {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("report --json {}: {e}", file.display()))
+}
+
+/// Waits until the recording being written to `file` has, on disk, a data block with a zone
+/// snapshot and a tick (the recorder writes its block at every one-second tick).
+pub fn wait_until_recorded_ticks(file: &Path) {
+    crate::wait_until(&format!("a zone snapshot and a tick on disk in {}", file.display()), Duration::from_secs(30), || {
+        let doc = report_json(file);
+        doc["zones"].as_array().is_some_and(|z| !z.is_empty()) && doc["counters"]["allocs_seen"].as_u64().is_some_and(|n| n > 0)
+    });
+}
+
+/// Waits until the recording being written to `file` has, on disk, the failures of process
+/// `tgid` with exactly these orders (the recorder writes its block at every one-second tick).
+pub fn wait_until_recorded_failures(file: &Path, tgid: u32, orders: &[u64]) {
+    let mut last = Vec::new();
+    let found = crate::poll(Duration::from_secs(30), || {
+        last = report_jsonl(file, &[])
+            .iter()
+            .filter(|o| o["kind"] == "failure" && o["tgid"] == tgid)
+            .filter_map(|o| o["order"].as_u64())
+            .collect();
+        (last == orders).then_some(())
+    });
+    assert!(found.is_some(), "waited 30 s for the failures {orders:?} of {tgid} on disk in {}; last read {last:?}", file.display());
 }
 
 /// Sends `signal` to our own child, by pid.
@@ -274,14 +365,10 @@ pub fn provoke_sizes_in_child(name: &str, cgroup_dir: &std::path::Path, sizes_mi
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawning alloc-trigger");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while child.try_wait().expect("waiting for alloc-trigger").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("alloc-trigger pipe-resize-child {name} {} {sizes_mib:?} did not finish within 30 s", cgroup_dir.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    if wait_exit(&mut child, Duration::from_secs(30)).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("alloc-trigger pipe-resize-child {name} {} {sizes_mib:?} did not finish within 30 s", cgroup_dir.display());
     }
     let out = child.wait_with_output().expect("alloc-trigger output");
     assert!(out.status.success(), "alloc-trigger failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -291,22 +378,31 @@ pub fn provoke_sizes_in_child(name: &str, cgroup_dir: &std::path::Path, sizes_mi
 }
 
 /// A child process killed (by its pid: it is ours) and reaped on drop if still running, so a
-/// failing test never leaves a tracer or a workload behind.
+/// failing test never leaves a tracer or a workload behind. Derefs to the [`Child`].
 pub struct KillOnDrop(pub Child);
 
 impl KillOnDrop {
     /// Waits up to `timeout` for the child to exit; `None` if it is still running.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.0.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if std::time::Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_exit(&mut self.0, timeout)
+    }
+
+    /// Waits up to `timeout` for the child to exit; panics saying `what` did not stop.
+    pub fn expect_exit(&mut self, what: &str, timeout: Duration) -> std::process::ExitStatus {
+        wait_for_value(&format!("{what} to exit"), timeout, || self.0.try_wait().expect("try_wait on our child"))
+    }
+}
+
+impl Deref for KillOnDrop {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
     }
 }
 

@@ -1,12 +1,14 @@
 //! Support for the privileged end-to-end tests: root check, RAII guards that restore sysctls
 //! and remove cgroups even when a test fails, the trigger, and a collecting sink.
 //!
-//! Tests panic instead of returning errors so a failure keeps its message and location.
+//! Tests panic instead of returning errors so a failure keeps its message and location. They
+//! wait for conditions ([`wait_until`], [`poll`]), not for fixed times, and clean up through
+//! `Drop` guards, so a failed assertion leaves nothing behind.
 
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     sync::{Mutex, MutexGuard},
     time::{Duration, Instant},
 };
@@ -26,6 +28,44 @@ pub mod containerd;
 pub mod cri;
 pub mod http;
 pub mod pty;
+
+/// Checks `check` until it gives a value, for at most `timeout`; `None` when time ran out.
+/// Looks again after 5 ms, then less and less often (at most every 100 ms): a cheap check
+/// answers quickly, a costly one (running a command) does not hog the CPU the test needs.
+/// These pauses are the only sleeps the tests need to wait for something to happen.
+pub fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Waits until `cond` holds; panics after `timeout` saying what did not happen.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    if poll(timeout, || cond().then_some(())).is_none() {
+        panic!("waited {timeout:?} for {what}, in vain");
+    }
+}
+
+/// Waits until `check` gives a value and returns it; panics after `timeout` saying what did
+/// not happen.
+pub fn wait_for_value<T>(what: &str, timeout: Duration, check: impl FnMut() -> Option<T>) -> T {
+    poll(timeout, check).unwrap_or_else(|| panic!("waited {timeout:?} for {what}, in vain"))
+}
+
+/// Waits up to `timeout` for our child to exit; `None` if it is still running.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    poll(timeout, || child.try_wait().expect("try_wait on our child"))
+}
 
 /// The end-to-end tests attach probes and change global sysctls: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -66,6 +106,43 @@ impl Drop for SysctlGuard {
     }
 }
 
+/// Unmounts on drop a `fstype` mount at `target` that was not there when the guard was made:
+/// a test that makes the library mount something (debugfs, for the kernel's extfrag indices)
+/// leaves the machine's mounts as it found them, pass or fail. Detached (`MNT_DETACH`), so
+/// mounts the kernel made under it (tracefs at debugfs' `tracing`) go with it.
+pub struct UnmountIfNew {
+    target: &'static str,
+    fstype: &'static str,
+    was_mounted: bool,
+}
+
+impl UnmountIfNew {
+    pub fn watch(target: &'static str, fstype: &'static str) -> Self {
+        Self { target, fstype, was_mounted: is_mounted(target, fstype) }
+    }
+}
+
+/// Whether /proc/self/mounts has a `fstype` mount at `target`.
+pub fn is_mounted(target: &str, fstype: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mounts").expect("/proc/self/mounts").lines().any(|line| {
+        let mut fields = line.split_whitespace().skip(1);
+        fields.next() == Some(target) && fields.next() == Some(fstype)
+    })
+}
+
+impl Drop for UnmountIfNew {
+    fn drop(&mut self) {
+        if self.was_mounted || !is_mounted(self.target, self.fstype) {
+            return;
+        }
+        let target = std::ffi::CString::new(self.target).expect("a mount point without NUL");
+        // SAFETY: a NUL-terminated path; MNT_DETACH takes no other argument.
+        if unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) } != 0 {
+            eprintln!("WARNING: could not unmount the {} this test mounted at {}: {}", self.fstype, self.target, std::io::Error::last_os_error());
+        }
+    }
+}
+
 /// A nested memory cgroup (cgroup v1 `memory` hierarchy) such as a Kubernetes container's
 /// `kubepods/burstable/pod<uid>/<id>`, with the OOM killer disabled and a limit just above
 /// its usage on the leaf. Every directory it created is removed on drop, deepest first.
@@ -99,15 +176,9 @@ impl Drop for MemCgroupPath {
     fn drop(&mut self) {
         let _ = std::fs::write(self.leaf.join("memory.limit_in_bytes"), "-1");
         for dir in self.created.iter().rev() {
-            let mut removed = false;
-            for _ in 0..50 {
-                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
-                    removed = true;
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            if !removed {
+            // A cgroup whose last task just exited may still be busy for a moment.
+            let removed = poll(Duration::from_secs(5), || (std::fs::remove_dir(dir).is_ok() || !dir.exists()).then_some(()));
+            if removed.is_none() {
                 eprintln!("WARNING: could not remove {}", dir.display());
             }
         }
@@ -140,17 +211,10 @@ pub fn run_trigger(args: &[&str], timeout: Duration) -> TriggerResult {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawning alloc-trigger");
-    let deadline = Instant::now() + timeout;
-    loop {
-        if child.try_wait().expect("waiting for alloc-trigger").is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("alloc-trigger {args:?} did not finish within {timeout:?} (stuck in the memcg OOM wait?)");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if wait_exit(&mut child, timeout).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("alloc-trigger {args:?} did not finish within {timeout:?} (stuck in the memcg OOM wait?)");
     }
     let output = child.wait_with_output().expect("trigger output");
     assert!(output.status.success(), "alloc-trigger {args:?} failed: {:?}", output.status);
@@ -227,11 +291,10 @@ pub fn collect_during<T: Send + 'static>(
         let mut collector = Collector::default();
         let handle = tokio::task::spawn_blocking(work);
         let (tx, rx) = tokio::sync::oneshot::channel();
+        // No grace period after `work`: `Session::run` drains the ring buffer once `stop`
+        // completes, so every event `work` caused is collected.
         let stop = async move {
-            let result = handle.await;
-            // Give the ring buffer a moment to be drained after the last event.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let _ = tx.send(result);
+            let _ = tx.send(handle.await);
         };
         let options = RunOptions { tick: Duration::from_millis(100), zones_every: None, filter: EventFilter::default() };
         let stats = session.run(&mut [&mut collector], &options, stop).await.expect("session");

@@ -6,8 +6,10 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
+
+use crate::{poll, wait_exit};
 
 pub struct Pty {
     pub child: Child,
@@ -67,15 +69,8 @@ impl Pty {
 
     /// Waits until `pred` holds for the screen's text; panics with the screen after `timeout`.
     pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.contents();
-            if pred(&text) {
-                return text;
-            }
-            assert!(Instant::now() < deadline, "{what} not on screen within {timeout:?}; screen:\n{text}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        poll(timeout, || Some(self.contents()).filter(|text| pred(text)))
+            .unwrap_or_else(|| panic!("{what} not on screen within {timeout:?}; screen:\n{}", self.contents()))
     }
 
     pub fn type_keys(&mut self, keys: &[u8]) {
@@ -94,18 +89,11 @@ impl Pty {
 
     /// Waits for the child to exit, killing it (our own child, by pid) after `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("the program did not exit within {timeout:?}; screen:\n{}", self.contents());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_exit(&mut self.child, timeout).unwrap_or_else(|| {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!("the program did not exit within {timeout:?}; screen:\n{}", self.contents())
+        })
     }
 }
 

@@ -37,11 +37,10 @@ fn the_daemonset_manifest_validates_against_the_kubernetes_schemas() {
         assert!(said.contains(&format!("passed for resource {kind}")), "{kind} not validated: {said}");
     }
     // The validator is strict: a misspelt field fails.
-    let broken = std::env::temp_dir().join(format!("fragtrace-broken-{}.yaml", std::process::id()));
+    let broken = fragtrace_tests::cli::TempPath::new("broken-daemonset.yaml");
     let text = std::fs::read_to_string(repo("deploy/kubernetes/daemonset.yaml")).expect("manifest");
     std::fs::write(&broken, text.replace("hostPID: true", "hostPIDs: true")).expect("write");
     let (ok, said) = validate(&broken);
-    std::fs::remove_file(&broken).ok();
     assert!(!ok, "a misspelt field must fail validation: {said}");
 }
 

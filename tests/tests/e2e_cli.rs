@@ -4,19 +4,23 @@
 use std::{os::unix::fs::PermissionsExt, process::Stdio, time::Duration};
 
 use fragtrace_tests::{
-    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, start_recorder, temp_path, wait_for},
+    cli::{
+        KillOnDrop, TempPath, fragtrace, json_lines, lines_of, provoke_failures, signal, start_recorder, wait_for, wait_until_recorded_failures,
+        wait_until_recorded_ticks,
+    },
     require_root, row_starting_with,
 };
 
 #[test]
 fn record_then_every_report_format_and_replay() {
     let _serial = require_root();
-    let file = temp_path("failures.ftr");
+    let file = TempPath::new("failures.ftr");
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--compress", "--zones-interval", "500ms"]);
-    // Let a zone snapshot and a tick land before the failures, so the replay has ticks.
-    std::thread::sleep(Duration::from_millis(1200));
+    // A zone snapshot and a tick on disk before the failures, so the replay has ticks.
+    wait_until_recorded_ticks(&file);
     let trigger = provoke_failures("record");
-    std::thread::sleep(Duration::from_millis(1200));
+    // And the failures in a block of their own, written at the next tick.
+    wait_until_recorded_failures(&file, trigger.pid, &[6, 7, 8, 9]);
     signal(&recorder, libc::SIGINT);
     let status = recorder.wait().expect("recorder exit");
     assert!(status.success(), "record exited with {status}; stderr {seen:?}");
@@ -92,17 +96,18 @@ fn record_then_every_report_format_and_replay() {
     let again = fragtrace().args(["record", "--duration", "1s", "-o"]).arg(&file).output().expect("record again");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
-    std::fs::remove_file(&file).expect("cleanup");
 }
 
 #[test]
 fn top_batch_shows_provoked_failures() {
     let _serial = require_root();
-    let mut top = fragtrace()
-        .args(["top", "--batch", "--interval", "300ms", "--comm", "alloc-trig*", "--alloc-probe", "always"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawning fragtrace top");
+    let mut top = KillOnDrop(
+        fragtrace()
+            .args(["top", "--batch", "--interval", "300ms", "--comm", "alloc-trig*", "--alloc-probe", "always"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawning fragtrace top"),
+    );
     let stdout = lines_of(top.stdout.take().expect("stdout"));
     let mut seen = Vec::new();
     wait_for(&stdout, "fragtrace — ", &mut seen);
@@ -136,19 +141,19 @@ fn top_batch_shows_provoked_failures() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let garbage = temp_path("garbage.ftr");
+    let garbage = TempPath::new("garbage.ftr");
     std::fs::write(&garbage, b"this is not a recording").expect("write");
     let out = fragtrace().arg("report").arg(&garbage).output().expect("report");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a fragtrace recording") && err.contains("garbage.ftr"), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
-    let empty = temp_path("empty.ftr");
+    let empty = TempPath::new("empty.ftr");
     std::fs::write(&empty, b"").expect("write");
     let out = fragtrace().arg("report").arg(&empty).output().expect("report");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("empty.ftr: the file is empty"));
-    let newer = temp_path("newer.ftr");
+    let newer = TempPath::new("newer.ftr");
     std::fs::write(&newer, [&b"FRAGTRCE"[..], &7u32.to_le_bytes(), &[0; 4]].concat()).expect("write");
     let out = fragtrace().arg("report").arg(&newer).output().expect("report");
     assert_eq!(out.status.code(), Some(1));
@@ -169,15 +174,12 @@ fn bad_input_is_a_clear_error() {
     let bad_cgroup = fragtrace().args(["report", "--cgroup", "kubepods", "x.ftr"]).output().expect("report");
     assert_eq!(bad_cgroup.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_cgroup.stderr).contains("kubepods"), "{}", String::from_utf8_lossy(&bad_cgroup.stderr));
-    for f in [garbage, empty, newer] {
-        let _ = std::fs::remove_file(f);
-    }
 }
 
 #[test]
 fn record_shows_a_status_line_on_a_terminal_only() {
     let _serial = require_root();
-    let file = temp_path("status.ftr");
+    let file = TempPath::new("status.ftr");
     // `script` gives the recorder a pseudo-terminal as stderr.
     let command = format!("{} record -o {} --duration 2500ms", fragtrace_tests::built_binary("fragtrace").display(), file.display());
     let out = std::process::Command::new("script").args(["-qfec", &command, "/dev/null"]).output().expect("script (util-linux)");
@@ -186,11 +188,11 @@ fn record_shows_a_status_line_on_a_terminal_only() {
     let updates: Vec<&str> = tty.split('\r').filter(|l| l.contains("events,") && l.contains("dropped,") && l.contains("KiB,")).collect();
     assert!(updates.len() >= 2, "a status update every second on a terminal: {tty:?}");
     assert!(updates.last().expect("update").trim_end().ends_with("2s"), "elapsed time: {updates:?}");
-    std::fs::remove_file(&file).expect("cleanup");
+    // The same path again: the second recorder refuses an existing file without --force.
+    std::fs::remove_file(&file).expect("removing the first recording");
     // Not a terminal: no status line, only the start and end messages.
     let out = fragtrace().args(["record", "--duration", "1500ms", "-o"]).arg(&file).output().expect("record");
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains('\r') && err.lines().count() == 2, "{err:?}");
-    std::fs::remove_file(&file).expect("cleanup");
 }

@@ -17,7 +17,7 @@ use std::{path::Path, process::Stdio, time::Duration};
 
 use fragtrace_tests::{
     SysctlGuard,
-    cli::{KillOnDrop, fragtrace, json_lines, lines_of, signal, start_recorder, temp_path, wait_for},
+    cli::{KillOnDrop, TempPath, fragtrace, json_lines, lines_of, signal, start_recorder, wait_for},
     containerd::{CgroupCleanup, Containerd, TOOLS_IMAGE, tools_image, tools_rootfs, wait_for_file},
     cri::{ContainerSpec, Cri, PodSpec},
     require_root,
@@ -35,15 +35,14 @@ fn container_id(tag: u8) -> String {
 
 /// Records (default probes) while `work` runs; returns the failures from `report --jsonl`.
 fn record(tag: &str, oci_root: &Path, work: impl FnOnce()) -> Vec<Value> {
-    let file = temp_path(&format!("{tag}.ftr"));
+    let file = TempPath::new(&format!("{tag}.ftr"));
     let root = oci_root.display().to_string();
     let (mut recorder, _stderr, _) = start_recorder(&file, &["--alloc-probe", "auto", "--oci-root", &root]);
     work();
     signal(&recorder, libc::SIGINT);
     assert!(recorder.wait().expect("recorder exit").success());
-    let out = fragtrace().args(["report", "--jsonl"]).arg(&file).output().expect("report");
+    let out = fragtrace().args(["report", "--jsonl"]).arg(&*file).output().expect("report");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let _ = std::fs::remove_file(&file);
     json_lines(&out.stdout).into_iter().filter(|o| o["kind"] == "failure").collect()
 }
 
@@ -215,14 +214,11 @@ fn cri_pod_failure(tag: &str, pod: &PodSpec) -> (String, Vec<Value>) {
     (id, ours)
 }
 
-fn pod_spec(name: &str, uid: &str, cgroup_parent: String) -> PodSpec {
-    PodSpec {
-        name: name.into(),
-        namespace: "shop".into(),
-        uid: uid.into(),
-        cgroup_parent,
-        log_dir: temp_path(&format!("pod-logs-{uid}")),
-    }
+/// The pod, and its log directory (removed on drop).
+fn pod_spec(name: &str, uid: &str, cgroup_parent: String) -> (PodSpec, TempPath) {
+    let logs = TempPath::new(&format!("pod-logs-{uid}"));
+    let pod = PodSpec { name: name.into(), namespace: "shop".into(), uid: uid.into(), cgroup_parent, log_dir: logs.to_path_buf() };
+    (pod, logs)
 }
 
 fn pod_uid(tag: u16) -> String {
@@ -245,13 +241,12 @@ fn a_cri_pod_with_the_cgroupfs_driver_is_attributed() {
     let _serial = require_root();
     let uid = pod_uid(1);
     let _cgroups = CgroupCleanup::new(&format!("kubepods/burstable/pod{uid}"));
-    let pod = pod_spec("web-0", &uid, format!("/kubepods/burstable/pod{uid}"));
+    let (pod, _logs) = pod_spec("web-0", &uid, format!("/kubepods/burstable/pod{uid}"));
     let (id, failures) = cri_pod_failure("cri-cgroupfs", &pod);
     for f in &failures {
         assert_identity(f, &pod, &id, "burstable");
         assert_eq!(f["cgroup"], format!("/kubepods/burstable/pod{uid}/{id}").as_str(), "{f}");
     }
-    let _ = std::fs::remove_dir_all(&pod.log_dir);
 }
 
 /// With the kubelet's systemd driver, the pod's parent is a slice name. The real driver needs
@@ -264,14 +259,13 @@ fn a_cri_pod_with_a_systemd_slice_parent_is_attributed() {
     let _serial = require_root();
     let uid = pod_uid(2);
     let slice = format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_"));
-    let pod = pod_spec("batch-7", &uid, slice.clone());
+    let (pod, _logs) = pod_spec("batch-7", &uid, slice.clone());
     let (id, failures) = cri_pod_failure("cri-systemd", &pod);
     for f in &failures {
         // The slice spells the UID with underscores; the event has it with dashes.
         assert_identity(f, &pod, &id, "besteffort");
         assert!(f["cgroup"].as_str().is_some_and(|c| c.ends_with(&format!("/{slice}:cri-containerd:{id}"))), "{f}");
     }
-    let _ = std::fs::remove_dir_all(&pod.log_dir);
 }
 
 /// `capture` during a real failing start: a kubepods-shaped container (pod-level limit on
@@ -286,14 +280,13 @@ fn capture_of_a_failing_container_start_names_the_pod_and_says_it_was_starting()
     let uid = pod_uid(3);
     let pod_cgroup = format!("kubepods/burstable/pod{uid}");
     let parent = CgroupCleanup::new(&pod_cgroup);
-    let dir = temp_path("start-bundles");
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = TempPath::new("start-bundles");
     let mut capture = KillOnDrop(
         fragtrace()
             .args(["capture", "--comm", "runc*", "--pod", "shop/web-0", "--min-order", "9", "--before", "2s", "--after", "1s", "--timeout", "90s", "--oci-root"])
             .arg(ctrd.task_root(ns))
             .arg("-o")
-            .arg(&dir)
+            .arg(&*dir)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -322,7 +315,7 @@ fn capture_of_a_failing_container_start_names_the_pod_and_says_it_was_starting()
     let status = capture.wait_timeout(Duration::from_secs(60)).unwrap_or_else(|| panic!("capture did not finish: {seen:?}"));
     seen.extend(err.iter());
     assert_eq!(status.code(), Some(0), "{seen:?}");
-    let bundles: Vec<_> = std::fs::read_dir(&dir).expect("bundle dir").flatten().map(|e| e.path()).collect();
+    let bundles: Vec<_> = std::fs::read_dir(&*dir).expect("bundle dir").flatten().map(|e| e.path()).collect();
     assert_eq!(bundles.len(), 1, "{bundles:?}");
     let summary = std::fs::read_to_string(bundles[0].join("SUMMARY.md")).expect("SUMMARY.md");
     for needle in [
@@ -340,5 +333,4 @@ fn capture_of_a_failing_container_start_names_the_pod_and_says_it_was_starting()
     }
     let failures = json_lines(&std::fs::read(bundles[0].join("failures.jsonl")).expect("failures.jsonl"));
     assert!(failures.iter().any(|f| f["comm"] == "runc:[1:CHILD]" && f["container_starting"] == true && f["container_name"] == "app"), "{failures:#?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

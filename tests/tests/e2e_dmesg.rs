@@ -10,7 +10,7 @@ use std::{
 
 use fragtrace_tests::{
     MemCgroupPath, built_binary,
-    cli::{fragtrace, json_lines, lines_of, signal},
+    cli::{KillOnDrop, fragtrace, json_lines, lines_of, signal},
     require_root,
 };
 use serde_json::Value;
@@ -59,7 +59,7 @@ fn gfp_decodes_and_encodes_per_era() {
 /// Follows the live log in the background; returns the child and its stdout lines.
 /// `dmesg --follow`, started with SIGINT ignored, as a script's background job inherits it:
 /// its own handler must still make SIGINT stop it (see [`stops_on_sigint`]).
-fn follow() -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+fn follow() -> (KillOnDrop, std::sync::mpsc::Receiver<String>) {
     use std::os::unix::process::CommandExt;
     let mut command = fragtrace();
     command.args(["dmesg", "--follow", "--jsonl"]).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -70,7 +70,7 @@ fn follow() -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
             Ok(())
         });
     }
-    let mut child = command.spawn().expect("dmesg --follow");
+    let mut child = KillOnDrop(command.spawn().expect("dmesg --follow"));
     let err = lines_of(child.stderr.take().expect("stderr"));
     let mut seen = Vec::new();
     fragtrace_tests::cli::wait_for(&err, "following", &mut seen);
@@ -79,19 +79,10 @@ fn follow() -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
 }
 
 /// SIGINT ends `--follow` cleanly within a few seconds.
-fn stops_on_sigint(mut child: std::process::Child) {
+fn stops_on_sigint(mut child: KillOnDrop) {
     signal(&child, libc::SIGINT);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            assert!(status.success(), "dmesg --follow ends with success on SIGINT: {status}");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("dmesg --follow did not stop within 10 s of SIGINT (started with SIGINT ignored)");
+    let status = child.expect_exit("dmesg --follow, started with SIGINT ignored, on SIGINT", Duration::from_secs(10));
+    assert!(status.success(), "dmesg --follow ends with success on SIGINT: {status}");
 }
 
 fn wait_report(rx: &std::sync::mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {

@@ -3,23 +3,17 @@
 //! and detached again after the hold time. Attachment is read from the recorder's own BPF
 //! link descriptors (/proc/PID/fdinfo), not from fragtrace's word.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fragtrace_tests::{
-    cli::{fragtrace, provoke_failures, signal, start_recorder, temp_path, wait_for},
-    links_on, require_root,
+    cli::{TempPath, fragtrace, provoke_failures, report_json, signal, start_recorder, wait_for, wait_until_recorded_ticks},
+    links_on, require_root, wait_until,
 };
-
-fn report_json(file: &std::path::Path) -> serde_json::Value {
-    let out = fragtrace().args(["report", "--json"]).arg(file).output().expect("report --json");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("one JSON document")
-}
 
 #[test]
 fn on_pressure_attaches_on_memcg_reclaim_and_detaches_when_calm() {
     let _serial = require_root();
-    let file = temp_path("gate.ftr");
+    let file = TempPath::new("gate.ftr");
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--alloc-probe", "on-pressure", "--alloc-probe-hold", "3s"]);
     let pid = recorder.id();
     assert_eq!(links_on(pid, "mm_page_alloc"), 0, "idle machine: mm_page_alloc must not be attached");
@@ -33,11 +27,7 @@ fn on_pressure_attaches_on_memcg_reclaim_and_detaches_when_calm() {
     let second = provoke_failures("gate2");
     assert_eq!(links_on(pid, "mm_page_alloc"), 1);
     // Hold 3 s after the last signal, checked on the 1-s tick: detached within a few seconds.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while links_on(pid, "mm_page_alloc") != 0 {
-        assert!(Instant::now() < deadline, "mm_page_alloc still attached 10 s after the failures");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("mm_page_alloc to be detached after the hold time", Duration::from_secs(10), || links_on(pid, "mm_page_alloc") == 0);
     signal(&recorder, libc::SIGINT);
     assert!(recorder.wait().expect("recorder exit").success(), "{seen:?}");
     wait_for(&stderr, "recorded", &mut seen);
@@ -64,24 +54,22 @@ fn on_pressure_attaches_on_memcg_reclaim_and_detaches_when_calm() {
     let text = fragtrace().arg("report").arg(&file).output().expect("report");
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("per-allocation probe idle") && text.contains("failures while idle were not seen"), "{text}");
-    std::fs::remove_file(&file).ok();
 }
 
 #[test]
 fn always_attaches_from_the_start() {
     let _serial = require_root();
-    let file = temp_path("gate-always.ftr");
-    let (recorder, stderr, mut seen) = start_recorder(&file, &["--alloc-probe", "always"]);
+    let file = TempPath::new("gate-always.ftr");
+    let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--alloc-probe", "always"]);
     assert_eq!(links_on(recorder.id(), "mm_page_alloc"), 1);
     assert_eq!(links_on(recorder.id(), "mm_vmscan_wakeup_kswapd"), 0, "no sentinels needed when always attached");
-    std::thread::sleep(Duration::from_millis(1200));
+    // A tick with the allocations the probe saw, on disk.
+    wait_until_recorded_ticks(&file);
     signal(&recorder, libc::SIGINT);
-    let mut recorder = recorder;
     assert!(recorder.wait().expect("recorder exit").success());
     wait_for(&stderr, "recorded", &mut seen);
     let doc = report_json(&file);
     let gate = &doc["alloc_probe"];
     assert_eq!((gate["attached"].as_bool(), gate["reason"].as_str()), (Some(true), Some("always")), "{gate}");
     assert!(doc["counters"]["allocs_seen"].as_u64().expect("allocs_seen") > 0, "the probe saw allocations");
-    std::fs::remove_file(&file).ok();
 }

@@ -3,15 +3,12 @@
 //! attached after any way of ending; drops in a storm are counted exactly; hostile process
 //! names reach no output raw.
 
-use std::{
-    process::Command,
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use fragtrace_tests::{
     built_binary,
-    cli::{FailingCgroup, Says, fragtrace, json_lines, provoke_in_child, signal, spawn_until, start_recorder, temp_path, wait_for},
-    require_root,
+    cli::{FailingCgroup, Says, TempPath, fragtrace, json_lines, provoke_in_child, signal, spawn_until, start_recorder, wait_for},
+    poll, require_root,
 };
 
 /// The effective capability mask of `pid`.
@@ -34,7 +31,7 @@ const SYS_RESOURCE: u32 = 24;
 #[test]
 fn live_commands_drop_capabilities_and_keep_out_of_the_oom_killers_way() {
     let _serial = require_root();
-    let file = temp_path("caps.ftr");
+    let file = TempPath::new("caps.ftr");
     let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
     let pid = recorder.id();
     assert_eq!(cap_eff(pid), bits(&[DAC_OVERRIDE, DAC_READ_SEARCH, PERFMON, BPF]), "record keeps only what attaching and writing need");
@@ -51,7 +48,6 @@ fn live_commands_drop_capabilities_and_keep_out_of_the_oom_killers_way() {
     assert_eq!(cap_eff(serve.id()), bits(&[DAC_READ_SEARCH, PERFMON, BPF]), "serve writes no files: no CAP_DAC_OVERRIDE");
     signal(&serve, libc::SIGTERM);
     assert!(serve.wait().expect("exit").success(), "{seen:?}");
-    std::fs::remove_file(&file).ok();
 }
 
 /// fragtrace's programs as the kernel lists them: (id, name cut to 15 characters).
@@ -101,7 +97,7 @@ fn nothing_stays_loaded_or_attached_after_any_ending() {
     let before = our_programs();
     let ids_before: Vec<u64> = our_program_ids().into_iter().map(|(id, _)| id).collect();
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGKILL] {
-        let file = temp_path("detach.ftr");
+        let file = TempPath::new(&format!("detach-{sig}.ftr"));
         let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
         assert!(our_programs().len() > before.len(), "the recorder's programs are loaded while it runs");
         let recorder_progs: Vec<u64> = our_program_ids().into_iter().map(|(id, _)| id).filter(|id| !ids_before.contains(id)).collect();
@@ -109,18 +105,14 @@ fn nothing_stays_loaded_or_attached_after_any_ending() {
         signal(&recorder, sig);
         let status = recorder.wait().expect("exit");
         assert!(sig == libc::SIGKILL || status.success(), "signal {sig}: {status}");
-        // Program teardown is asynchronous in the kernel (RCU): allow it a moment.
-        let mut left = (our_programs(), links_of(&recorder_progs));
-        for _ in 0..50 {
-            if left == (before.clone(), Vec::new()) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        // Program teardown is asynchronous in the kernel (RCU): wait for it, 5 s at most.
+        let mut left = (Vec::new(), Vec::new());
+        let _ = poll(Duration::from_secs(5), || {
             left = (our_programs(), links_of(&recorder_progs));
-        }
+            (left == (before.clone(), Vec::new())).then_some(())
+        });
         assert_eq!(left.0, before, "programs left loaded after signal {sig}");
         assert_eq!(left.1, Vec::<u64>::new(), "links left attached after signal {sig}");
-        std::fs::remove_file(&file).ok();
     }
 }
 
@@ -129,7 +121,7 @@ fn drops_in_a_storm_are_counted_exactly() {
     let _serial = require_root();
     let failing = FailingCgroup::new("storm");
     let cgroup = &failing.cgroup;
-    let file = temp_path("storm.ftr");
+    let file = TempPath::new("storm.ftr");
     // The smallest ring buffer: a 2-s storm overflows it.
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--ring-buffer-kib", "4"]);
     let storm = Command::new(built_binary("alloc-trigger")).arg("storm").arg(&cgroup.leaf).args(["2", "4"]).output().expect("storm");
@@ -150,7 +142,6 @@ fn drops_in_a_storm_are_counted_exactly() {
     // The eBPF side said so too, once, through aya-log and RUST_LOG's default (warn).
     let full = seen.iter().filter(|l| l.contains("ring buffer full: events are being dropped")).count();
     assert_eq!(full, 1, "the programs' own diagnostic, once: {seen:?}");
-    std::fs::remove_file(&file).ok();
 }
 
 #[test]
@@ -159,7 +150,7 @@ fn hostile_process_names_reach_no_output_raw() {
     // The cgroup's name is hostile too (cgroupfs takes ESC and BEL, though not newlines).
     let failing = FailingCgroup::new("hostile-\x1b[2J\x07");
     let cgroup = &failing.cgroup;
-    let file = temp_path("hostile.ftr");
+    let file = TempPath::new("hostile.ftr");
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &[]);
     // Clears the screen, moves the cursor, rings the bell, and breaks lines, if printed raw.
     let name = "\x1b[2J\x1b[H\nx\x07y";
@@ -180,7 +171,6 @@ fn hostile_process_names_reach_no_output_raw() {
     let cgroups: Vec<String> = json_lines(&jsonl.stdout).iter().filter_map(|o| o["cgroup"].as_str().map(str::to_string)).collect();
     let escaped = format!("/fragtrace-e2e-hostile-\\u{{1b}}[2J\\u{{7}}-{}", std::process::id());
     assert!(cgroups.contains(&escaped), "the cgroup path is shown escaped: {cgroups:?}");
-    std::fs::remove_file(&file).ok();
 }
 
 /// Under a storm far beyond what a 4 KiB ring drains, `top --json` keeps producing its
@@ -192,7 +182,7 @@ fn top_and_record_stay_responsive_in_a_storm() {
     let _serial = require_root();
     let failing = FailingCgroup::new("responsive");
     let cgroup = &failing.cgroup;
-    let file = temp_path("responsive.ftr");
+    let file = TempPath::new("responsive.ftr");
     let (mut recorder, rec_stderr, mut rec_seen) = start_recorder(&file, &["--ring-buffer-kib", "4"]);
     let (mut top, docs, _) =
         spawn_until(fragtrace().args(["top", "--json", "--interval", "1s", "--alloc-probe", "always", "--ring-buffer-kib", "4"]), Says::Stdout, "\"kind\":\"top\"");
@@ -228,5 +218,4 @@ fn top_and_record_stay_responsive_in_a_storm() {
     let doc: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
     assert_eq!(doc["source"]["clean_end"], true, "the file was closed properly");
     assert!(doc["counters"]["dropped"].as_u64().expect("dropped") > 0, "the storm did overflow the ring");
-    std::fs::remove_file(&file).ok();
 }

@@ -19,7 +19,7 @@ use std::{
 
 use fragtrace_tests::{
     MemCgroupPath,
-    cli::{ChildTrigger, CpuHogs, KillOnDrop, PodIds, fragtrace, json_lines, lines_of, provoke_sizes_in_child, signal, temp_path, wait_for},
+    cli::{ChildTrigger, CpuHogs, KillOnDrop, PodIds, TempPath, fragtrace, json_lines, lines_of, provoke_sizes_in_child, signal, wait_for},
     require_root,
 };
 use serde_json::Value;
@@ -31,7 +31,9 @@ const PIPE_MIB: u64 = 8;
 const ORDER: u64 = 5;
 /// Below the 128 KiB the order-5 charge needs, above the page the trigger's result pipe takes.
 const HEADROOM: u64 = 64 * 1024;
-/// From the tool saying it is live to the failure.
+/// From the tool saying it is live to the failure. Part of the scenario, not a wait for
+/// anything: the tool has been running on a calm (if CPU-busy) machine for a while when the
+/// one failure comes, as on a node where a pod start fails; the tests sleep it on purpose.
 const SETTLE: Duration = Duration::from_secs(1);
 
 /// A fresh kubepods-shaped memory cgroup, its path as the kernel names it, and its pod's ids.
@@ -97,7 +99,7 @@ fn record_catches_an_isolated_failure_on_a_busy_node_every_time() {
     for n in 1..=TRIES {
         let label = format!("record, try {n}/{TRIES} ({} CPUs busy)", hogs.len());
         let (cgroup, cgroup_path, _) = fresh_cgroup();
-        let file = temp_path(&format!("isolated-{n}.ftr"));
+        let file = TempPath::new(&format!("isolated-{n}.ftr"));
         let t0 = Instant::now();
         let mut recorder = KillOnDrop(
             fragtrace().args(["record", "--duration", "60s", "-o"]).arg(&file).stderr(Stdio::piped()).spawn().expect("fragtrace record"),
@@ -122,7 +124,6 @@ fn record_catches_an_isolated_failure_on_a_busy_node_every_time() {
             doc["failures"]
         );
         check_complete(&doc["alloc_probe"], &label);
-        std::fs::remove_file(&file).ok();
         eprintln!("{label}: caught (live after {} ms, try took {} ms)", live[n - 1].as_millis(), t0.elapsed().as_millis());
     }
     summary("record", started, &live);
@@ -175,8 +176,7 @@ fn capture_catches_an_isolated_failure_on_a_busy_node_every_time() {
     for n in 1..=TRIES {
         let label = format!("capture, try {n}/{TRIES} ({} CPUs busy)", hogs.len());
         let (cgroup, cgroup_path, pod) = fresh_cgroup();
-        let dir = temp_path(&format!("isolated-bundles-{n}"));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = TempPath::new(&format!("isolated-bundles-{n}"));
         let t0 = Instant::now();
         // `--pod`: the try's pod only (its UID comes from the cgroup path), so a `runc*`
         // failure of anything else running on the machine cannot end the capture first.
@@ -211,7 +211,6 @@ fn capture_catches_an_isolated_failure_on_a_busy_node_every_time() {
         check_failure(ours[0], &label, &cgroup_path);
         let doc: Value = serde_json::from_slice(&report(&["--json"], &bundle.join("trace.ftr"))).expect("report --json");
         check_complete(&doc["alloc_probe"], &label);
-        std::fs::remove_dir_all(&dir).ok();
         eprintln!("{label}: caught (live after {} ms, try took {} ms)", live[n - 1].as_millis(), t0.elapsed().as_millis());
     }
     summary("capture", started, &live);

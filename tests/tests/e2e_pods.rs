@@ -6,7 +6,7 @@ use std::{process::Stdio, time::Duration};
 
 use fragtrace_tests::{
     MemCgroupPath,
-    cli::{OciRoot, fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, temp_path, wait_for},
+    cli::{KillOnDrop, OciRoot, TempPath, fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, wait_for},
     require_root,
 };
 use serde_json::{Value, json};
@@ -19,8 +19,8 @@ fn ids(tag: u32) -> (String, String) {
 }
 
 /// Records while `work` runs, then returns every failure event of `tgid` from `report --jsonl`.
-fn record_failures(tag: &str, oci: &OciRoot, work: impl FnOnce() -> u32) -> (Vec<Value>, std::path::PathBuf) {
-    let file = temp_path(&format!("{tag}.ftr"));
+fn record_failures(tag: &str, oci: &OciRoot, work: impl FnOnce() -> u32) -> (Vec<Value>, TempPath) {
+    let file = TempPath::new(&format!("{tag}.ftr"));
     let oci_root = oci.0.display().to_string();
     let (mut recorder, _stderr, _) = start_recorder(&file, &["--kubepods", "--oci-root", &oci_root]);
     let tgid = work();
@@ -79,7 +79,6 @@ fn a_runc_child_in_a_cgroupfs_containerd_pod_is_attributed() {
     assert_eq!(by_pod("shop/other"), 0);
     let text = String::from_utf8(fragtrace().arg("report").arg(&file).output().expect("report").stdout).expect("utf-8");
     assert!(text.contains("FAILURES BY POD") && text.contains("shop/web-0"), "{text}");
-    std::fs::remove_file(&file).expect("cleanup");
 }
 
 #[test]
@@ -99,7 +98,7 @@ fn a_child_in_a_systemd_crio_pod_is_attributed() {
             "io.kubernetes.container.name": "worker",
         }),
     );
-    let (failures, file) = record_failures("pod-crio", &oci, || provoke_in_child("exe", &cgroup.leaf).child_pid);
+    let (failures, _file) = record_failures("pod-crio", &oci, || provoke_in_child("exe", &cgroup.leaf).child_pid);
     assert_eq!(failures.len(), 4);
     for f in &failures {
         assert_eq!(f["comm"], "exe");
@@ -111,7 +110,6 @@ fn a_child_in_a_systemd_crio_pod_is_attributed() {
         assert_eq!(f["qos"], "besteffort");
         assert_eq!(f["runtime"], "cri-o");
     }
-    std::fs::remove_file(&file).expect("cleanup");
 }
 
 #[test]
@@ -121,29 +119,25 @@ fn capture_writes_a_bundle_for_the_pod_and_times_out_with_status_2() {
     let cgroup = MemCgroupPath::create(&format!("kubepods/pod{uid}/{container}"), 128 * 1024);
     let oci = OciRoot::new("capture");
     oci.add(&container, json!({"io.kubernetes.cri.sandbox-name": "db-1", "io.kubernetes.cri.sandbox-namespace": "prod", "io.kubernetes.cri.sandbox-uid": uid}));
-    let dir = temp_path("bundles");
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut capture = fragtrace()
-        .args(["capture", "--comm", "runc*", "--min-order", "4", "--before", "5s", "--after", "1s", "--timeout", "60s", "--oci-root"])
-        .arg(&oci.0)
-        .arg("-o")
-        .arg(&dir)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("capture");
+    let dir = TempPath::new("bundles");
+    let mut capture = KillOnDrop(
+        fragtrace()
+            .args(["capture", "--comm", "runc*", "--min-order", "4", "--before", "5s", "--after", "1s", "--timeout", "60s", "--oci-root"])
+            .arg(&oci.0)
+            .arg("-o")
+            .arg(&dir)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("capture"),
+    );
     let err = lines_of(capture.stderr.take().expect("stderr"));
     let mut seen = Vec::new();
     wait_for(&err, "armed", &mut seen);
     let trigger = provoke_in_child("runc:[1:CHILD]", &cgroup.leaf);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = capture.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(std::time::Instant::now() < deadline, "capture did not finish: {seen:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = capture.wait_timeout(Duration::from_secs(30));
+    seen.extend(err.try_iter());
+    let status = status.unwrap_or_else(|| panic!("capture did not finish within 30 s of the failure: {seen:?}"));
     seen.extend(err.iter());
     assert_eq!(status.code(), Some(0), "{seen:?}");
     let bundles: Vec<_> = std::fs::read_dir(&dir).expect("bundle dir").flatten().map(|e| e.path()).collect();
@@ -164,7 +158,7 @@ fn capture_writes_a_bundle_for_the_pod_and_times_out_with_status_2() {
     assert!(ours.iter().all(|f| f["pod_name"] == "db-1" && f["stack"].as_array().is_some_and(|s| !s.is_empty())));
     let report = fragtrace().args(["report", "--jsonl"]).arg(bundle.join("trace.ftr")).output().expect("report");
     assert!(report.status.success() && report.stderr.is_empty(), "the bundle's recording is complete: {}", String::from_utf8_lossy(&report.stderr));
-    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::remove_dir_all(&dir).expect("removing the bundles before the second capture");
 
     // Nothing matches: exit status 2 after the timeout.
     let out = fragtrace().args(["capture", "--comm", "no-such-task", "--timeout", "1s", "-o"]).arg(&dir).output().expect("capture");

@@ -8,12 +8,11 @@
 use std::{
     os::unix::process::ExitStatusExt,
     process::{Command, Stdio},
-    time::Duration,
 };
 
 use fragtrace_tests::{
     MemCgroupPath, built_binary,
-    cli::{Says, fragtrace, json_lines, provoke_in_child, signal, spawn_until, temp_path, wait_for},
+    cli::{Says, TempPath, fragtrace, json_lines, provoke_in_child, signal, spawn_until, wait_for},
     require_root,
 };
 
@@ -32,7 +31,7 @@ fn the_recorder_survives_repeated_oom_kills_in_its_own_memory_cgroup() {
     let tight = MemCgroupPath::create(&format!("fragtrace-e2e-pressure-fail-{}", std::process::id()), 128 * 1024);
 
     // The recorder joins the cgroup before it starts, so everything it allocates is charged there.
-    let file = temp_path("pressure.ftr");
+    let file = TempPath::new("pressure.ftr");
     let mut command = Command::new("sh");
     command.arg("-c").arg(r#"echo $$ > "$1/cgroup.procs" && shift && exec "$@""#).arg("sh").arg(&shared.leaf).arg(built_binary("fragtrace"));
     command.args(["record", "--duration", "120s", "--alloc-probe", "always", "-o"]).arg(&file);
@@ -53,7 +52,8 @@ fn the_recorder_survives_repeated_oom_kills_in_its_own_memory_cgroup() {
     }
     assert!(read_u64(&shared.leaf.join("memory.failcnt")) > 0, "the cgroup really was at its limit");
     let after = provoke_in_child("pressure", &tight.leaf);
-    std::thread::sleep(Duration::from_millis(300));
+    // No grace period: the failures are in the ring buffer, and stopping drains it
+    // (e2e_record.rs: sigint_right_after_the_failures_loses_nothing).
     signal(&recorder, libc::SIGINT);
     assert!(recorder.wait().expect("exit").success(), "{seen:?}");
     wait_for(&stderr, "recorded", &mut seen);
@@ -70,5 +70,4 @@ fn the_recorder_survives_repeated_oom_kills_in_its_own_memory_cgroup() {
     assert_eq!(failures, vec![6, 7, 8, 9], "failures after the OOM kills are still recorded");
     let summary = events.last().expect("summary");
     assert_eq!(summary["dropped"], 0, "nothing lost under pressure: {summary}");
-    std::fs::remove_file(&file).ok();
 }

@@ -4,7 +4,10 @@
 use std::{path::Path, time::Duration};
 
 use fragtrace_tests::{
-    cli::{fragtrace, json_lines, provoke_failures, signal, start_recorder, temp_path, wait_for},
+    cli::{
+        TempPath, fragtrace, json_lines, provoke_failures, signal, start_recorder, temp_path, wait_for, wait_until_recorded_failures,
+        wait_until_recorded_ticks,
+    },
     require_root,
 };
 
@@ -22,11 +25,11 @@ fn failures_of(file: &Path, pid: u32, extra: &[&str]) -> (Vec<u64>, String, i32)
 #[test]
 fn kill_9_keeps_every_complete_block() {
     let _serial = require_root();
-    let file = temp_path("killed.ftr");
+    let file = TempPath::new("killed.ftr");
     let (mut recorder, _stderr, _) = start_recorder(&file, &["--compress"]);
     let trigger = provoke_failures("kill9");
-    // Blocks are written at every one-second tick: after 2.5 s the failures are on disk.
-    std::thread::sleep(Duration::from_millis(2500));
+    // Blocks are written at every one-second tick: wait until the failures are on disk.
+    wait_until_recorded_failures(&file, trigger.pid, &[6, 7, 8, 9]);
     signal(&recorder, libc::SIGKILL);
     let status = recorder.wait().expect("recorder exit");
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
@@ -38,13 +41,12 @@ fn kill_9_keeps_every_complete_block() {
     let (_, stderr, code) = failures_of(&file, trigger.pid, &["--strict"]);
     assert_eq!(code, 1, "--strict turns the warning into an error: {stderr}");
     assert!(stderr.contains("--strict"), "{stderr}");
-    std::fs::remove_file(&file).expect("cleanup");
 }
 
 #[test]
 fn sigint_right_after_the_failures_loses_nothing() {
     let _serial = require_root();
-    let file = temp_path("interrupted.ftr");
+    let file = TempPath::new("interrupted.ftr");
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &[]);
     let trigger = provoke_failures("sigint");
     // No grace period: the events are in the ring buffer, and stopping drains it.
@@ -55,17 +57,18 @@ fn sigint_right_after_the_failures_loses_nothing() {
     let (orders, report_err, code) = failures_of(&file, trigger.pid, &["--strict"]);
     assert_eq!(code, 0, "a cleanly closed file passes --strict: {report_err}");
     assert_eq!(orders, vec![6, 7, 8, 9]);
-    std::fs::remove_file(&file).expect("cleanup");
 }
 
 #[test]
 fn a_damaged_block_is_named_and_skipped() {
     let _serial = require_root();
-    let file = temp_path("damaged.ftr");
+    let file = TempPath::new("damaged.ftr");
     let (mut recorder, _stderr, _) = start_recorder(&file, &["--zones-interval", "200ms"]);
-    std::thread::sleep(Duration::from_millis(1200));
+    // A first data block (zone snapshots and a tick) on disk before the failures…
+    wait_until_recorded_ticks(&file);
     let trigger = provoke_failures("damage");
-    std::thread::sleep(Duration::from_millis(2200));
+    // …and the failures in a later one.
+    wait_until_recorded_failures(&file, trigger.pid, &[6, 7, 8, 9]);
     signal(&recorder, libc::SIGTERM);
     assert!(recorder.wait().expect("recorder exit").success());
     // Flip a byte in the first data block (before the failures were written).
@@ -80,7 +83,6 @@ fn a_damaged_block_is_named_and_skipped() {
     assert_eq!(orders, vec![6, 7, 8, 9], "the blocks after the damaged one are read");
     let (_, stderr, code) = failures_of(&file, trigger.pid, &["--strict"]);
     assert_eq!(code, 1, "{stderr}");
-    std::fs::remove_file(&file).expect("cleanup");
 }
 
 #[test]
@@ -88,8 +90,8 @@ fn filters_select_by_comm_pid_order_and_cgroup() {
     let _serial = require_root();
     // The memory cgroup `provoke_failures("filter")` puts the trigger in.
     let cgroup_path = format!("/fragtrace-e2e-filter-{}", std::process::id());
-    let kept = temp_path("kept.ftr");
-    let none = temp_path("none.ftr");
+    let kept = TempPath::new("kept.ftr");
+    let none = TempPath::new("none.ftr");
     let (mut a, a_err, mut a_seen) =
         start_recorder(&kept, &["--comm", "alloc-trigger", "--min-order", "8", "--cgroup", &cgroup_path]);
     let (mut b, b_err, mut b_seen) = start_recorder(&none, &["--comm", "no-such-task", "--pid", "1"]);
@@ -117,9 +119,6 @@ fn filters_select_by_comm_pid_order_and_cgroup() {
     assert_eq!(orders, vec![9]);
     let (orders, _, _) = failures_of(&kept, trigger.pid, &["--cgroup", "/elsewhere"]);
     assert!(orders.is_empty());
-    for f in [kept, none] {
-        std::fs::remove_file(f).expect("cleanup");
-    }
 }
 
 /// A small tmpfs, unmounted and removed on drop.
@@ -149,17 +148,7 @@ fn a_full_disk_stops_the_recorder_and_keeps_what_was_written() {
     let file = disk.0.join("full.ftr");
     // Zone snapshots every 20 ms (pagetypeinfo is a few KiB) fill 256 KiB in about a second.
     let (mut recorder, stderr, mut seen) = start_recorder(&file, &["--zones-interval", "20ms"]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = recorder.try_wait().expect("wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            signal(&recorder, libc::SIGKILL);
-            panic!("the recorder did not stop on a full disk within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = recorder.expect_exit("the recorder, on a full disk,", Duration::from_secs(30));
     assert_eq!(status.code(), Some(1), "a full disk is an error");
     seen.extend(stderr.iter());
     let err = seen.join("\n");

@@ -6,14 +6,14 @@
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use fragtrace_tests::{
     built_binary,
-    cli::{lines_of, provoke_failures, signal, temp_path, wait_for},
+    cli::{TempPath, lines_of, provoke_failures, signal, wait_for},
     http::{encode, free_port, get, try_get},
-    require_root,
+    poll, require_root, wait_exit, wait_until,
 };
 
 /// Kills (SIGTERM, then SIGKILL) our own child on drop, so no server outlives a failed test.
@@ -23,21 +23,15 @@ impl Drop for Owned {
     fn drop(&mut self) {
         if let Ok(None) = self.0.try_wait() {
             signal(&self.0, libc::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if wait_exit(&mut self.0, Duration::from_secs(10)).is_none() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
             }
-            let _ = self.0.kill();
-            let _ = self.0.wait();
         }
     }
 }
 
 fn start_prometheus(dir: &Path, target: &str) -> (Owned, String) {
-    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("data")).expect("prometheus dir");
     let config = dir.join("prometheus.yml");
     std::fs::write(
@@ -55,11 +49,7 @@ fn start_prometheus(dir: &Path, target: &str) -> (Owned, String) {
         .spawn()
         .expect("prometheus (Debian package `prometheus`; `cargo xtask test` installs it)");
     let prometheus = Owned(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !matches!(try_get(&addr, "/-/ready"), Ok((200, _))) {
-        assert!(Instant::now() < deadline, "prometheus not ready on {addr} within 30 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(&format!("prometheus to be ready on {addr}"), Duration::from_secs(30), || matches!(try_get(&addr, "/-/ready"), Ok((200, _))));
     (prometheus, addr)
 }
 
@@ -85,22 +75,18 @@ fn serve_and_scrape(binary: &Path) {
     wait_for(&stderr, "serving metrics on", &mut seen);
     assert_eq!(get(&target, "/healthz"), (200, "ok\n".to_string()));
 
-    let dir = temp_path("prometheus");
+    let dir = TempPath::dir("prometheus");
     let (prometheus, prom_addr) = start_prometheus(&dir, &target);
     let trigger = provoke_failures("serve");
     assert_eq!(trigger.errnos.len(), 4);
 
     // Scraped every second: each provoked order shows up within a few scrapes.
-    let deadline = Instant::now() + Duration::from_secs(45);
-    loop {
-        let by_order: Vec<Option<f64>> =
-            (6..=9).map(|o| query(&prom_addr, &format!("sum(fragtrace_alloc_failures_total{{order=\"{o}\",gfp_class=\"kernel\"}})"))).collect();
-        if by_order.iter().all(|v| v.is_some_and(|n| n >= 1.0)) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Prometheus never saw the failures by order 6..9: {by_order:?}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let mut by_order = Vec::new();
+    let scraped = poll(Duration::from_secs(45), || {
+        by_order = (6..=9).map(|o| query(&prom_addr, &format!("sum(fragtrace_alloc_failures_total{{order=\"{o}\",gfp_class=\"kernel\"}})"))).collect();
+        by_order.iter().all(|v| v.is_some_and(|n| n >= 1.0)).then_some(())
+    });
+    assert!(scraped.is_some(), "Prometheus never saw the failures by order 6..9 within 45 s: {by_order:?}");
     assert_eq!(query(&prom_addr, "fragtrace_build_info"), Some(1.0));
     assert!(query(&prom_addr, "sum(fragtrace_zone_free_blocks)").is_some_and(|n| n > 0.0), "zone gauges scraped");
     assert!(query(&prom_addr, "sum(fragtrace_stall_seconds_count{kind=\"memcg_reclaim\"})").is_some_and(|n| n > 0.0), "stall histogram scraped");
@@ -120,7 +106,6 @@ fn serve_and_scrape(binary: &Path) {
     let mut serve = serve;
     signal(&serve.0, libc::SIGINT);
     assert!(serve.0.wait().expect("serve exit").success(), "{seen:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `fragtrace_…` names in a text.

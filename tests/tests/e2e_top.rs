@@ -5,9 +5,12 @@ use std::{process::Stdio, time::Duration};
 
 use fragtrace_tests::{
     built_binary,
-    cli::{fragtrace, json_lines, lines_of, provoke_failures, signal, wait_for},
+    cli::{
+        KillOnDrop, TempPath, fragtrace, json_lines, lines_of, provoke_failures, signal, start_recorder, wait_for, wait_until_recorded_failures,
+        wait_until_recorded_ticks,
+    },
     pty::Pty,
-    require_root,
+    require_root, wait_until,
 };
 
 #[test]
@@ -30,9 +33,9 @@ fn full_screen_shows_the_failures_and_q_restores_the_terminal() {
     // Enter opens the selected group's stacks.
     pty.type_keys(b"/alloc-trigger\r\r");
     pty.wait_for("the stacks overlay", Duration::from_secs(10), |s| s.contains("pipe_resize_ring") && s.contains("Stacks of"));
-    // A lone Esc is told from an escape sequence by the pause after it.
+    // A lone Esc is told from an escape sequence by the pause after it: nothing else is typed
+    // until the overlay has closed.
     pty.type_keys(b"\x1b");
-    std::thread::sleep(Duration::from_millis(300));
     pty.wait_for("the overlay to close", Duration::from_secs(5), |s| !s.contains("Stacks of"));
     pty.type_keys(b"q");
     let status = pty.wait_exit(Duration::from_secs(10));
@@ -45,18 +48,48 @@ fn full_screen_shows_the_failures_and_q_restores_the_terminal() {
     assert!(s.contains("\x1b[?25h"), "the cursor is shown again: {s:?}");
 }
 
+/// The orders of the trigger's rows in the last report of `top --batch` (sorted; the rows of
+/// the FAILURES table are indented by ten spaces).
+fn text_orders(lines: &[String]) -> Vec<&str> {
+    let Some(last) = lines.iter().rposition(|l| l.starts_with("fragtrace — ")) else { return Vec::new() };
+    let mut orders: Vec<&str> =
+        lines[last..].iter().filter(|l| l.starts_with("          alloc-trigger")).filter_map(|l| l.split_whitespace().nth(1)).collect();
+    orders.sort_unstable();
+    orders
+}
+
+/// The orders of the failure groups in one `top --json` document (sorted).
+fn json_orders(line: &str) -> Vec<u64> {
+    let doc: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"));
+    let mut orders: Vec<u64> = doc["failures"]["groups"].as_array().into_iter().flatten().filter_map(|g| g["order"].as_u64()).collect();
+    orders.sort_unstable();
+    orders
+}
+
 #[test]
 fn batch_text_and_json_show_the_same_failures() {
     let _serial = require_root();
-    let mut text = fragtrace().args(["top", "--batch", "--interval", "500ms", "--comm", "alloc-trigger", "--alloc-probe", "always"]).stdout(Stdio::piped()).spawn().expect("top --batch");
-    let mut json = fragtrace().args(["top", "--json", "--interval", "500ms", "--comm", "alloc-trigger", "--alloc-probe", "always"]).stdout(Stdio::piped()).spawn().expect("top --json");
+    let mut text = KillOnDrop(
+        fragtrace().args(["top", "--batch", "--interval", "500ms", "--comm", "alloc-trigger", "--alloc-probe", "always"]).stdout(Stdio::piped()).spawn().expect("top --batch"),
+    );
+    let mut json = KillOnDrop(
+        fragtrace().args(["top", "--json", "--interval", "500ms", "--comm", "alloc-trigger", "--alloc-probe", "always"]).stdout(Stdio::piped()).spawn().expect("top --json"),
+    );
     let text_out = lines_of(text.stdout.take().expect("stdout"));
     let json_out = lines_of(json.stdout.take().expect("stdout"));
     let (mut text_seen, mut json_seen) = (Vec::new(), Vec::new());
     wait_for(&text_out, "fragtrace — ", &mut text_seen);
     wait_for(&json_out, "\"kind\":\"top\"", &mut json_seen);
     provoke_failures("batch");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Both show the four groups at their next refreshes.
+    wait_until("top --batch to show the four failures", Duration::from_secs(30), || {
+        text_seen.extend(text_out.try_iter());
+        text_orders(&text_seen) == ["6", "7", "8", "9"]
+    });
+    wait_until("top --json to show the four failures", Duration::from_secs(30), || {
+        json_seen.extend(json_out.try_iter());
+        json_seen.last().is_some_and(|l| json_orders(l) == [6, 7, 8, 9])
+    });
     for child in [&text, &json] {
         signal(child, libc::SIGINT);
     }
@@ -65,23 +98,13 @@ fn batch_text_and_json_show_the_same_failures() {
     json_seen.extend(json_out.iter());
     // Text: the last report has the four groups.
     let last = text_seen.iter().rposition(|l| l.starts_with("fragtrace — ")).expect("a report");
-    // Rows of the FAILURES table are indented by ten spaces.
-    let orders: Vec<&str> = text_seen[last..]
-        .iter()
-        .filter(|l| l.starts_with("          alloc-trigger"))
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .collect();
-    let mut sorted = orders.clone();
-    sorted.sort();
-    assert_eq!(sorted, ["6", "7", "8", "9"], "{:?}", &text_seen[last..]);
+    assert_eq!(text_orders(&text_seen), ["6", "7", "8", "9"], "{:?}", &text_seen[last..]);
     // JSON: the last object has the same groups.
     let objects = json_lines(json_seen.join("\n").as_bytes());
     let doc = objects.last().expect("a JSON report");
     assert_eq!(doc["kind"], "top");
     assert_eq!(doc["filters"], "comm=alloc-trigger");
-    let mut json_orders: Vec<u64> = doc["failures"]["groups"].as_array().expect("groups").iter().map(|g| g["order"].as_u64().expect("order")).collect();
-    json_orders.sort_unstable();
-    assert_eq!(json_orders, [6, 7, 8, 9]);
+    assert_eq!(json_orders(json_seen.last().expect("a JSON report")), [6, 7, 8, 9]);
     assert!(doc["failures"]["groups"].as_array().expect("groups").iter().all(|g| g["comm"] == "alloc-trigger"));
     assert!(doc["rates"]["allocs_per_s"].as_f64().is_some(), "rates over the interval: {}", doc["rates"]);
 }
@@ -89,11 +112,12 @@ fn batch_text_and_json_show_the_same_failures() {
 #[test]
 fn a_full_screen_replay_at_80x24_pauses_resets_and_restores_the_terminal_on_sigterm() {
     let _serial = require_root();
-    let file = fragtrace_tests::cli::temp_path("replay-tui.ftr");
-    let (mut recorder, _stderr, _) = fragtrace_tests::cli::start_recorder(&file, &[]);
-    std::thread::sleep(Duration::from_millis(1200));
-    provoke_failures("replay-tui");
-    std::thread::sleep(Duration::from_millis(1200));
+    let file = TempPath::new("replay-tui.ftr");
+    let (mut recorder, _stderr, _) = start_recorder(&file, &[]);
+    // Ticks on disk before the failures and after them, so the replay has some to play.
+    wait_until_recorded_ticks(&file);
+    let trigger = provoke_failures("replay-tui");
+    wait_until_recorded_failures(&file, trigger.pid, &[6, 7, 8, 9]);
     signal(&recorder, libc::SIGINT);
     assert!(recorder.wait().expect("exit").success());
 
@@ -115,5 +139,4 @@ fn a_full_screen_replay_at_80x24_pauses_resets_and_restores_the_terminal_on_sigt
     let raw = pty.raw();
     let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(256)..]).into_owned();
     assert!(tail.contains("\x1b[?1049l"), "the alternate screen is left: {tail:?}");
-    std::fs::remove_file(&file).expect("cleanup");
 }

@@ -295,7 +295,9 @@ pub fn static_test_binary(toolchain: &setup::EbpfToolchain, name: &str) -> anyho
 
 fn top(args: &[String]) -> anyhow::Result<()> {
     build()?;
-    let binary = std::path::Path::new("target/release/fragtrace");
+    // Found from any directory of the checkout, as cargo finds the workspace.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| shell::workspace_root().map(|root| root.join("target")), |dir| Ok(dir.into()))?;
+    let binary = target.join("release/fragtrace");
     let mut command = vec![binary.display().to_string(), "top".to_string()];
     command.extend(args.iter().cloned());
     shell::run_as_root(&command)

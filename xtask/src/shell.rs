@@ -82,15 +82,23 @@ pub fn cargo(toolchain: &EbpfToolchain, args: &[&str]) -> anyhow::Result<()> {
     run_with_env(&cargo, args, &[("FRAGTRACE_EBPF_TOOLCHAIN", toolchain.name())])
 }
 
-/// Runs a command as root: directly when root, else through sudo.
+/// Runs a command as root, on this terminal: directly when root, else through sudo. Standard
+/// input, output and error are inherited (not /dev/null as for [`run`]): the command may be
+/// `fragtrace top`, whose full-screen view needs a terminal on stdin and stdout, and sudo
+/// may need the terminal to ask for a password.
 pub fn run_as_root(command: &[String]) -> anyhow::Result<()> {
-    let args: Vec<&str> = command.iter().map(String::as_str).collect();
-    if is_root() {
-        run(args[0], &args[1..])
+    let (program, args) = if is_root() {
+        (command[0].as_str(), &command[1..])
     } else {
         eprintln!("fragtrace needs root to load eBPF programs: using sudo");
-        run("sudo", &args)
+        ("sudo", command)
+    };
+    eprintln!("+ {program} {}", args.join(" "));
+    let status = Command::new(program).args(args).status().with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed: {status}", args.join(" "));
     }
+    Ok(())
 }
 
 /// Runs `cargo test`, echoing its output, and sums the `test result:` lines.
