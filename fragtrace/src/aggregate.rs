@@ -11,13 +11,11 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::{
-    buddyinfo::ZoneFree,
-    identity::Workload,
     event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
     gate::{AllocProbeState, ArmReason},
-    probe::kernel::monotonic_ns,
+    host::{buddyinfo::ZoneFree, clock::monotonic_ns, zones::ZoneSnapshot},
+    identity::Workload,
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 
 /// Orders 0..=10 (MAX_PAGE_ORDER on x86_64); larger orders are counted in the last bucket.

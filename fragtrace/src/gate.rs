@@ -262,7 +262,7 @@ pub fn pressure_sum(vmstat: &BTreeMap<String, u64>) -> u64 {
 /// Reads /proc/vmstat and sums the pressure counters (`None` when unreadable).
 pub fn read_pressure() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/vmstat").ok()?;
-    Some(pressure_sum(&crate::procfs::vmstat::parse_vmstat(&text)))
+    Some(pressure_sum(&crate::host::procfs::vmstat::parse_vmstat(&text)))
 }
 
 #[cfg(test)]
@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn pressure_sum_reads_only_the_listed_counters() {
         let text = "nr_free_pages 100\nthp_fault_fallback 3\ncompact_stall 4\nallocstall_normal 5\npgfault 1000000\n";
-        assert_eq!(pressure_sum(&crate::procfs::vmstat::parse_vmstat(text)), 12);
+        assert_eq!(pressure_sum(&crate::host::procfs::vmstat::parse_vmstat(text)), 12);
     }
 
     #[test]

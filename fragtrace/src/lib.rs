@@ -10,10 +10,7 @@
 //! from a file.
 
 pub mod aggregate;
-pub mod btf;
-pub mod buddyinfo;
 pub mod capture;
-pub mod cgroup;
 pub mod decode;
 pub mod dmesg;
 pub mod doctor;
@@ -21,22 +18,19 @@ pub mod event;
 pub mod filter;
 pub mod gate;
 pub mod gfp;
+pub mod host;
 pub mod http;
 pub mod identity;
 pub mod kmsg;
 pub mod metrics;
 pub mod probe;
-pub mod procfs;
 pub mod record;
 pub mod session;
 pub mod sink;
-pub mod symbolize;
 pub mod text;
 pub mod timespec;
-pub mod tracefs;
 pub mod tui;
 pub mod view;
-pub mod zones;
 
 /// The compiled eBPF object, embedded at build time by `build.rs`.
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fragtrace-probes"));

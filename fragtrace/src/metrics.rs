@@ -26,9 +26,9 @@ use crate::{
     event::{Counters, Event, StallKind, migratetype_name},
     gate::AllocProbeState,
     gfp::GfpTable,
+    host::zones::ZoneSnapshot,
     identity::Workload,
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 
 /// Orders above this share one label value, "10" (MAX_PAGE_ORDER on x86_64).

@@ -13,16 +13,14 @@ use thiserror::Error;
 use tokio::io::{Interest, unix::AsyncFd};
 
 use crate::{
-    cgroup::CgroupResolver,
     decode::{Decoded, decode_record},
     event::{Counters, Event, Lost},
     filter::EventFilter,
     gate::{AllocProbeState, ArmReason, Gate, GateAction, TracepointUse},
+    host::{cgroup::CgroupResolver, clock::monotonic_ns, kallsyms::Kallsyms, zones::ZoneSnapshot},
     identity::{Workload, WorkloadResolver},
-    probe::{Probes, kernel::monotonic_ns},
+    probe::Probes,
     sink::{Sink, SinkError},
-    symbolize::Kallsyms,
-    zones::ZoneSnapshot,
 };
 
 /// How often drops are checked for while events flow, so a `Lost` event lands close to

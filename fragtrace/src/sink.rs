@@ -10,8 +10,8 @@ use thiserror::Error;
 use crate::{
     event::{Counters, Event},
     gate::AllocProbeState,
+    host::zones::ZoneSnapshot,
     identity::Workload,
-    zones::ZoneSnapshot,
 };
 
 #[derive(Debug, Error)]

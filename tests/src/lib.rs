@@ -12,13 +12,12 @@ use std::{
 };
 
 use fragtrace::{
-    cgroup::CgroupResolver,
     event::{Counters, Event, Extfrag, Failure},
     filter::EventFilter,
+    host::{cgroup::CgroupResolver, kallsyms::Kallsyms},
     probe::{ProbeConfig, ProbeMode, Probes},
     session::{RunOptions, Session, SessionStats},
     sink::{Sink, SinkError},
-    symbolize::Kallsyms,
 };
 
 pub mod cli;

@@ -16,15 +16,14 @@ use super::{
 };
 use crate::{
     aggregate::ORDERS,
-    buddyinfo::{self, ZoneFree},
     event::{Counters, Event, Failure},
     filter::EventFilter,
+    host::{buddyinfo::{self, ZoneFree}, zones::ZoneSnapshot},
     identity::Workload,
     record::{Recorder, RecorderOptions, RecordingHeader},
     sink::{Sink, SinkError},
     timespec::format_utc,
     view::json::JsonLines,
-    zones::ZoneSnapshot,
 };
 
 /// Lines for the summary saying who a workload is.

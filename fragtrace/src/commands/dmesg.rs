@@ -16,9 +16,8 @@ use fragtrace::{
         Analysis,
     },
     gfp::{GfpTable, eras::Era},
+    host::{system::kernel_release, tracefs::Tracefs},
     kmsg::{Parser, Report},
-    probe::kernel::kernel_release,
-    tracefs::Tracefs,
 };
 
 #[derive(Debug, Args)]

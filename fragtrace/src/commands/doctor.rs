@@ -6,9 +6,8 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use fragtrace::{
     aggregate::Aggregator,
-    buddyinfo::{self, ZoneFree},
     doctor::{DoctorInput, Pressure, Sysctls, diagnose, render::render},
-    procfs::{parse_vmstat, vmstat_rates},
+    host::{buddyinfo::{self, ZoneFree}, procfs::{parse_vmstat, vmstat_rates}},
     session::RunOptions,
 };
 use serde_json::json;

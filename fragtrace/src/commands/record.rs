@@ -11,11 +11,10 @@ use anyhow::Context;
 use clap::Args;
 use fragtrace::{
     event::{Counters, Event},
-    probe::kernel::monotonic_ns,
+    host::{clock::monotonic_ns, zones::ZoneSnapshot},
     record::{Recorder, RecorderOptions},
     session::RunOptions,
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 use tokio::sync::Notify;
 

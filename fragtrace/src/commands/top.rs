@@ -17,17 +17,16 @@ use fragtrace::{
     event::{Counters, Event},
     filter::EventFilter,
     gfp::GfpTable,
-    probe::{hooks::FailureHooks, kernel::hostname},
+    host::{kallsyms::caller_frame, system::hostname, zones::ZoneSnapshot},
+    probe::hooks::FailureHooks,
     record::{ReplayOptions, open_all, replay, replay::SPEED_RANGE},
     session::RunOptions,
     sink::{Sink, SinkError},
-    symbolize::caller_frame,
     tui::{rates::Rates, screen::HeaderFacts, terminal::TerminalGuard},
     view::{
         json::{ReportSource, report_document},
         text::{HeaderInfo, RenderInput, render},
     },
-    zones::ZoneSnapshot,
 };
 use serde_json::json;
 use tokio::sync::Notify;

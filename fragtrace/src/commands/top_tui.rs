@@ -13,6 +13,7 @@ use fragtrace::{
     aggregate::{Aggregator, Snapshot},
     event::{Counters, Event},
     gfp::GfpTable,
+    host::zones::ZoneSnapshot,
     sink::{Sink, SinkError},
     tui::{
         draw::draw,
@@ -22,7 +23,6 @@ use fragtrace::{
         state::{Action, UiState},
         terminal::TerminalGuard,
     },
-    zones::ZoneSnapshot,
 };
 
 pub enum Input {

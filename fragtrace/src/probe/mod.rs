@@ -19,7 +19,10 @@ pub use kernel::KernelInfo;
 use crate::{
     event::Counters,
     gate::{AllocProbePolicy, TracepointUse},
-    tracefs::{FormatError, Tracefs, TracefsError, layout},
+    host::{
+        btf::kernel_has_btf,
+        tracefs::{FormatError, Tracefs, TracefsError, layout},
+    },
 };
 
 /// How `mm_page_alloc` is hooked.
@@ -138,9 +141,9 @@ impl Probes {
         let tracefs = Tracefs::locate(true)?;
         let kernel = KernelInfo::discover(&tracefs)?;
         let mode = match config.mode {
-            Some(ProbeMode::TpBtf) if !preflight::kernel_has_btf() => return Err(LoadError::NoBtf),
+            Some(ProbeMode::TpBtf) if !kernel_has_btf() => return Err(LoadError::NoBtf),
             Some(mode) => mode,
-            None if preflight::kernel_has_btf() => ProbeMode::TpBtf,
+            None if kernel_has_btf() => ProbeMode::TpBtf,
             None => ProbeMode::Classic,
         };
         preflight::raise_memlock_limit();
@@ -155,7 +158,7 @@ impl Probes {
         // the loader (CO-RE relocations) and the tp_btf program (attach target), saving ~20 ms
         // of attach time each.
         let task = task_layout::discover();
-        let btf = preflight::kernel_has_btf().then(Btf::from_sys_fs).transpose();
+        let btf = kernel_has_btf().then(Btf::from_sys_fs).transpose();
         let btf = match (btf, mode) {
             (Ok(btf), _) => btf,
             (Err(e), ProbeMode::TpBtf) => return Err(e.into()),
@@ -175,7 +178,7 @@ impl Probes {
         let reclaim_begin = optional_format("vmscan", "mm_vmscan_direct_reclaim_begin");
         let reclaim_end = optional_format("vmscan", "mm_vmscan_direct_reclaim_end");
         // memcg reclaim shares direct reclaim's event class; only attach if the layouts agree.
-        let memcg_same_layout = |a: &Option<crate::tracefs::EventFormat>, b: Option<crate::tracefs::EventFormat>| {
+        let memcg_same_layout = |a: &Option<crate::host::tracefs::EventFormat>, b: Option<crate::host::tracefs::EventFormat>| {
             matches!((a, b), (Some(a), Some(b)) if a.fields == b.fields)
         };
         let memcg_reclaim = memcg_same_layout(&reclaim_begin, optional_format("vmscan", "mm_vmscan_memcg_reclaim_begin"))

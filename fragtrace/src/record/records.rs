@@ -32,8 +32,8 @@ use thiserror::Error;
 use crate::{
     event::{Ancestor, Counters, Event, Extfrag, Failure, FailureHook, Lost, OomKill, Stall, StallKind, Task},
     gate::{AllocProbeState, ArmReason},
+    host::zones::ZoneSnapshot,
     identity::Workload,
-    zones::ZoneSnapshot,
 };
 
 const FAILURE: u8 = 1;

@@ -12,10 +12,9 @@ use super::{
 use crate::{
     event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, Task},
     gfp::{GfpName, GfpTable},
+    host::{tracefs::{EventFormat, layout::PageField}, zones::ZoneSnapshot},
     probe::{KernelInfo, ProbeMode},
     sink::{Sink, SinkError},
-    tracefs::{EventFormat, layout::PageField},
-    zones::ZoneSnapshot,
 };
 
 pub(crate) fn header() -> RecordingHeader {

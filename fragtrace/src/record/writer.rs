@@ -21,9 +21,9 @@ use super::{
 use crate::{
     event::{Counters, Event},
     gate::AllocProbeState,
+    host::zones::ZoneSnapshot,
     identity::Workload,
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 
 /// Raw bytes per data block before it is sealed: big enough for zstd to find the

@@ -16,8 +16,8 @@ use super::{
 };
 use crate::{
     aggregate::{CgroupCount, ExtfragGroup, FailureGroup, Snapshot, StackCount},
-    buddyinfo::ZoneFree,
     gfp::{GfpName, GfpTable},
+    host::buddyinfo::ZoneFree,
 };
 
 const NOW: u64 = 1_000_000_000_000;

@@ -2,7 +2,7 @@
 //! `extfrag/*_index`: the same formulas, so the same numbers for the same free lists.
 
 use super::debugfs::{ZoneIndexRow, parse_index_file, read_kernel_indices};
-use crate::buddyinfo::{self, ZoneFree};
+use crate::host::buddyinfo::{self, ZoneFree};
 
 /// The kernel prints thousandths; ours are thousandths too, so this only absorbs f64 noise.
 const TOLERANCE: f64 = 0.001;
@@ -42,9 +42,9 @@ fn mismatches(zones: &[ZoneFree], unusable: &[ZoneIndexRow], extfrag: &[ZoneInde
 
 #[test]
 fn procfs_indices_match_the_captured_6_18_kernel_output() {
-    let zones = buddyinfo::parse(include_str!("../../testdata/procfs/buddyinfo-6.18-live.txt"));
-    let unusable = parse_index_file(include_str!("../../testdata/procfs/extfrag-unusable_index-6.18-live.txt"));
-    let extfrag = parse_index_file(include_str!("../../testdata/procfs/extfrag-extfrag_index-6.18-live.txt"));
+    let zones = buddyinfo::parse(include_str!("../../../testdata/procfs/buddyinfo-6.18-live.txt"));
+    let unusable = parse_index_file(include_str!("../../../testdata/procfs/extfrag-unusable_index-6.18-live.txt"));
+    let extfrag = parse_index_file(include_str!("../../../testdata/procfs/extfrag-extfrag_index-6.18-live.txt"));
     assert_eq!(zones.len(), 3);
     assert_eq!(mismatches(&zones, &unusable, &extfrag), Vec::<String>::new());
 }
