@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::{
     event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
-    gate::{AllocProbeState, ArmReason},
     host::{buddyinfo::ZoneFree, clock::monotonic_ns, zones::ZoneSnapshot},
     identity::Workload,
+    probe_status::{AllocProbeState, ArmReason},
     sink::{Sink, SinkError},
 };
 
@@ -621,7 +621,7 @@ mod tests {
 
     #[test]
     fn alloc_probe_time_watched() {
-        use crate::gate::{AllocProbeState, ArmReason};
+        use crate::probe_status::{AllocProbeState, ArmReason};
         const S: u64 = 1_000_000_000;
         let mut agg = Aggregator::new(9, 0x2000, false);
         assert_eq!(agg.snapshot().alloc_probe, None, "recordings without gate records say nothing");

@@ -24,10 +24,10 @@ use prometheus_client::{
 
 use crate::{
     event::{Counters, Event, StallKind, migratetype_name},
-    gate::AllocProbeState,
     gfp::GfpTable,
     host::zones::ZoneSnapshot,
     identity::Workload,
+    probe_status::AllocProbeState,
     sink::{Sink, SinkError},
 };
 

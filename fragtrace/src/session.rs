@@ -16,10 +16,13 @@ use crate::{
     decode::{Decoded, decode_record},
     event::{Counters, Event, Lost},
     filter::EventFilter,
-    gate::{AllocProbeState, ArmReason, Gate, GateAction, TracepointUse},
     host::{cgroup::CgroupResolver, clock::monotonic_ns, kallsyms::Kallsyms, zones::ZoneSnapshot},
     identity::{Workload, WorkloadResolver},
-    probe::Probes,
+    probe::{
+        Probes,
+        gate::{Gate, GateAction},
+    },
+    probe_status::{AllocProbeState, ArmReason, TracepointUse},
     sink::{Sink, SinkError},
 };
 
@@ -171,7 +174,7 @@ impl Session {
             } else {
                 self.pending_gate.push(AllocProbeState { attached: false, reason: None, since_ns: now });
             }
-            self.gate.tick(now, self.probes.counters().slow_path, crate::gate::read_pressure());
+            self.gate.tick(now, self.probes.counters().slow_path, crate::probe::gate::read_pressure());
             self.tell_gate(sinks)?;
             loop {
                 tokio::select! {
@@ -192,7 +195,7 @@ impl Session {
                         self.drain(sinks, &options.filter)?;
                         let counters = self.report_drops(sinks)?;
                         let now = monotonic_ns();
-                        let action = self.gate.tick(now, counters.slow_path, crate::gate::read_pressure());
+                        let action = self.gate.tick(now, counters.slow_path, crate::probe::gate::read_pressure());
                         self.apply_gate(action, now);
                         self.tell_gate(sinks)?;
                         for sink in sinks.iter_mut() {

@@ -15,7 +15,8 @@ use fragtrace::{
     event::{Counters, Event, Extfrag, Failure},
     filter::EventFilter,
     host::{cgroup::CgroupResolver, kallsyms::Kallsyms},
-    probe::{ProbeConfig, ProbeMode, Probes},
+    probe::{ProbeConfig, Probes},
+    probe_status::ProbeMode,
     session::{RunOptions, Session, SessionStats},
     sink::{Sink, SinkError},
 };

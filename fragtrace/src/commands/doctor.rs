@@ -122,7 +122,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         Err(e) => {
             eprintln!("fragtrace: sampling without the probes (no failure attribution): {e:#}");
             tokio::time::sleep(args.duration).await;
-            (None, fragtrace::probe::kernel::DEFAULT_PAGEBLOCK_ORDER, 4096)
+            (None, fragtrace::probe_status::DEFAULT_PAGEBLOCK_ORDER, 4096)
         }
     };
     let vm_after = read_vmstat();

@@ -14,7 +14,7 @@ mod top_tui;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use fragtrace::{filter::EventFilter, probe::ProbeMode};
+use fragtrace::{filter::EventFilter, probe_status::ProbeMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,8 +90,8 @@ pub struct ProbeArgs {
     /// extfrag, OOM kills, THP fallbacks in /proc/vmstat) and for --alloc-probe-hold after;
     /// an idle machine pays nothing, but a failure no slow-path signal precedes is missed
     /// (BENCHMARKS.md "Miss rate").
-    #[arg(long, value_enum, value_name = "HOW", default_value_t = fragtrace::gate::AllocProbePolicy::Auto)]
-    pub alloc_probe: fragtrace::gate::AllocProbePolicy,
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = fragtrace::probe_status::AllocProbePolicy::Auto)]
+    pub alloc_probe: fragtrace::probe_status::AllocProbePolicy,
     /// With `--alloc-probe on-pressure`: how long the per-allocation probe stays attached
     /// after the last slow-path signal.
     #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]

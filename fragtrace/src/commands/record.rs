@@ -102,7 +102,7 @@ impl Sink for RecordSink {
         self.recorder.zones(snapshot)
     }
 
-    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &fragtrace::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.recorder.alloc_probe(state)
     }
 

@@ -18,7 +18,7 @@ use fragtrace::{
     filter::EventFilter,
     gfp::GfpTable,
     host::{kallsyms::caller_frame, system::hostname, zones::ZoneSnapshot},
-    probe::hooks::FailureHooks,
+    probe_status::FailureHooks,
     record::{ReplayOptions, open_all, replay, replay::SPEED_RANGE},
     session::RunOptions,
     sink::{Sink, SinkError},
@@ -179,7 +179,7 @@ impl Sink for BatchTop {
         self.aggregator.zones(snapshot)
     }
 
-    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &fragtrace::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.aggregator.alloc_probe(state)
     }
 

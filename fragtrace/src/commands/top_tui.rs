@@ -259,7 +259,7 @@ impl Sink for TuiTop {
         self.aggregator.zones(snapshot)
     }
 
-    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &fragtrace::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.aggregator.alloc_probe(state)
     }
 

@@ -1,7 +1,7 @@
 //! Probe stage: check prerequisites, load the eBPF object, attach, and hand out the maps.
 
+pub mod gate;
 pub mod hooks;
-pub mod kernel;
 pub mod preflight;
 pub mod task_layout;
 
@@ -11,38 +11,16 @@ use aya::{
     programs::{BtfTracePoint, TracePoint, trace_point::TracePointLinkId, tp_btf::BtfTracePointLinkId},
 };
 use fragtrace_ebpf::{ExtfragLayout, counter};
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-pub use kernel::KernelInfo;
 
 use crate::{
     event::Counters,
-    gate::{AllocProbePolicy, TracepointUse},
     host::{
         btf::kernel_has_btf,
         tracefs::{FormatError, Tracefs, TracefsError, layout},
     },
+    probe_status::{AllocProbePolicy, FailureHooks, KernelInfo, ProbeMode, TracepointUse},
 };
-
-/// How `mm_page_alloc` is hooked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProbeMode {
-    /// BTF tracepoint (`tp_btf`): arguments read directly, ≈75 ns/call here. Needs kernel BTF.
-    TpBtf,
-    /// Classic tracepoint with field offsets from the format file, ≈125 ns/call. Any kernel.
-    Classic,
-}
-
-impl std::fmt::Display for ProbeMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ProbeMode::TpBtf => "tp_btf",
-            ProbeMode::Classic => "classic",
-        })
-    }
-}
 
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -83,7 +61,7 @@ pub struct ProbeConfig {
     pub stalls: bool,
     /// How failures are watched (default `Auto`: every failure, the cheapest way this kernel
     /// allows, see [`hooks`]). `OnPressure` loads `mm_page_alloc` detached and attaches the
-    /// slow-path sentinels; the session attaches it when they fire ([`crate::gate`]).
+    /// slow-path sentinels; the session attaches it when they fire ([`gate`]).
     pub alloc_probe: AllocProbePolicy,
     /// `OnPressure`: calm time after the last slow-path signal before detaching.
     pub alloc_probe_hold: std::time::Duration,
@@ -97,7 +75,7 @@ impl Default for ProbeConfig {
             extfrag: true,
             stalls: true,
             alloc_probe: AllocProbePolicy::Auto,
-            alloc_probe_hold: crate::gate::HOLD,
+            alloc_probe_hold: gate::HOLD,
         }
     }
 }
@@ -124,7 +102,7 @@ pub struct Probes {
     /// Which slow-path wake-up sentinels are attached (`kswapd-wake`, `kcompactd-wake`).
     pub sentinels: Vec<&'static str>,
     /// What watches failures: fexit programs and when `mm_page_alloc` is attached.
-    pub hooks: hooks::FailureHooks,
+    pub hooks: FailureHooks,
     pub alloc_hold: std::time::Duration,
     /// Kept alive with `ebpf`: the fexit programs stay attached for the session.
     _fexit: hooks::FexitLinks,

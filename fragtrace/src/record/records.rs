@@ -31,9 +31,9 @@ use thiserror::Error;
 
 use crate::{
     event::{Ancestor, Counters, Event, Extfrag, Failure, FailureHook, Lost, OomKill, Stall, StallKind, Task},
-    gate::{AllocProbeState, ArmReason},
     host::zones::ZoneSnapshot,
     identity::Workload,
+    probe_status::{AllocProbeState, ArmReason},
 };
 
 const FAILURE: u8 = 1;

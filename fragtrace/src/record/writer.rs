@@ -20,9 +20,9 @@ use super::{
 };
 use crate::{
     event::{Counters, Event},
-    gate::AllocProbeState,
     host::zones::ZoneSnapshot,
     identity::Workload,
+    probe_status::AllocProbeState,
     sink::{Sink, SinkError},
 };
 

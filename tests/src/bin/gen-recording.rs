@@ -17,7 +17,7 @@ use fragtrace::{
     event::{Counters, Event, Extfrag, Failure, Lost, Task},
     gfp::GfpTable,
     host::{tracefs::{EventFormat, layout::page_alloc_layout}, zones::ZoneSnapshot},
-    probe::{KernelInfo, ProbeMode},
+    probe_status::{KernelInfo, ProbeMode},
     record::{Recorder, RecorderOptions, RecordingHeader},
     sink::Sink,
 };
