@@ -12,7 +12,6 @@
 pub mod aggregate;
 pub mod capture;
 pub mod decode;
-pub mod dmesg;
 pub mod doctor;
 pub mod event;
 pub mod filter;
@@ -20,7 +19,7 @@ pub mod gfp;
 pub mod host;
 pub mod http;
 pub mod identity;
-pub mod kmsg;
+pub mod kernel_log;
 pub mod metrics;
 pub mod probe;
 pub mod probe_status;

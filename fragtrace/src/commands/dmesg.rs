@@ -9,15 +9,15 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use fragtrace::{
-    dmesg::{
-        analyze::{EraChoice, analyze},
-        source::Kmsg,
-        summary::{render, summary_json},
-        Analysis,
-    },
     gfp::{GfpTable, eras::Era},
     host::{system::kernel_release, tracefs::Tracefs},
-    kmsg::{Parser, Report},
+    kernel_log::{
+        Analysis,
+        analyze::{EraChoice, analyze},
+        parse::{Parser, Report},
+        source::Kmsg,
+        summary::{render, summary_json},
+    },
 };
 
 #[derive(Debug, Args)]

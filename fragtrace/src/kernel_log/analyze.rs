@@ -4,10 +4,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::parse::{Report, ReportKind, ZoneLine};
 use crate::{
     gfp::{GfpTable, eras::{Era, decode_all}},
     host::kallsyms::is_allocator_frame,
-    kmsg::{Report, ReportKind, ZoneLine},
 };
 
 /// How hex masks without printed names are decoded.
@@ -202,7 +202,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz");
         for name in ["kernel_log-order60", "buddyinfo-huge"] {
             let text = String::from_utf8_lossy(&std::fs::read(dir.join(name)).expect("fixture")).into_owned();
-            for report in crate::kmsg::parse(&text) {
+            for report in crate::kernel_log::parse::parse(&text) {
                 let _ = analyze(report, &EraChoice::Auto { fallback: None }).to_json();
             }
             for zone in crate::host::buddyinfo::parse(&text) {
@@ -211,7 +211,7 @@ mod tests {
         }
     }
     use super::*;
-    use crate::kmsg::parse;
+    use crate::kernel_log::parse::parse;
 
     fn one(fixture: &str, choice: &EraChoice) -> Vec<Analysis> {
         let path = format!("{}/testdata/kernel-logs/{fixture}", env!("CARGO_MANIFEST_DIR"));
