@@ -24,11 +24,11 @@ pub fn harden(writes_files: bool) {
 /// Loads and attaches the probes.
 pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
     let config = ProbeConfig {
-        mode: args.probe_mode,
+        mode: args.probe_mode.map(Into::into),
         ring_bytes: args.ring_buffer_kib.saturating_mul(1024),
         extfrag: true,
         stalls: true,
-        alloc_probe: args.alloc_probe,
+        alloc_probe: args.alloc_probe.into(),
         alloc_probe_hold: args.alloc_probe_hold,
     };
     // /proc/kallsyms (~200k lines) is read while the probes load: part of attach time.

@@ -17,7 +17,7 @@ pub use kernel::{DEFAULT_PAGEBLOCK_ORDER, KernelInfo};
 pub use policy::{AllocProbePolicy, AllocProbeState, ArmReason, TracepointUse};
 
 /// How `mm_page_alloc` is hooked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProbeMode {
     /// BTF tracepoint (`tp_btf`): arguments read directly, ≈75 ns/call here. Needs kernel BTF.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `--alloc-probe`: how failing allocations are watched.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AllocProbePolicy {
     /// The cheapest combination that sees every failure from the first moment: `fexit` where
