@@ -1,13 +1,25 @@
 //! fragtrace: why the kernel could not hand out memory.
 //!
 //! Pipeline stages, each its own module:
-//! - **probe** ([`probe`]): preflight checks, load and attach the eBPF programs;
+//! - **probe** ([`probe`]): preflight checks, load and attach the eBPF programs (one row per
+//!   program in [`probe::table`]);
 //! - **decode** ([`decode`]): ring-buffer bytes → typed [`event::Event`]s, length-checked;
 //! - **aggregate** ([`aggregate`]): counts and histograms → immutable snapshots;
 //! - **views and sinks** ([`view`], [`record`]): text, JSON, trace files.
 //!
 //! [`session`] wires them together for a live run; [`record::Recording::replay`] does the same
 //! from a file.
+//!
+//! Layers, top to bottom. A module imports from its own layer (without cycles) or from below,
+//! never from above; nothing below `session` imports `probe` or `session`:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | outputs | [`view`], [`tui`], [`capture`], [`metrics`], [`http`], [`record`], [`doctor`] (the binary's `commands` sits above them) |
+//! | live wiring | [`session`], and [`probe`] beside it (loading eBPF) |
+//! | pipeline | [`aggregate`], [`filter`], [`identity`], [`decode`], [`kernel_log`], [`sink`] (the trait the outputs implement) |
+//! | values | [`event`], [`probe_status`] (the probe's facts without the loading), [`gfp`], [`timespec`] |
+//! | host facts | [`host`] (clock, release, BTF, tracefs, procfs, kallsyms, cgroups), [`text`]; they import nothing above |
 
 pub mod aggregate;
 pub mod capture;

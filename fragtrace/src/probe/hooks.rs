@@ -25,20 +25,37 @@ use aya::{
     Btf, Ebpf,
     programs::{FExit, fexit::FExitLinkId},
 };
-use super::{LoadError, program, program_error};
-use crate::probe_status::{AllocProbePolicy, FailureHooks, ProbeMode, TracepointUse};
 
-/// One fexit program and the kernel function it watches.
+use super::{
+    LoadError, program, program_error,
+    table::{self, Probe, Target},
+};
+use crate::{
+    host::kallsyms,
+    probe_status::{AllocProbePolicy, FailureHooks, ProbeMode, TracepointUse},
+};
+
+/// One fexit program and the kernel function it watches: a row of the probe table.
 #[derive(Clone, Copy, Debug)]
 pub struct FexitHook {
     pub program: &'static str,
     pub function: &'static str,
 }
 
+impl FexitHook {
+    /// The hook of an fexit row (in a `const`, another kind of row does not compile).
+    const fn of(row: &'static Probe) -> Self {
+        match row.target {
+            Target::Function(function) => FexitHook { program: row.program, function },
+            Target::Event { .. } => panic!("not an fexit row"),
+        }
+    }
+}
+
 /// Memory-cgroup charge failures (`__GFP_ACCOUNT` allocations only).
-pub const MEMCG_CHARGE: FexitHook = FexitHook { program: "memcg_charge_exit", function: "__memcg_kmem_charge_page" };
+pub const MEMCG_CHARGE: FexitHook = FexitHook::of(table::row("memcg_charge_exit"));
 /// Page-allocator failures: the slow path gave up.
-pub const SLOWPATH: FexitHook = FexitHook { program: "slowpath_exit", function: "__alloc_pages_slowpath" };
+pub const SLOWPATH: FexitHook = FexitHook::of(table::row("slowpath_exit"));
 
 /// Attached fexit programs, kept to detach them if the combination is abandoned.
 #[derive(Default)]
@@ -70,7 +87,7 @@ pub fn attach_fexit(ebpf: &mut Ebpf, btf: Option<&Btf>, hook: FexitHook, links: 
     let btf = btf.ok_or("no kernel BTF (/sys/kernel/btf/vmlinux)")?;
     let program: &mut FExit = program(ebpf, hook.program).map_err(|e| e.to_string())?;
     if let Err(e) = program.load(hook.function, btf) {
-        return Err(match (e, clone_of(hook.function)) {
+        return Err(match (e, kallsyms::specialised_copy(hook.function)) {
             (aya::programs::ProgramError::Btf(_), _) => format!("{} is not in this kernel's BTF (inlined or renamed)", hook.function),
             (_, Some(clone)) => format!(
                 "{} exists here only as {clone}, a compiler-specialised copy with another signature that fexit cannot attach to",
@@ -84,31 +101,14 @@ pub fn attach_fexit(ebpf: &mut Ebpf, btf: Option<&Btf>, hook: FexitHook, links: 
     Ok(())
 }
 
-/// `function.constprop.0`, `function.isra.0`…: the name kallsyms has when the compiler only
-/// emitted a specialised copy (the kernel then cannot find `function` to attach to).
-fn clone_of(function: &str) -> Option<String> {
-    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
-    let mut names = text.lines().filter_map(|l| l.split_whitespace().nth(2));
-    let prefix = format!("{function}.");
-    let mut clone = None;
-    for name in &mut names {
-        if name == function {
-            return None;
-        }
-        if clone.is_none() && name.starts_with(&prefix) {
-            clone = Some(name.to_string());
-        }
-    }
-    clone
-}
+/// Lock-free page allocators that fail without entering the slow path (6.15+), newest name
+/// first.
+const NOLOCK_ALLOCATORS: [&str; 3] = ["alloc_frozen_pages_nolock_noprof", "alloc_pages_nolock_noprof", "try_alloc_pages_noprof"];
 
 /// A lock-free page allocator that fails without entering the slow path (6.15+), if this
 /// kernel has one.
 fn nolock_allocator() -> Option<&'static str> {
-    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
-    ["alloc_frozen_pages_nolock_noprof", "alloc_pages_nolock_noprof", "try_alloc_pages_noprof"]
-        .into_iter()
-        .find(|f| text.lines().any(|l| l.split_whitespace().nth(2) == Some(*f)))
+    kallsyms::first_present(&NOLOCK_ALLOCATORS)
 }
 
 /// EPERM/ENOTSUPP from a tracing program usually means no BPF trampolines: say so.
