@@ -3,7 +3,7 @@
 //!
 //! - [`parse`]: text (dmesg, /dev/kmsg, syslog, journalctl, mail-quoted…) → [`parse::Report`]s;
 //! - [`source`]: where the text comes from (files, stdin, the live /dev/kmsg);
-//! - [`analyze`]: a report turned into the same answers the live probes give: decoded GFP flags
+//! - [`analyze`](mod@analyze): a report turned into the same answers the live probes give: decoded GFP flags
 //!   for the report's own kernel era and a verdict per failure from its own buddy lines;
 //! - [`summary`]: many analyses summed up, as text or JSON (`fragtrace dmesg`).
 //!
