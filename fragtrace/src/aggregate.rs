@@ -11,13 +11,11 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::{
-    buddyinfo::ZoneFree,
-    identity::Workload,
     event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
-    gate::{AllocProbeState, ArmReason},
-    probe::kernel::monotonic_ns,
+    host::{buddyinfo::ZoneFree, clock::monotonic_ns, zones::ZoneSnapshot},
+    identity::Workload,
+    probe_status::{AllocProbeState, ArmReason},
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 
 /// Orders 0..=10 (MAX_PAGE_ORDER on x86_64); larger orders are counted in the last bucket.
@@ -623,7 +621,7 @@ mod tests {
 
     #[test]
     fn alloc_probe_time_watched() {
-        use crate::gate::{AllocProbeState, ArmReason};
+        use crate::probe_status::{AllocProbeState, ArmReason};
         const S: u64 = 1_000_000_000;
         let mut agg = Aggregator::new(9, 0x2000, false);
         assert_eq!(agg.snapshot().alloc_probe, None, "recordings without gate records say nothing");

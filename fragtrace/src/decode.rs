@@ -114,7 +114,7 @@ fn ancestry(r: &Reader<'_>) -> Vec<Ancestor> {
 pub enum Decoded {
     Event(Event),
     /// The allocator's slow path was entered while `mm_page_alloc` was detached; the reason
-    /// is `SlowPathEvent::reason` (see [`crate::gate::ArmReason::from_kernel`]).
+    /// is `SlowPathEvent::reason` (see [`crate::probe_status::ArmReason::from_kernel`]).
     SlowPath { ts_ns: u64, reason: u32 },
 }
 

@@ -24,11 +24,11 @@ use prometheus_client::{
 
 use crate::{
     event::{Counters, Event, StallKind, migratetype_name},
-    gate::AllocProbeState,
     gfp::GfpTable,
+    host::zones::ZoneSnapshot,
     identity::Workload,
+    probe_status::AllocProbeState,
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 
 /// Orders above this share one label value, "10" (MAX_PAGE_ORDER on x86_64).

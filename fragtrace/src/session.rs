@@ -13,16 +13,17 @@ use thiserror::Error;
 use tokio::io::{Interest, unix::AsyncFd};
 
 use crate::{
-    cgroup::CgroupResolver,
     decode::{Decoded, decode_record},
     event::{Counters, Event, Lost},
     filter::EventFilter,
-    gate::{AllocProbeState, ArmReason, Gate, GateAction, TracepointUse},
+    host::{cgroup::CgroupResolver, clock::monotonic_ns, kallsyms::Kallsyms, zones::ZoneSnapshot},
     identity::{Workload, WorkloadResolver},
-    probe::{Probes, kernel::monotonic_ns},
+    probe::{
+        Probes,
+        gate::{Gate, GateAction},
+    },
+    probe_status::{AllocProbeState, ArmReason, TracepointUse},
     sink::{Sink, SinkError},
-    symbolize::Kallsyms,
-    zones::ZoneSnapshot,
 };
 
 /// How often drops are checked for while events flow, so a `Lost` event lands close to
@@ -173,7 +174,7 @@ impl Session {
             } else {
                 self.pending_gate.push(AllocProbeState { attached: false, reason: None, since_ns: now });
             }
-            self.gate.tick(now, self.probes.counters().slow_path, crate::gate::read_pressure());
+            self.gate.tick(now, self.probes.counters().slow_path, crate::probe::gate::read_pressure());
             self.tell_gate(sinks)?;
             loop {
                 tokio::select! {
@@ -195,7 +196,7 @@ impl Session {
                         self.probes.flush_logs();
                         let counters = self.report_drops(sinks)?;
                         let now = monotonic_ns();
-                        let action = self.gate.tick(now, counters.slow_path, crate::gate::read_pressure());
+                        let action = self.gate.tick(now, counters.slow_path, crate::probe::gate::read_pressure());
                         self.apply_gate(action, now);
                         self.tell_gate(sinks)?;
                         for sink in sinks.iter_mut() {

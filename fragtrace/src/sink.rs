@@ -9,9 +9,9 @@ use thiserror::Error;
 
 use crate::{
     event::{Counters, Event},
-    gate::AllocProbeState,
+    host::zones::ZoneSnapshot,
     identity::Workload,
-    zones::ZoneSnapshot,
+    probe_status::AllocProbeState,
 };
 
 #[derive(Debug, Error)]

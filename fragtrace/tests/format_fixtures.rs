@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use fragtrace::{
     gfp::{GfpTable, print_fmt::constant_argument},
-    tracefs::{EventFormat, layout::{PageField, extfrag_layout, page_alloc_layout}},
+    host::tracefs::{EventFormat, layout::{PageField, extfrag_layout, page_alloc_layout}},
 };
 
 fn fixture(name: &str) -> EventFormat {

@@ -4,8 +4,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for report in fragtrace::kmsg::parse(&text) {
-        let analysis = fragtrace::dmesg::analyze::analyze(report, &fragtrace::dmesg::analyze::EraChoice::Auto { fallback: None });
+    for report in fragtrace::kernel_log::parse::parse(&text) {
+        let analysis = fragtrace::kernel_log::analyze::analyze(report, &fragtrace::kernel_log::analyze::EraChoice::Auto { fallback: None });
         let _ = analysis.to_json();
     }
 });

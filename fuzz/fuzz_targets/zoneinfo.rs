@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = fragtrace::procfs::zoneinfo::parse_zoneinfo(&String::from_utf8_lossy(data));
+    let _ = fragtrace::host::procfs::zoneinfo::parse_zoneinfo(&String::from_utf8_lossy(data));
 });

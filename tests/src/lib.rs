@@ -14,13 +14,13 @@ use std::{
 };
 
 use fragtrace::{
-    cgroup::CgroupResolver,
     event::{Counters, Event, Extfrag, Failure},
     filter::EventFilter,
-    probe::{ProbeConfig, ProbeMode, Probes},
+    host::{cgroup::CgroupResolver, kallsyms::Kallsyms},
+    probe::{ProbeConfig, Probes},
+    probe_status::ProbeMode,
     session::{RunOptions, Session, SessionStats},
     sink::{Sink, SinkError},
-    symbolize::Kallsyms,
 };
 
 pub mod cli;

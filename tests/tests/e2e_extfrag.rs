@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fragtrace::probe::ProbeMode;
+use fragtrace::probe_status::ProbeMode;
 use fragtrace_tests::{SysctlGuard, collect_during, mem_available, require_root, run_trigger};
 
 const FILL_MIB: u64 = 384;

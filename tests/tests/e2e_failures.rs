@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fragtrace::probe::ProbeMode;
+use fragtrace::probe_status::ProbeMode;
 use fragtrace_tests::{MemCgroupPath, SysctlGuard, collect_during, require_root, run_trigger};
 
 /// Pipe sizes (MiB) and the order of the pipe-slot kcalloc each one needs on x86_64

@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use fragtrace::{
+use fragtrace::host::{
     buddyinfo::{self, ZoneFree},
     cgroup::CgroupResolver,
     procfs::{ZoneIndexRow, debugfs::DEBUGFS, parse_index_file, read_kernel_indices},
@@ -95,7 +95,7 @@ fn procfs_indices_from_live_buddyinfo_equal_the_kernels_debugfs_indices() {
 #[test]
 fn root_reads_pagetypeinfo() {
     let _serial = require_root();
-    let state = fragtrace::procfs::read_all();
+    let state = fragtrace::host::procfs::read_all();
     let pti = state.pagetypeinfo.expect("root reads /proc/pagetypeinfo");
     assert!(pti.pageblock_order.is_some(), "{pti:?}");
     assert!(!pti.free.is_empty(), "{pti:?}");

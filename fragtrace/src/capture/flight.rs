@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use crate::{
     event::{Counters, Event},
-    zones::ZoneSnapshot,
+    host::zones::ZoneSnapshot,
 };
 
 #[derive(Clone, Debug, PartialEq)]

@@ -16,15 +16,14 @@ use super::{
 };
 use crate::{
     aggregate::ORDERS,
-    buddyinfo::{self, ZoneFree},
     event::{Counters, Event, Failure},
     filter::EventFilter,
+    host::{buddyinfo::{self, ZoneFree}, zones::ZoneSnapshot},
     identity::Workload,
     record::{Recorder, RecorderOptions, RecordingHeader},
     sink::{Sink, SinkError},
     timespec::format_utc,
     view::json::JsonLines,
-    zones::ZoneSnapshot,
 };
 
 /// Lines for the summary saying who a workload is.
@@ -85,7 +84,7 @@ pub struct CaptureSink {
     workloads: HashMap<u64, Workload>,
     counters: Counters,
     /// The latest per-allocation probe state, written first into each incident's trace.
-    alloc_probe: Option<crate::gate::AllocProbeState>,
+    alloc_probe: Option<crate::probe_status::AllocProbeState>,
     /// Bundles written so far.
     pub captured: Vec<PathBuf>,
 }
@@ -256,7 +255,7 @@ impl CaptureSink {
 }
 
 impl Sink for CaptureSink {
-    fn alloc_probe(&mut self, state: &crate::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &crate::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.alloc_probe = Some(*state);
         if let Some(a) = &mut self.active {
             a.recorder.alloc_probe(state)?;

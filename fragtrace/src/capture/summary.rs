@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use crate::{
     aggregate::ORDERS,
-    buddyinfo::ZoneFree,
     event::{Failure, migratetype_name},
     gfp::GfpTable,
+    host::buddyinfo::ZoneFree,
     identity::starting_task,
 };
 

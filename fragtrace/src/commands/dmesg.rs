@@ -9,16 +9,15 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use fragtrace::{
-    dmesg::{
+    gfp::{GfpTable, eras::Era},
+    host::{system::kernel_release, tracefs::Tracefs},
+    kernel_log::{
+        Analysis,
         analyze::{EraChoice, analyze},
+        parse::{Parser, Report},
         source::Kmsg,
         summary::{render, summary_json},
-        Analysis,
     },
-    gfp::{GfpTable, eras::Era},
-    kmsg::{Parser, Report},
-    probe::kernel::kernel_release,
-    tracefs::Tracefs,
 };
 
 #[derive(Debug, Args)]

@@ -6,9 +6,8 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use fragtrace::{
     aggregate::Aggregator,
-    buddyinfo::{self, ZoneFree},
     doctor::{DoctorInput, Pressure, Sysctls, diagnose, render::render},
-    procfs::{parse_vmstat, vmstat_rates},
+    host::{buddyinfo::{self, ZoneFree}, procfs::{parse_vmstat, vmstat_rates}},
     session::RunOptions,
 };
 use serde_json::json;
@@ -123,7 +122,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         Err(e) => {
             eprintln!("fragtrace: sampling without the probes (no failure attribution): {e:#}");
             tokio::time::sleep(args.duration).await;
-            (None, fragtrace::probe::kernel::DEFAULT_PAGEBLOCK_ORDER, 4096)
+            (None, fragtrace::probe_status::DEFAULT_PAGEBLOCK_ORDER, 4096)
         }
     };
     let vm_after = read_vmstat();

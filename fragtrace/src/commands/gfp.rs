@@ -36,7 +36,7 @@ impl Table {
     fn label(&self) -> String {
         match self {
             Table::Era(e) => e.label().to_string(),
-            Table::Running(_) => format!("running ({})", fragtrace::probe::kernel::kernel_release()),
+            Table::Running(_) => format!("running ({})", fragtrace::host::system::kernel_release()),
         }
     }
     fn table(&self) -> GfpTable {
@@ -55,12 +55,12 @@ fn parse_mask(text: &str) -> Option<u64> {
 }
 
 fn running() -> anyhow::Result<Table> {
-    let tracefs = fragtrace::tracefs::Tracefs::locate(false);
+    let tracefs = fragtrace::host::tracefs::Tracefs::locate(false);
     let table = tracefs.ok().and_then(|t| t.event_format("kmem", "mm_page_alloc").ok()).and_then(|f| GfpTable::from_page_alloc_format(&f).ok());
     match table {
         Some(t) => Ok(Table::Running(t)),
         None => {
-            let release = fragtrace::probe::kernel::kernel_release();
+            let release = fragtrace::host::system::kernel_release();
             Era::for_release(&release).map(Table::Era).ok_or_else(|| {
                 anyhow::anyhow!("cannot read the running kernel's GFP table (tracefs is not mounted or readable) and {release} has no known layout; pass --kernel VERSION")
             })

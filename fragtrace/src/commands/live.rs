@@ -4,10 +4,9 @@ use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use fragtrace::{
-    cgroup::CgroupResolver,
+    host::{cgroup::CgroupResolver, kallsyms::Kallsyms},
     probe::{ProbeConfig, Probes},
     session::Session,
-    symbolize::Kallsyms,
 };
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -25,11 +24,11 @@ pub fn harden(writes_files: bool) {
 /// Loads and attaches the probes.
 pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
     let config = ProbeConfig {
-        mode: args.probe_mode,
+        mode: args.probe_mode.map(Into::into),
         ring_bytes: args.ring_buffer_kib.saturating_mul(1024),
         extfrag: true,
         stalls: true,
-        alloc_probe: args.alloc_probe,
+        alloc_probe: args.alloc_probe.into(),
         alloc_probe_hold: args.alloc_probe_hold,
     };
     // /proc/kallsyms (~200k lines) is read while the probes load: part of attach time.
@@ -85,10 +84,10 @@ pub fn recording_header(session: &Session, filter: &fragtrace::filter::EventFilt
         fragtrace_version: env!("CARGO_PKG_VERSION").to_string(),
         recording_id,
         part: 0,
-        hostname: fragtrace::probe::kernel::hostname(),
+        hostname: fragtrace::host::system::hostname(),
         boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default(),
         start_wall_ns: wall.as_nanos() as u64,
-        start_monotonic_ns: fragtrace::probe::kernel::monotonic_ns(),
+        start_monotonic_ns: fragtrace::host::clock::monotonic_ns(),
         command_line: std::env::args().collect(),
         probe_mode: probes.mode,
         failure_hooks: Some(probes.hooks.clone()),

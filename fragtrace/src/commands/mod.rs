@@ -13,8 +13,11 @@ mod top_tui;
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use fragtrace::{filter::EventFilter, probe::ProbeMode};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fragtrace::{
+    filter::EventFilter,
+    probe_status::{AllocProbePolicy, ProbeMode},
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,7 +77,7 @@ pub struct ProbeArgs {
     /// How to hook kmem:mm_page_alloc: `tp-btf` (fast, needs kernel BTF) or `classic`
     /// (any kernel). Default: tp-btf when /sys/kernel/btf/vmlinux exists.
     #[arg(long, value_enum)]
-    pub probe_mode: Option<ProbeMode>,
+    pub probe_mode: Option<ProbeModeArg>,
     /// How failing allocations are watched.
     /// `auto` (default): every failure from the first moment, the cheapest way the kernel
     /// allows: fexit on `__alloc_pages_slowpath` and `__memcg_kmem_charge_page` where it has
@@ -90,8 +93,8 @@ pub struct ProbeArgs {
     /// extfrag, OOM kills, THP fallbacks in /proc/vmstat) and for --alloc-probe-hold after;
     /// an idle machine pays nothing, but a failure no slow-path signal precedes is missed
     /// (BENCHMARKS.md "Miss rate").
-    #[arg(long, value_enum, value_name = "HOW", default_value_t = fragtrace::gate::AllocProbePolicy::Auto)]
-    pub alloc_probe: fragtrace::gate::AllocProbePolicy,
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = AllocProbeArg::Auto)]
+    pub alloc_probe: AllocProbeArg,
     /// With `--alloc-probe on-pressure`: how long the per-allocation probe stays attached
     /// after the last slow-path signal.
     #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DURATION")]
@@ -104,6 +107,56 @@ pub struct ProbeArgs {
     /// before the container runtimes' usual state directories for pod names.
     #[arg(long, value_name = "DIR")]
     pub oci_root: Vec<std::path::PathBuf>,
+}
+
+/// `--probe-mode` values ([`ProbeMode`] for clap; the help text is the variants' docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProbeModeArg {
+    /// BTF tracepoint (`tp_btf`): arguments read directly, ≈75 ns/call here. Needs kernel BTF.
+    TpBtf,
+    /// Classic tracepoint with field offsets from the format file, ≈125 ns/call. Any kernel.
+    Classic,
+}
+
+impl From<ProbeModeArg> for ProbeMode {
+    fn from(arg: ProbeModeArg) -> Self {
+        match arg {
+            ProbeModeArg::TpBtf => ProbeMode::TpBtf,
+            ProbeModeArg::Classic => ProbeMode::Classic,
+        }
+    }
+}
+
+/// `--alloc-probe` values ([`AllocProbePolicy`] for clap; the help text is the variants' docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AllocProbeArg {
+    /// The cheapest combination that sees every failure from the first moment: `fexit` where
+    /// the kernel has BPF trampolines and `__alloc_pages_slowpath` in its BTF (no program on
+    /// the allocation fast path), else `always`.
+    Auto,
+    /// Keep `mm_page_alloc` attached all the time: every failure, at a cost on every
+    /// allocation.
+    Always,
+    /// fexit on `__memcg_kmem_charge_page` (memory-cgroup charge failures) and on
+    /// `__alloc_pages_slowpath` (page-allocator failures); where the slow path is inlined
+    /// (Debian's 6.1, 6.12), `mm_page_alloc` stays attached for those. Needs BPF
+    /// trampolines: an error where the kernel has none.
+    Fexit,
+    /// Attach `mm_page_alloc` while the allocator is on its slow path and for 30 s after;
+    /// an idle machine pays nothing, but a failure that comes before any slow-path signal is
+    /// missed (memory-cgroup charge failures are still caught where fexit works).
+    OnPressure,
+}
+
+impl From<AllocProbeArg> for AllocProbePolicy {
+    fn from(arg: AllocProbeArg) -> Self {
+        match arg {
+            AllocProbeArg::Auto => AllocProbePolicy::Auto,
+            AllocProbeArg::Always => AllocProbePolicy::Always,
+            AllocProbeArg::Fexit => AllocProbePolicy::Fexit,
+            AllocProbeArg::OnPressure => AllocProbePolicy::OnPressure,
+        }
+    }
 }
 
 /// Event filters shared by `top`, `record` and `report`. Values of one option are
@@ -206,6 +259,20 @@ mod tests {
         for bad in ["", "x", "5y", "0", "-1s", "1.2.3s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The clap values are the library's own names (as serialized in recordings and JSON).
+    #[test]
+    fn clap_values_are_the_library_names() {
+        for arg in ProbeModeArg::value_variants() {
+            let name = arg.to_possible_value().map(|v| v.get_name().to_string());
+            assert_eq!(serde_json::to_value(ProbeMode::from(*arg)).ok(), name.map(serde_json::Value::String));
+        }
+        for arg in AllocProbeArg::value_variants() {
+            let name = arg.to_possible_value().map(|v| v.get_name().to_string());
+            assert_eq!(Some(AllocProbePolicy::from(*arg).to_string()), name);
+        }
+        assert_eq!(AllocProbePolicy::from(AllocProbeArg::Auto), AllocProbePolicy::default());
     }
 
     #[test]

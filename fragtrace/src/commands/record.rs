@@ -11,11 +11,10 @@ use anyhow::Context;
 use clap::Args;
 use fragtrace::{
     event::{Counters, Event},
-    probe::kernel::monotonic_ns,
+    host::{clock::monotonic_ns, zones::ZoneSnapshot},
     record::{Recorder, RecorderOptions},
     session::RunOptions,
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 use tokio::sync::Notify;
 
@@ -103,7 +102,7 @@ impl Sink for RecordSink {
         self.recorder.zones(snapshot)
     }
 
-    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &fragtrace::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.recorder.alloc_probe(state)
     }
 

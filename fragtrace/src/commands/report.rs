@@ -11,9 +11,9 @@ use clap::{Args, ValueEnum};
 use fragtrace::{
     aggregate::Aggregator,
     event::Event,
+    host::kallsyms::caller_frame,
     record::{ReadError, Recording, ReplayOptions, ReplayReport, open_all, replay},
     sink::{Sink, SinkError},
-    symbolize::caller_frame,
     timespec::TimeBound,
     view::{
         chrome_trace::ChromeTrace,

@@ -17,17 +17,16 @@ use fragtrace::{
     event::{Counters, Event},
     filter::EventFilter,
     gfp::GfpTable,
-    probe::{hooks::FailureHooks, kernel::hostname},
+    host::{kallsyms::caller_frame, system::hostname, zones::ZoneSnapshot},
+    probe_status::FailureHooks,
     record::{ReplayOptions, open_all, replay, replay::SPEED_RANGE},
     session::RunOptions,
     sink::{Sink, SinkError},
-    symbolize::caller_frame,
     tui::{rates::Rates, screen::HeaderFacts, terminal::TerminalGuard},
     view::{
         json::{ReportSource, report_document},
         text::{HeaderInfo, RenderInput, render},
     },
-    zones::ZoneSnapshot,
 };
 use serde_json::json;
 use tokio::sync::Notify;
@@ -180,7 +179,7 @@ impl Sink for BatchTop {
         self.aggregator.zones(snapshot)
     }
 
-    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &fragtrace::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.aggregator.alloc_probe(state)
     }
 

@@ -13,6 +13,7 @@ use fragtrace::{
     aggregate::{Aggregator, Snapshot},
     event::{Counters, Event},
     gfp::GfpTable,
+    host::zones::ZoneSnapshot,
     sink::{Sink, SinkError},
     tui::{
         draw::draw,
@@ -22,7 +23,6 @@ use fragtrace::{
         state::{Action, UiState},
         terminal::TerminalGuard,
     },
-    zones::ZoneSnapshot,
 };
 
 pub enum Input {
@@ -259,7 +259,7 @@ impl Sink for TuiTop {
         self.aggregator.zones(snapshot)
     }
 
-    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &fragtrace::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.aggregator.alloc_probe(state)
     }
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::settings::{Sysctls, nodes};
-use crate::{aggregate::Snapshot, buddyinfo::ZoneFree};
+use crate::{aggregate::Snapshot, host::buddyinfo::ZoneFree};
 
 /// Orders 0..=10 are reported (MAX_PAGE_ORDER on x86_64).
 const ORDERS: u32 = 11;

@@ -38,7 +38,7 @@ impl Sysctls {
 }
 
 /// Online NUMA nodes (buddyinfo lists each node's zones).
-pub fn nodes(zones: &[crate::buddyinfo::ZoneFree]) -> u64 {
+pub fn nodes(zones: &[crate::host::buddyinfo::ZoneFree]) -> u64 {
     let mut nodes: Vec<u32> = zones.iter().map(|z| z.node).collect();
     nodes.sort_unstable();
     nodes.dedup();

@@ -11,7 +11,7 @@ pub mod print_fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tracefs::{EventFormat, FormatError};
+use crate::host::tracefs::{EventFormat, FormatError};
 
 /// One `{value, "NAME"}` entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

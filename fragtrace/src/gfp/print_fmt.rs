@@ -4,7 +4,7 @@ use super::{
     GfpName,
     expr::{ExprError, Parser, Token, tokenize},
 };
-use crate::tracefs::FormatError;
+use crate::host::tracefs::FormatError;
 
 fn err(e: ExprError) -> FormatError {
     FormatError::PrintFmt(e.to_string())

@@ -25,87 +25,37 @@ use aya::{
     Btf, Ebpf,
     programs::{FExit, fexit::FExitLinkId},
 };
-use serde::{Deserialize, Serialize};
 
-use super::{LoadError, ProbeMode, program, program_error};
-use crate::gate::{AllocProbePolicy, TracepointUse};
+use super::{
+    LoadError, program, program_error,
+    table::{self, Probe, Target},
+};
+use crate::{
+    host::kallsyms,
+    probe_status::{AllocProbePolicy, FailureHooks, ProbeMode, TracepointUse},
+};
 
-/// One fexit program and the kernel function it watches.
+/// One fexit program and the kernel function it watches: a row of the probe table.
 #[derive(Clone, Copy, Debug)]
 pub struct FexitHook {
     pub program: &'static str,
     pub function: &'static str,
 }
 
+impl FexitHook {
+    /// The hook of an fexit row (in a `const`, another kind of row does not compile).
+    const fn of(row: &'static Probe) -> Self {
+        match row.target {
+            Target::Function(function) => FexitHook { program: row.program, function },
+            Target::Event { .. } => panic!("not an fexit row"),
+        }
+    }
+}
+
 /// Memory-cgroup charge failures (`__GFP_ACCOUNT` allocations only).
-pub const MEMCG_CHARGE: FexitHook = FexitHook { program: "memcg_charge_exit", function: "__memcg_kmem_charge_page" };
+pub const MEMCG_CHARGE: FexitHook = FexitHook::of(table::row("memcg_charge_exit"));
 /// Page-allocator failures: the slow path gave up.
-pub const SLOWPATH: FexitHook = FexitHook { program: "slowpath_exit", function: "__alloc_pages_slowpath" };
-
-/// What watches failures in this session, as recorded and shown (`report --json`
-/// `alloc_probe.hooks`, the `top` header, `fragtrace_failure_hooks` on /metrics).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FailureHooks {
-    /// `--alloc-probe` as given (or the command's default).
-    pub requested: AllocProbePolicy,
-    /// When `mm_page_alloc` is attached.
-    pub tracepoint: TracepointUse,
-    /// How `mm_page_alloc` is hooked when it is.
-    pub probe_mode: ProbeMode,
-    /// Kernel functions with an fexit program attached.
-    pub fexit: Vec<String>,
-    /// Every failure is seen from the first moment.
-    pub complete: bool,
-    /// Why fexit was not used or only partly (no trampolines, function not in BTF).
-    pub fexit_unavailable: Option<String>,
-}
-
-impl FailureHooks {
-    /// The policy in effect: `fexit`, `always` or `on-pressure` (never `auto`).
-    pub fn resolved(&self) -> AllocProbePolicy {
-        match self.tracepoint {
-            TracepointUse::Off => AllocProbePolicy::Fexit,
-            TracepointUse::OnPressure => AllocProbePolicy::OnPressure,
-            TracepointUse::Always if self.fexit.is_empty() => AllocProbePolicy::Always,
-            TracepointUse::Always => AllocProbePolicy::Fexit,
-        }
-    }
-
-    /// For narrow places (the `top` header): `tp_btf`, `fexit`, `fexit+tp_btf`,
-    /// `tp_btf on pressure (can miss)`.
-    pub fn short(&self) -> String {
-        match (self.tracepoint, self.fexit.is_empty()) {
-            (TracepointUse::Off, _) => "fexit".into(),
-            (TracepointUse::Always, true) => self.probe_mode.to_string(),
-            (TracepointUse::Always, false) => format!("fexit+{}", self.probe_mode),
-            (TracepointUse::OnPressure, _) => format!("{} on pressure (can miss)", self.probe_mode),
-        }
-    }
-
-    /// A bounded label value: `fexit:__alloc_pages_slowpath,fexit:__memcg_kmem_charge_page`,
-    /// `tp_btf:mm_page_alloc`.
-    pub fn label(&self) -> String {
-        let mut parts: Vec<String> = self.fexit.iter().map(|f| format!("fexit:{f}")).collect();
-        if self.tracepoint != TracepointUse::Off {
-            parts.push(format!("{}:mm_page_alloc", self.probe_mode));
-        }
-        parts.join(",")
-    }
-
-    /// "fexit __alloc_pages_slowpath + __memcg_kmem_charge_page",
-    /// "tp_btf mm_page_alloc on every allocation", …
-    pub fn describe(&self) -> String {
-        let tracepoint = match self.tracepoint {
-            TracepointUse::Always => Some(format!("{} mm_page_alloc on every allocation", self.probe_mode)),
-            TracepointUse::OnPressure => Some(format!("{} mm_page_alloc on memory pressure", self.probe_mode)),
-            TracepointUse::Off => None,
-        };
-        let fexit = (!self.fexit.is_empty()).then(|| format!("fexit {}", self.fexit.join(" + ")));
-        let parts: Vec<String> = [fexit, tracepoint].into_iter().flatten().collect();
-        let coverage = if self.complete { "every failure" } else { "may miss failures before memory pressure" };
-        format!("{} ({coverage})", parts.join(" + "))
-    }
-}
+pub const SLOWPATH: FexitHook = FexitHook::of(table::row("slowpath_exit"));
 
 /// Attached fexit programs, kept to detach them if the combination is abandoned.
 #[derive(Default)]
@@ -137,7 +87,7 @@ pub fn attach_fexit(ebpf: &mut Ebpf, btf: Option<&Btf>, hook: FexitHook, links: 
     let btf = btf.ok_or("no kernel BTF (/sys/kernel/btf/vmlinux)")?;
     let program: &mut FExit = program(ebpf, hook.program).map_err(|e| e.to_string())?;
     if let Err(e) = program.load(hook.function, btf) {
-        return Err(match (e, clone_of(hook.function)) {
+        return Err(match (e, kallsyms::specialised_copy(hook.function)) {
             (aya::programs::ProgramError::Btf(_), _) => format!("{} is not in this kernel's BTF (inlined or renamed)", hook.function),
             (_, Some(clone)) => format!(
                 "{} exists here only as {clone}, a compiler-specialised copy with another signature that fexit cannot attach to",
@@ -151,31 +101,14 @@ pub fn attach_fexit(ebpf: &mut Ebpf, btf: Option<&Btf>, hook: FexitHook, links: 
     Ok(())
 }
 
-/// `function.constprop.0`, `function.isra.0`…: the name kallsyms has when the compiler only
-/// emitted a specialised copy (the kernel then cannot find `function` to attach to).
-fn clone_of(function: &str) -> Option<String> {
-    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
-    let mut names = text.lines().filter_map(|l| l.split_whitespace().nth(2));
-    let prefix = format!("{function}.");
-    let mut clone = None;
-    for name in &mut names {
-        if name == function {
-            return None;
-        }
-        if clone.is_none() && name.starts_with(&prefix) {
-            clone = Some(name.to_string());
-        }
-    }
-    clone
-}
+/// Lock-free page allocators that fail without entering the slow path (6.15+), newest name
+/// first.
+const NOLOCK_ALLOCATORS: [&str; 3] = ["alloc_frozen_pages_nolock_noprof", "alloc_pages_nolock_noprof", "try_alloc_pages_noprof"];
 
 /// A lock-free page allocator that fails without entering the slow path (6.15+), if this
 /// kernel has one.
 fn nolock_allocator() -> Option<&'static str> {
-    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
-    ["alloc_frozen_pages_nolock_noprof", "alloc_pages_nolock_noprof", "try_alloc_pages_noprof"]
-        .into_iter()
-        .find(|f| text.lines().any(|l| l.split_whitespace().nth(2) == Some(*f)))
+    kallsyms::first_present(&NOLOCK_ALLOCATORS)
 }
 
 /// EPERM/ENOTSUPP from a tracing program usually means no BPF trampolines: say so.
@@ -263,38 +196,6 @@ pub fn resolve(ebpf: &mut Ebpf, btf: Option<&Btf>, requested: AllocProbePolicy, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hooks(tracepoint: TracepointUse, fexit: &[&str]) -> FailureHooks {
-        FailureHooks {
-            requested: AllocProbePolicy::Auto,
-            tracepoint,
-            probe_mode: ProbeMode::TpBtf,
-            fexit: fexit.iter().map(|s| s.to_string()).collect(),
-            complete: tracepoint != TracepointUse::OnPressure,
-            fexit_unavailable: None,
-        }
-    }
-
-    #[test]
-    fn describes_every_combination() {
-        assert_eq!(
-            hooks(TracepointUse::Off, &["__alloc_pages_slowpath", "__memcg_kmem_charge_page"]).describe(),
-            "fexit __alloc_pages_slowpath + __memcg_kmem_charge_page (every failure)"
-        );
-        assert_eq!(hooks(TracepointUse::Always, &[]).describe(), "tp_btf mm_page_alloc on every allocation (every failure)");
-        assert_eq!(
-            hooks(TracepointUse::OnPressure, &["__memcg_kmem_charge_page"]).describe(),
-            "fexit __memcg_kmem_charge_page + tp_btf mm_page_alloc on memory pressure (may miss failures before memory pressure)"
-        );
-    }
-
-    #[test]
-    fn short_forms_fit_the_top_header() {
-        assert_eq!(hooks(TracepointUse::Off, &["__alloc_pages_slowpath", "__memcg_kmem_charge_page"]).short(), "fexit");
-        assert_eq!(hooks(TracepointUse::Always, &[]).short(), "tp_btf");
-        assert_eq!(hooks(TracepointUse::Always, &["__memcg_kmem_charge_page"]).short(), "fexit+tp_btf");
-        assert_eq!(hooks(TracepointUse::OnPressure, &[]).short(), "tp_btf on pressure (can miss)");
-    }
 
     #[test]
     fn explains_missing_trampolines() {

@@ -1,8 +1,10 @@
 //! Probe stage: check prerequisites, load the eBPF object, attach, and hand out the maps.
 
+mod attach;
+pub mod gate;
 pub mod hooks;
-pub mod kernel;
 pub mod preflight;
+pub mod table;
 pub mod task_layout;
 
 use aya::{
@@ -11,35 +13,16 @@ use aya::{
     programs::{BtfTracePoint, TracePoint, trace_point::TracePointLinkId, tp_btf::BtfTracePointLinkId},
 };
 use fragtrace_ebpf::{ExtfragLayout, counter};
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-pub use kernel::KernelInfo;
 
 use crate::{
     event::Counters,
-    gate::{AllocProbePolicy, TracepointUse},
-    tracefs::{FormatError, Tracefs, TracefsError, layout},
+    host::{
+        btf::kernel_has_btf,
+        tracefs::{FormatError, Tracefs, TracefsError, layout},
+    },
+    probe_status::{AllocProbePolicy, FailureHooks, KernelInfo, ProbeMode, TracepointUse},
 };
-
-/// How `mm_page_alloc` is hooked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProbeMode {
-    /// BTF tracepoint (`tp_btf`): arguments read directly, ≈75 ns/call here. Needs kernel BTF.
-    TpBtf,
-    /// Classic tracepoint with field offsets from the format file, ≈125 ns/call. Any kernel.
-    Classic,
-}
-
-impl std::fmt::Display for ProbeMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ProbeMode::TpBtf => "tp_btf",
-            ProbeMode::Classic => "classic",
-        })
-    }
-}
 
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -80,7 +63,7 @@ pub struct ProbeConfig {
     pub stalls: bool,
     /// How failures are watched (default `Auto`: every failure, the cheapest way this kernel
     /// allows, see [`hooks`]). `OnPressure` loads `mm_page_alloc` detached and attaches the
-    /// slow-path sentinels; the session attaches it when they fire ([`crate::gate`]).
+    /// slow-path sentinels; the session attaches it when they fire ([`gate`]).
     pub alloc_probe: AllocProbePolicy,
     /// `OnPressure`: calm time after the last slow-path signal before detaching.
     pub alloc_probe_hold: std::time::Duration,
@@ -94,7 +77,7 @@ impl Default for ProbeConfig {
             extfrag: true,
             stalls: true,
             alloc_probe: AllocProbePolicy::Auto,
-            alloc_probe_hold: crate::gate::HOLD,
+            alloc_probe_hold: gate::HOLD,
         }
     }
 }
@@ -116,12 +99,13 @@ pub struct Probes {
     stacks: StackTraceMap<MapData>,
     /// Events carry the memory cgroup's id, and failures its path and the task's ancestry.
     pub attribution: bool,
-    /// Which of `reclaim`, `compaction`, `oom` are attached.
+    /// Which stall groups of the [probe table](table) are attached (`reclaim`, `memcg-reclaim`,
+    /// `compaction`, `oom`).
     pub stall_probes: Vec<&'static str>,
     /// Which slow-path wake-up sentinels are attached (`kswapd-wake`, `kcompactd-wake`).
     pub sentinels: Vec<&'static str>,
     /// What watches failures: fexit programs and when `mm_page_alloc` is attached.
-    pub hooks: hooks::FailureHooks,
+    pub hooks: FailureHooks,
     pub alloc_hold: std::time::Duration,
     /// Kept alive with `ebpf`: the fexit programs stay attached for the session.
     _fexit: hooks::FexitLinks,
@@ -135,16 +119,13 @@ pub struct Probes {
 }
 
 impl Probes {
+    /// Checks what the kernel allows, loads the eBPF object and attaches the programs of the
+    /// [probe table](table) this configuration and kernel call for.
     pub fn load(config: &ProbeConfig) -> Result<Self, LoadError> {
         preflight::check_capabilities()?;
         let tracefs = Tracefs::locate(true)?;
         let kernel = KernelInfo::discover(&tracefs)?;
-        let mode = match config.mode {
-            Some(ProbeMode::TpBtf) if !preflight::kernel_has_btf() => return Err(LoadError::NoBtf),
-            Some(mode) => mode,
-            None if preflight::kernel_has_btf() => ProbeMode::TpBtf,
-            None => ProbeMode::Classic,
-        };
+        let mode = choose_mode(config.mode)?;
         preflight::raise_memlock_limit();
 
         let (page_alloc, _) = layout::page_alloc_layout(&kernel.page_alloc_format)?;
@@ -152,127 +133,39 @@ impl Probes {
             Some(f) => layout::extfrag_layout(f)?,
             None => ExtfragLayout::default(),
         };
-        let ring_bytes = config.ring_bytes.next_power_of_two().max(4096);
         // Both parse the kernel's BTF (a few MB): in parallel, and aya's parse is shared by
         // the loader (CO-RE relocations) and the tp_btf program (attach target), saving ~20 ms
         // of attach time each.
         let task = task_layout::discover();
-        let btf = preflight::kernel_has_btf().then(Btf::from_sys_fs).transpose();
-        let btf = match (btf, mode) {
-            (Ok(btf), _) => btf,
-            (Err(e), ProbeMode::TpBtf) => return Err(e.into()),
-            (Err(e), ProbeMode::Classic) => {
-                log::warn!("kernel BTF unreadable, continuing without it: {e}");
-                None
-            }
-        };
+        let btf = read_btf(mode)?;
         // Stall and OOM tracepoints are optional: attach what this kernel has.
-        let optional_format = |system: &str, event: &str| match tracefs.event_format(system, event) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                log::info!("{system}:{event} unavailable: {e}");
-                None
-            }
-        };
-        let reclaim_begin = optional_format("vmscan", "mm_vmscan_direct_reclaim_begin");
-        let reclaim_end = optional_format("vmscan", "mm_vmscan_direct_reclaim_end");
-        // memcg reclaim shares direct reclaim's event class; only attach if the layouts agree.
-        let memcg_same_layout = |a: &Option<crate::tracefs::EventFormat>, b: Option<crate::tracefs::EventFormat>| {
-            matches!((a, b), (Some(a), Some(b)) if a.fields == b.fields)
-        };
-        let memcg_reclaim = memcg_same_layout(&reclaim_begin, optional_format("vmscan", "mm_vmscan_memcg_reclaim_begin"))
-            && memcg_same_layout(&reclaim_end, optional_format("vmscan", "mm_vmscan_memcg_reclaim_end"));
-        let mark_victim = optional_format("oom", "mark_victim");
-        let compact_try = optional_format("compaction", "mm_compaction_try_to_compact_pages");
-        let compact_begin = optional_format("compaction", "mm_compaction_begin");
-        let compact_end = optional_format("compaction", "mm_compaction_end");
-        let stall = layout::stall_layout(reclaim_begin.as_ref(), reclaim_end.as_ref(), mark_victim.as_ref(), compact_try.as_ref(), compact_end.as_ref())?;
+        let stall_formats = attach::StallFormats::read(&tracefs);
+        let stall = stall_formats.layout()?;
         let mut ebpf = EbpfLoader::new()
             .btf(btf.as_ref())
             .override_global("PAGE_ALLOC_LAYOUT", &page_alloc, true)
             .override_global("EXTFRAG_LAYOUT", &extfrag, true)
             .override_global("TASK_LAYOUT", &task, true)
             .override_global("STALL_LAYOUT", &stall, true)
-            .map_max_entries("EVENTS", ring_bytes)
+            .map_max_entries("EVENTS", config.ring_bytes.next_power_of_two().max(4096))
             .load(crate::EBPF_OBJECT)?;
 
         // Loaded (and verified) now whatever the policy, so attaching later is one syscall.
-        match mode {
-            ProbeMode::TpBtf => {
-                let btf = btf.as_ref().ok_or(LoadError::NoBtf)?;
-                let program: &mut BtfTracePoint = program(&mut ebpf, "mm_page_alloc_btf")?;
-                program.load("mm_page_alloc", btf).map_err(|e| program_error("loading tp_btf/mm_page_alloc", e))?;
-            }
-            ProbeMode::Classic => {
-                let program: &mut TracePoint = program(&mut ebpf, "mm_page_alloc_classic")?;
-                program.load().map_err(|e| program_error("loading tracepoint/kmem/mm_page_alloc", e))?;
-            }
-        }
+        attach::load_page_alloc(&mut ebpf, mode, btf.as_ref())?;
         let (failure_hooks, fexit_links) = hooks::resolve(&mut ebpf, btf.as_ref(), config.alloc_probe, mode)?;
         log::info!("failures watched by {}", failure_hooks.describe());
         // Tens of MB parsed: not kept for the session.
         drop(btf);
-        let mut sentinels = Vec::new();
-        if failure_hooks.tracepoint == TracepointUse::OnPressure {
-            for (name, program_name, system, event) in [
-                ("kswapd-wake", "wakeup_kswapd", "vmscan", "mm_vmscan_wakeup_kswapd"),
-                ("kcompactd-wake", "wakeup_kcompactd", "compaction", "mm_compaction_wakeup_kcompactd"),
-            ] {
-                if tracefs.event_format(system, event).is_err() {
-                    log::info!("{system}:{event} unavailable: one slow-path signal fewer");
-                    continue;
-                }
-                match attach_tracepoint_in(&mut ebpf, program_name, system, event) {
-                    Ok(()) => sentinels.push(name),
-                    Err(e) => log::warn!("slow-path sentinel {system}:{event}: {e}"),
-                }
-            }
-        }
+        let sentinels = match failure_hooks.tracepoint {
+            TracepointUse::OnPressure => attach::attach_sentinels(&mut ebpf, &tracefs),
+            _ => Vec::new(),
+        };
         if config.extfrag && kernel.extfrag_format.is_some() {
-            attach_tracepoint(&mut ebpf, "mm_page_alloc_extfrag", "mm_page_alloc_extfrag")?;
+            attach::attach_tracepoint(&mut ebpf, table::EXTFRAG)?;
         }
-        let mut stall_probes = Vec::new();
-        if config.stalls {
-            if reclaim_begin.is_some() && reclaim_end.is_some() {
-                let begin = attach_tracepoint_in(&mut ebpf, "direct_reclaim_begin", "vmscan", "mm_vmscan_direct_reclaim_begin");
-                let end = attach_tracepoint_in(&mut ebpf, "direct_reclaim_end", "vmscan", "mm_vmscan_direct_reclaim_end");
-                match begin.and(end) {
-                    Ok(()) => stall_probes.push("reclaim"),
-                    Err(e) => log::warn!("no direct-reclaim stall times: {e}"),
-                }
-            }
-            if memcg_reclaim {
-                let begin = attach_tracepoint_in(&mut ebpf, "memcg_reclaim_begin", "vmscan", "mm_vmscan_memcg_reclaim_begin");
-                let end = attach_tracepoint_in(&mut ebpf, "memcg_reclaim_end", "vmscan", "mm_vmscan_memcg_reclaim_end");
-                match begin.and(end) {
-                    Ok(()) => stall_probes.push("memcg-reclaim"),
-                    Err(e) => log::warn!("no memory-cgroup reclaim stall times: {e}"),
-                }
-            }
-            if compact_try.is_some() && compact_begin.is_some() && compact_end.is_some() {
-                let attached = attach_tracepoint_in(&mut ebpf, "compact_try", "compaction", "mm_compaction_try_to_compact_pages")
-                    .and_then(|()| attach_tracepoint_in(&mut ebpf, "compact_zone_begin", "compaction", "mm_compaction_begin"))
-                    .and_then(|()| attach_tracepoint_in(&mut ebpf, "compact_zone_end", "compaction", "mm_compaction_end"));
-                match attached {
-                    Ok(()) => stall_probes.push("compaction"),
-                    Err(e) => log::warn!("no direct-compaction stall times: {e}"),
-                }
-            }
-            if mark_victim.is_some() {
-                match attach_tracepoint_in(&mut ebpf, "mark_victim", "oom", "mark_victim") {
-                    Ok(()) => stall_probes.push("oom"),
-                    Err(e) => log::warn!("no OOM kills: {e}"),
-                }
-            }
-        }
+        let stall_probes = if config.stalls { attach::attach_stalls(&mut ebpf, &stall_formats) } else { Vec::new() };
 
-        let ring = RingBuf::try_from(take_map(&mut ebpf, "EVENTS")?).map_err(|source| LoadError::Map { name: "EVENTS", source })?;
-        let counters = PerCpuArray::try_from(take_map(&mut ebpf, "COUNTERS")?)
-            .map_err(|source| LoadError::Map { name: "COUNTERS", source })?;
-        let stacks = StackTraceMap::try_from(take_map(&mut ebpf, "STACKS")?)
-            .map_err(|source| LoadError::Map { name: "STACKS", source })?;
-        let alloc_flag = Array::try_from(take_map(&mut ebpf, "ALLOC_PROBE")?)
-            .map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })?;
+        let maps = Maps::take(&mut ebpf)?;
         // The programs' own diagnostics (aya-log); without it they go unread, nothing breaks.
         let logger = aya_log::EbpfLogger::init(&mut ebpf)
             .inspect_err(|e| log::debug!("the eBPF programs' diagnostics will not be shown: {e}"))
@@ -281,9 +174,9 @@ impl Probes {
             ebpf,
             mode,
             kernel,
-            ring,
-            counters,
-            stacks,
+            ring: maps.ring,
+            counters: maps.counters,
+            stacks: maps.stacks,
             attribution: task.enabled != 0,
             stall_probes,
             sentinels,
@@ -292,7 +185,7 @@ impl Probes {
             _fexit: fexit_links,
             pages_at_load: pages_allocated(),
             alloc_link: None,
-            alloc_flag,
+            alloc_flag: maps.alloc_flag,
             logger,
         };
         if probes.hooks.tracepoint == TracepointUse::Always {
@@ -319,16 +212,17 @@ impl Probes {
         if self.alloc_link.is_some() {
             return Ok(());
         }
+        let row = table::page_alloc(self.mode);
+        let what = format!("attaching {}", row.section());
         let link = match self.mode {
             ProbeMode::TpBtf => {
-                let program: &mut BtfTracePoint = program(&mut self.ebpf, "mm_page_alloc_btf")?;
-                AllocLink::Btf(program.attach().map_err(|e| program_error("attaching tp_btf/mm_page_alloc", e))?)
+                let program: &mut BtfTracePoint = program(&mut self.ebpf, row.program)?;
+                AllocLink::Btf(program.attach().map_err(|e| program_error(&what, e))?)
             }
             ProbeMode::Classic => {
-                let program: &mut TracePoint = program(&mut self.ebpf, "mm_page_alloc_classic")?;
-                AllocLink::Classic(
-                    program.attach("kmem", "mm_page_alloc").map_err(|e| program_error("attaching tracepoint/kmem/mm_page_alloc", e))?,
-                )
+                let (category, event) = attach::tracepoint_of(row)?;
+                let program: &mut TracePoint = program(&mut self.ebpf, row.program)?;
+                AllocLink::Classic(program.attach(category, event).map_err(|e| program_error(&what, e))?)
             }
         };
         self.alloc_link = Some(link);
@@ -341,14 +235,16 @@ impl Probes {
         let Some(link) = self.alloc_link.take() else { return Ok(()) };
         // Before detaching, so no slow-path entry falls between the two.
         self.alloc_flag.set(0, 0, 0).map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })?;
+        let row = table::page_alloc(self.mode);
+        let what = format!("detaching {}", row.section());
         match link {
             AllocLink::Btf(id) => {
-                let program: &mut BtfTracePoint = program(&mut self.ebpf, "mm_page_alloc_btf")?;
-                program.detach(id).map_err(|e| program_error("detaching tp_btf/mm_page_alloc", e))
+                let program: &mut BtfTracePoint = program(&mut self.ebpf, row.program)?;
+                program.detach(id).map_err(|e| program_error(&what, e))
             }
             AllocLink::Classic(id) => {
-                let program: &mut TracePoint = program(&mut self.ebpf, "mm_page_alloc_classic")?;
-                program.detach(id).map_err(|e| program_error("detaching tracepoint/kmem/mm_page_alloc", e))
+                let program: &mut TracePoint = program(&mut self.ebpf, row.program)?;
+                program.detach(id).map_err(|e| program_error(&what, e))
             }
         }
     }
@@ -380,6 +276,48 @@ impl Probes {
     }
 }
 
+/// `--probe-mode`, or by default tp_btf where the kernel has BTF and classic where it has not
+/// (the fallback of the tp_btf row in the [table]).
+fn choose_mode(requested: Option<ProbeMode>) -> Result<ProbeMode, LoadError> {
+    Ok(match requested {
+        Some(ProbeMode::TpBtf) if !kernel_has_btf() => return Err(LoadError::NoBtf),
+        Some(mode) => mode,
+        None if kernel_has_btf() => ProbeMode::TpBtf,
+        None => ProbeMode::Classic,
+    })
+}
+
+/// The kernel's BTF where it has one: tp_btf cannot do without it; classic mode uses it for
+/// CO-RE relocations and fexit, and goes on without it.
+fn read_btf(mode: ProbeMode) -> Result<Option<Btf>, LoadError> {
+    match (kernel_has_btf().then(Btf::from_sys_fs).transpose(), mode) {
+        (Ok(btf), _) => Ok(btf),
+        (Err(e), ProbeMode::TpBtf) => Err(e.into()),
+        (Err(e), ProbeMode::Classic) => {
+            log::warn!("kernel BTF unreadable, continuing without it: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// The maps user space reads, taken out of the loaded object.
+struct Maps {
+    ring: RingBuf<MapData>,
+    counters: PerCpuArray<MapData, u64>,
+    stacks: StackTraceMap<MapData>,
+    alloc_flag: Array<MapData, u32>,
+}
+
+impl Maps {
+    fn take(ebpf: &mut Ebpf) -> Result<Self, LoadError> {
+        let ring = RingBuf::try_from(take_map(ebpf, "EVENTS")?).map_err(|source| LoadError::Map { name: "EVENTS", source })?;
+        let counters = PerCpuArray::try_from(take_map(ebpf, "COUNTERS")?).map_err(|source| LoadError::Map { name: "COUNTERS", source })?;
+        let stacks = StackTraceMap::try_from(take_map(ebpf, "STACKS")?).map_err(|source| LoadError::Map { name: "STACKS", source })?;
+        let alloc_flag = Array::try_from(take_map(ebpf, "ALLOC_PROBE")?).map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })?;
+        Ok(Self { ring, counters, stacks, alloc_flag })
+    }
+}
+
 /// Pages allocated since boot (/proc/vmstat `pgalloc_*`): the allocation rate, counted by the
 /// kernel itself so the failure probe's success path need not.
 fn pages_allocated() -> u64 {
@@ -399,20 +337,6 @@ where
         source: aya::programs::ProgramError::UnexpectedProgramType,
     })?;
     prog.try_into().map_err(|e| program_error(&format!("program {name}"), e))
-}
-
-fn attach_tracepoint(ebpf: &mut Ebpf, program_name: &str, event: &str) -> Result<(), LoadError> {
-    let program: &mut TracePoint = program(ebpf, program_name)?;
-    program.load().map_err(|e| program_error(&format!("loading tracepoint/kmem/{event}"), e))?;
-    program.attach("kmem", event).map_err(|e| program_error(&format!("attaching tracepoint/kmem/{event}"), e))?;
-    Ok(())
-}
-
-fn attach_tracepoint_in(ebpf: &mut Ebpf, program_name: &str, system: &str, event: &str) -> Result<(), LoadError> {
-    let program: &mut TracePoint = program(ebpf, program_name)?;
-    program.load().map_err(|e| program_error(&format!("loading tracepoint/{system}/{event}"), e))?;
-    program.attach(system, event).map_err(|e| program_error(&format!("attaching tracepoint/{system}/{event}"), e))?;
-    Ok(())
 }
 
 fn program_error(what: &str, source: aya::programs::ProgramError) -> LoadError {

@@ -1,8 +1,6 @@
 //! Checks made before loading anything, so a failure names what is missing instead of
 //! surfacing as EPERM from the bpf() syscall.
 
-use std::path::Path;
-
 use thiserror::Error;
 
 /// Capabilities fragtrace needs, with their bit numbers (include/uapi/linux/capability.h).
@@ -133,11 +131,6 @@ pub fn protect_from_oom_killer() {
     if let Err(e) = std::fs::write("/proc/self/oom_score_adj", "-900") {
         log::info!("could not lower oom_score_adj: {e}");
     }
-}
-
-/// Whether the kernel exposes its BTF (needed for `tp_btf`).
-pub fn kernel_has_btf() -> bool {
-    Path::new("/sys/kernel/btf/vmlinux").exists()
 }
 
 /// Locked-memory limit: kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK.

@@ -2,7 +2,7 @@
 
 use fragtrace_ebpf::TaskLayout;
 
-use crate::btf::{Btf, BtfError};
+use crate::host::btf::{Btf, BtfError};
 
 /// Offsets for following task → css_set → memory cgroup → kernfs node and task → parent.
 pub fn from_btf(btf: &Btf) -> Result<TaskLayout, BtfError> {

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{event::Counters, probe::{KernelInfo, ProbeMode}};
+use crate::{event::Counters, probe_status::{KernelInfo, ProbeMode}};
 
 pub const MAGIC: &[u8; 8] = b"FRAGTRCE";
 pub const VERSION: u32 = 2;
@@ -123,7 +123,7 @@ pub struct RecordingHeader {
     pub probe_mode: ProbeMode,
     /// What watched failures (`None` in recordings made before fexit hooks).
     #[serde(default)]
-    pub failure_hooks: Option<crate::probe::hooks::FailureHooks>,
+    pub failure_hooks: Option<crate::probe_status::FailureHooks>,
     /// The filters the recorder applied (`EventFilter::describe`), "" for none.
     pub filter: String,
     /// Tracepoint layouts, GFP name table, pageblock order, page size.

@@ -33,9 +33,9 @@ use thiserror::Error;
 
 use crate::{
     event::{Ancestor, Counters, Event, Extfrag, Failure, FailureHook, Lost, OomKill, Stall, StallKind, Task},
-    gate::{AllocProbeState, ArmReason},
+    host::zones::ZoneSnapshot,
     identity::Workload,
-    zones::ZoneSnapshot,
+    probe_status::{AllocProbeState, ArmReason},
 };
 
 const FAILURE: u8 = 1;

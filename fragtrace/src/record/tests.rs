@@ -12,10 +12,9 @@ use super::{
 use crate::{
     event::{Ancestor, Counters, Event, Extfrag, Failure, Lost, Task},
     gfp::{GfpName, GfpTable},
-    probe::{KernelInfo, ProbeMode},
+    host::{tracefs::{EventFormat, layout::PageField}, zones::ZoneSnapshot},
+    probe_status::{KernelInfo, ProbeMode},
     sink::{Sink, SinkError},
-    tracefs::{EventFormat, layout::PageField},
-    zones::ZoneSnapshot,
 };
 
 pub(crate) fn header() -> RecordingHeader {
@@ -72,7 +71,7 @@ pub(crate) struct Seen {
     pub zones: Vec<ZoneSnapshot>,
     pub ticks: Vec<(u64, Counters)>,
     pub finished: Option<Counters>,
-    pub alloc_probe: Vec<crate::gate::AllocProbeState>,
+    pub alloc_probe: Vec<crate::probe_status::AllocProbeState>,
 }
 
 impl Sink for Seen {
@@ -96,7 +95,7 @@ impl Sink for Seen {
         self.ticks.push((ts, *c));
         Ok(())
     }
-    fn alloc_probe(&mut self, state: &crate::gate::AllocProbeState) -> Result<(), SinkError> {
+    fn alloc_probe(&mut self, state: &crate::probe_status::AllocProbeState) -> Result<(), SinkError> {
         self.alloc_probe.push(*state);
         Ok(())
     }
@@ -159,8 +158,8 @@ fn write(options: RecorderOptions, events: &[Event]) -> Recorder {
 }
 
 /// Idle at the start, attached by memcg reclaim, detached again.
-fn gate_changes() -> Vec<crate::gate::AllocProbeState> {
-    use crate::gate::{AllocProbeState, ArmReason};
+fn gate_changes() -> Vec<crate::probe_status::AllocProbeState> {
+    use crate::probe_status::{AllocProbeState, ArmReason};
     vec![
         AllocProbeState { attached: false, reason: None, since_ns: 1_000_000_000 },
         AllocProbeState { attached: true, reason: Some(ArmReason::MemcgReclaim), since_ns: 1_500_000_000 },

@@ -20,10 +20,10 @@ use super::{
 };
 use crate::{
     event::{Counters, Event},
-    gate::AllocProbeState,
+    host::zones::ZoneSnapshot,
     identity::Workload,
+    probe_status::AllocProbeState,
     sink::{Sink, SinkError},
-    zones::ZoneSnapshot,
 };
 
 /// Raw bytes per data block before it is sealed: big enough for zstd to find the

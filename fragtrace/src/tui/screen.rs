@@ -43,7 +43,7 @@ pub struct Screen {
 impl Screen {
     /// The caller frame of a stack (skipping allocator internals), for one-line displays.
     pub fn caller(&self, id: u32) -> Option<&str> {
-        self.stacks.get(&id).and_then(|f| crate::symbolize::caller_frame(f))
+        self.stacks.get(&id).and_then(|f| crate::host::kallsyms::caller_frame(f))
     }
 
     /// "3s", "2m", "1h" since `ts_ns`, or "-" for never.

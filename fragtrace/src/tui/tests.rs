@@ -18,8 +18,8 @@ use super::{
 };
 use crate::{
     aggregate::{CgroupCount, ExtfragGroup, FailureGroup, Snapshot, StackCount},
-    buddyinfo::ZoneFree,
     gfp::{GfpName, GfpTable},
+    host::buddyinfo::ZoneFree,
 };
 
 const NOW: u64 = 1_000_000_000_000;
@@ -254,7 +254,7 @@ fn zone_order_defaults_to_the_highest_recent_failure() {
 
 #[test]
 fn the_header_says_when_the_per_allocation_probe_is_idle() {
-    use crate::{aggregate::AllocProbeSummary, gate::ArmReason};
+    use crate::{aggregate::AllocProbeSummary, probe_status::ArmReason};
     let (mut s, r) = normal();
     s.alloc_probe = Some(AllocProbeSummary { attached: false, state_ns: 40_000_000_000, observed_ns: 100_000_000_000, attached_ns: 60_000_000_000, attaches: 2, ..Default::default() });
     let t = full("alloc-probe-idle", &screen(s.clone(), r.clone(), UiState::default()), 160, 48);

@@ -16,9 +16,8 @@ use serde_json::{Map, Value, json};
 use crate::{
     event::{Counters, Event, Extfrag, Failure, Lost, Task, migratetype_name, Stall, StallKind},
     gfp::GfpTable,
+    host::{kallsyms::caller_frame, zones::ZoneSnapshot},
     sink::{Sink, SinkError},
-    symbolize::caller_frame,
-    zones::ZoneSnapshot,
 };
 
 /// The pid of the counters' pseudo-process. Not 0: the idle task is pid 0, and atomic

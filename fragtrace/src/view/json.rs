@@ -161,7 +161,7 @@ pub struct ReportSource<'a> {
     pub kernel: &'a str,
     pub probe_mode: String,
     /// What watched failures (recordings made before fexit hooks: `None`).
-    pub failure_hooks: Option<&'a crate::probe::hooks::FailureHooks>,
+    pub failure_hooks: Option<&'a crate::probe_status::FailureHooks>,
     pub start_wall_ns: u64,
     /// Seconds from the recording's start to its last record.
     pub span_s: f64,
@@ -171,7 +171,7 @@ pub struct ReportSource<'a> {
 
 /// The gate's history, and what watched failures: `hooks` (the programs), `watched_by` (in
 /// words), `complete` (every failure from the first moment).
-fn alloc_probe(summary: Option<&crate::aggregate::AllocProbeSummary>, hooks: Option<&crate::probe::hooks::FailureHooks>) -> Value {
+fn alloc_probe(summary: Option<&crate::aggregate::AllocProbeSummary>, hooks: Option<&crate::probe_status::FailureHooks>) -> Value {
     let mut value = serde_json::to_value(summary).unwrap_or(Value::Null);
     if let Some(h) = hooks {
         if !value.is_object() {

@@ -188,8 +188,8 @@ mod tests {
     use super::*;
     use crate::{
         aggregate::{CgroupCount, FailureGroup},
-        buddyinfo::ZoneFree,
         gfp::GfpName,
+        host::buddyinfo::ZoneFree,
     };
 
     #[test]

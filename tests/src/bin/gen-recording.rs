@@ -16,11 +16,10 @@ use std::path::PathBuf;
 use fragtrace::{
     event::{Counters, Event, Extfrag, Failure, Lost, Task},
     gfp::GfpTable,
-    probe::{KernelInfo, ProbeMode},
+    host::{tracefs::{EventFormat, layout::page_alloc_layout}, zones::ZoneSnapshot},
+    probe_status::{KernelInfo, ProbeMode},
     record::{Recorder, RecorderOptions, RecordingHeader},
     sink::Sink,
-    tracefs::{EventFormat, layout::page_alloc_layout},
-    zones::ZoneSnapshot,
 };
 
 const PAGE_ALLOC_FORMAT: &str = include_str!("../../../fragtrace/testdata/format/6.18-mm_page_alloc");

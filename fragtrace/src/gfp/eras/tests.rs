@@ -1,7 +1,7 @@
 use std::{collections::BTreeSet, path::PathBuf};
 
 use super::{Era, decode_all, value_in};
-use crate::{gfp::GfpTable, tracefs::EventFormat};
+use crate::{gfp::GfpTable, host::tracefs::EventFormat};
 
 fn decoded(release: &str, mask: u64) -> String {
     let era = Era::for_release(release).unwrap_or_else(|| panic!("no era for {release}"));

@@ -37,7 +37,7 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     // When they do not all fit, show the zones with the most free memory (a near-empty DMA
     // zone matters less than node 1's Normal), in node order, and say how many are hidden.
     let room = area.height.saturating_sub(3) as usize;
-    let mut shown: Vec<&crate::buddyinfo::ZoneFree> = zones.iter().collect();
+    let mut shown: Vec<&crate::host::buddyinfo::ZoneFree> = zones.iter().collect();
     let hidden = shown.len().saturating_sub(room.max(1));
     if hidden > 0 {
         shown.sort_by_key(|z| std::cmp::Reverse(z.free_pages()));

@@ -1,5 +1,5 @@
 //! The kernel's zone-state files, parsed on every kernel format from 2.6.32 to 6.x:
-//! `/proc/buddyinfo` (via [`crate::buddyinfo`]), `/proc/zoneinfo` ([`zoneinfo`]),
+//! `/proc/buddyinfo` (via [`crate::host::buddyinfo`]), `/proc/zoneinfo` ([`zoneinfo`]),
 //! `/proc/pagetypeinfo` ([`pagetypeinfo`]), `/proc/vmstat` ([`vmstat`]), and debugfs
 //! `extfrag/*_index` ([`debugfs`]), the kernel's own fragmentation indices.
 //!
@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::buddyinfo::{self, ZoneFree};
+use crate::host::buddyinfo::{self, ZoneFree};
 
 pub use debugfs::{ZoneIndexRow, parse_index_file, read_kernel_indices};
 pub use pagetypeinfo::{MigrateFree, PageTypeInfo, PageblockCounts, parse_pagetypeinfo};
@@ -68,7 +68,7 @@ pub struct ZoneState {
 /// kernel with /proc, so a failure there is logged and left empty rather than failing the
 /// whole snapshot: the rest still explains something.
 pub fn read_all() -> ZoneState {
-    let taken_ns = crate::probe::kernel::monotonic_ns();
+    let taken_ns = crate::host::clock::monotonic_ns();
     ZoneState {
         buddyinfo: read_logged("/proc/buddyinfo").map(|t| buddyinfo::parse(&t)).unwrap_or_default(),
         zoneinfo: read_logged("/proc/zoneinfo").map(|t| parse_zoneinfo(&t)).unwrap_or_default(),

@@ -53,6 +53,11 @@ enum Type {
     Other,
 }
 
+/// Whether the kernel exposes its BTF (needed for `tp_btf`, fexit and in-kernel attribution).
+pub fn kernel_has_btf() -> bool {
+    std::path::Path::new("/sys/kernel/btf/vmlinux").exists()
+}
+
 pub struct Btf {
     types: Vec<Type>,
     strings: Vec<u8>,

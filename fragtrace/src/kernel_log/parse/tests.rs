@@ -13,7 +13,7 @@ fn one(text: &str) -> Report {
 
 #[test]
 fn streaming_returns_a_report_when_the_next_header_arrives() {
-    let text = include_str!("../../testdata/kernel-logs/01-ubuntu-2.6.28-iwlagn-order4.log");
+    let text = include_str!("../../../testdata/kernel-logs/01-ubuntu-2.6.28-iwlagn-order4.log");
     let mut parser = Parser::new();
     let mut emitted_at = Vec::new();
     let mut streamed = Vec::new();

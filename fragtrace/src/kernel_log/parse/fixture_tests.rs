@@ -5,7 +5,7 @@ use super::*;
 
 macro_rules! fixture {
     ($name:literal) => {
-        parse(include_str!(concat!("../../testdata/kernel-logs/", $name)))
+        parse(include_str!(concat!("../../../testdata/kernel-logs/", $name)))
     };
 }
 

@@ -5,9 +5,10 @@
 //! happen on the allocator's slow path, which announces itself through rare tracepoints
 //! (kswapd/kcompactd wake-ups, direct and memcg reclaim, direct compaction, extfrag
 //! fallbacks, OOM kills) and through /proc/vmstat counters (THP fallbacks, compaction and
-//! reclaim stalls). With [`AllocProbePolicy::OnPressure`] the per-allocation probe is attached
-//! when any of those fire and detached again after [`HOLD`] of calm, so an idle machine pays
-//! nothing. What that misses is documented in BENCHMARKS.md ("Overhead"): a failure that
+//! reclaim stalls). With `--alloc-probe on-pressure`
+//! ([`AllocProbePolicy::OnPressure`](crate::probe_status::AllocProbePolicy::OnPressure)) the
+//! per-allocation probe is attached when any of those fire and detached again after [`HOLD`]
+//! of calm, so an idle machine pays nothing. What that misses is documented in BENCHMARKS.md ("Overhead"): a failure that
 //! happens before any slow-path signal (no reclaim, no wake-up, e.g. an isolated
 //! `GFP_NOWAIT` failure on a machine with kswapd already running), and the first failures of
 //! a burst while the probe is being attached (about a millisecond).
@@ -16,7 +17,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use serde::{Deserialize, Serialize};
+use crate::probe_status::{ArmReason, TracepointUse};
 
 /// Calm time after the last slow-path signal before the per-allocation probe is detached.
 pub const HOLD: Duration = Duration::from_secs(30);
@@ -38,149 +39,6 @@ pub const PRESSURE_VMSTAT: &[&str] = &[
     "allocstall_device",
     "oom_kill",
 ];
-
-/// `--alloc-probe`: how failing allocations are watched.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum AllocProbePolicy {
-    /// The cheapest combination that sees every failure from the first moment: `fexit` where
-    /// the kernel has BPF trampolines and `__alloc_pages_slowpath` in its BTF (no program on
-    /// the allocation fast path), else `always`.
-    #[default]
-    Auto,
-    /// Keep `mm_page_alloc` attached all the time: every failure, at a cost on every
-    /// allocation.
-    Always,
-    /// fexit on `__memcg_kmem_charge_page` (memory-cgroup charge failures) and on
-    /// `__alloc_pages_slowpath` (page-allocator failures); where the slow path is inlined
-    /// (Debian's 6.1, 6.12), `mm_page_alloc` stays attached for those. Needs BPF
-    /// trampolines: an error where the kernel has none.
-    Fexit,
-    /// Attach `mm_page_alloc` while the allocator is on its slow path and for 30 s after;
-    /// an idle machine pays nothing, but a failure that comes before any slow-path signal is
-    /// missed (memory-cgroup charge failures are still caught where fexit works).
-    OnPressure,
-}
-
-impl std::fmt::Display for AllocProbePolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            AllocProbePolicy::Auto => "auto",
-            AllocProbePolicy::OnPressure => "on-pressure",
-            AllocProbePolicy::Always => "always",
-            AllocProbePolicy::Fexit => "fexit",
-        })
-    }
-}
-
-/// When `mm_page_alloc` is attached, as the loader resolved the policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TracepointUse {
-    /// From the start to the end.
-    Always,
-    /// By the gate, on slow-path signals ([`AllocProbePolicy::OnPressure`]).
-    OnPressure,
-    /// Never: fexit programs see every failure.
-    Off,
-}
-
-/// What made the gate open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ArmReason {
-    /// `--alloc-probe always`.
-    Always,
-    KswapdWake,
-    KcompactdWake,
-    DirectReclaim,
-    MemcgReclaim,
-    Compaction,
-    Extfrag,
-    OomKill,
-    /// A [`PRESSURE_VMSTAT`] counter moved.
-    Vmstat,
-    /// The kernel's slow-path counter moved without an event reaching user space.
-    SlowPath,
-    /// fexit programs watch every failure; `mm_page_alloc` is not needed.
-    Fexit,
-}
-
-impl ArmReason {
-    pub fn label(self) -> &'static str {
-        match self {
-            ArmReason::Always => "always",
-            ArmReason::KswapdWake => "kswapd woken",
-            ArmReason::KcompactdWake => "kcompactd woken",
-            ArmReason::DirectReclaim => "direct reclaim",
-            ArmReason::MemcgReclaim => "memcg reclaim",
-            ArmReason::Compaction => "direct compaction",
-            ArmReason::Extfrag => "extfrag fallback",
-            ArmReason::OomKill => "OOM kill",
-            ArmReason::Vmstat => "vmstat pressure counters",
-            ArmReason::SlowPath => "slow path",
-            ArmReason::Fexit => "fexit",
-        }
-    }
-
-    /// From `SlowPathEvent::reason`.
-    pub fn from_kernel(reason: u32) -> Option<Self> {
-        use fragtrace_ebpf::slow_path as k;
-        Some(match reason {
-            k::KSWAPD_WAKE => ArmReason::KswapdWake,
-            k::KCOMPACTD_WAKE => ArmReason::KcompactdWake,
-            k::DIRECT_RECLAIM => ArmReason::DirectReclaim,
-            k::MEMCG_RECLAIM => ArmReason::MemcgReclaim,
-            k::COMPACTION => ArmReason::Compaction,
-            _ => return None,
-        })
-    }
-
-    /// Stable numeric code for the trace file.
-    pub fn code(self) -> u64 {
-        match self {
-            ArmReason::Always => 0,
-            ArmReason::KswapdWake => 1,
-            ArmReason::KcompactdWake => 2,
-            ArmReason::DirectReclaim => 3,
-            ArmReason::MemcgReclaim => 4,
-            ArmReason::Compaction => 5,
-            ArmReason::Extfrag => 6,
-            ArmReason::OomKill => 7,
-            ArmReason::Vmstat => 8,
-            ArmReason::SlowPath => 9,
-            ArmReason::Fexit => 10,
-        }
-    }
-
-    pub fn from_code(code: u64) -> Option<Self> {
-        Some(match code {
-            0 => ArmReason::Always,
-            1 => ArmReason::KswapdWake,
-            2 => ArmReason::KcompactdWake,
-            3 => ArmReason::DirectReclaim,
-            4 => ArmReason::MemcgReclaim,
-            5 => ArmReason::Compaction,
-            6 => ArmReason::Extfrag,
-            7 => ArmReason::OomKill,
-            8 => ArmReason::Vmstat,
-            9 => ArmReason::SlowPath,
-            10 => ArmReason::Fexit,
-            _ => return None,
-        })
-    }
-}
-
-/// Whether every failure is being watched, as sinks and views see it: `mm_page_alloc` is
-/// attached, or fexit programs make it unnecessary (reason [`ArmReason::Fexit`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllocProbeState {
-    pub attached: bool,
-    /// What opened the gate (when attached).
-    pub reason: Option<ArmReason>,
-    /// CLOCK_MONOTONIC ns of the change.
-    pub since_ns: u64,
-}
 
 /// What the session must do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,7 +120,7 @@ pub fn pressure_sum(vmstat: &BTreeMap<String, u64>) -> u64 {
 /// Reads /proc/vmstat and sums the pressure counters (`None` when unreadable).
 pub fn read_pressure() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/vmstat").ok()?;
-    Some(pressure_sum(&crate::procfs::vmstat::parse_vmstat(&text)))
+    Some(pressure_sum(&crate::host::procfs::vmstat::parse_vmstat(&text)))
 }
 
 #[cfg(test)]
@@ -331,16 +189,6 @@ mod tests {
     #[test]
     fn pressure_sum_reads_only_the_listed_counters() {
         let text = "nr_free_pages 100\nthp_fault_fallback 3\ncompact_stall 4\nallocstall_normal 5\npgfault 1000000\n";
-        assert_eq!(pressure_sum(&crate::procfs::vmstat::parse_vmstat(text)), 12);
-    }
-
-    #[test]
-    fn reason_codes_round_trip() {
-        for code in 0..=10 {
-            assert_eq!(ArmReason::from_code(code).map(ArmReason::code), Some(code));
-        }
-        assert_eq!(ArmReason::from_code(11), None);
-        assert_eq!(ArmReason::from_kernel(fragtrace_ebpf::slow_path::COMPACTION), Some(ArmReason::Compaction));
-        assert_eq!(ArmReason::from_kernel(99), None);
+        assert_eq!(pressure_sum(&crate::host::procfs::vmstat::parse_vmstat(text)), 12);
     }
 }

@@ -4,8 +4,10 @@ use std::{collections::BTreeMap, fmt::Write};
 
 use serde_json::{Value, json};
 
-use super::analyze::{Analysis, Verdict};
-use crate::kmsg::ReportKind;
+use super::{
+    analyze::{Analysis, Verdict},
+    parse::ReportKind,
+};
 
 fn count(analyses: &[Analysis], kind: ReportKind) -> usize {
     analyses.iter().filter(|a| a.report.kind == kind).count()

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::buddyinfo::{self, ZoneFree};
+use crate::host::buddyinfo::{self, ZoneFree};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZoneSnapshot {

@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn parses_2_6_32_without_managed() {
-        let zones = parse_zoneinfo(include_str!("../../testdata/procfs/zoneinfo-2.6.32.txt"));
+        let zones = parse_zoneinfo(include_str!("../../../testdata/procfs/zoneinfo-2.6.32.txt"));
         assert_eq!(
             zones,
             vec![
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn parses_3_10_two_nodes() {
-        let zones = parse_zoneinfo(include_str!("../../testdata/procfs/zoneinfo-3.10.txt"));
+        let zones = parse_zoneinfo(include_str!("../../../testdata/procfs/zoneinfo-3.10.txt"));
         assert_eq!(
             zones,
             vec![
@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn parses_6_18_live_with_per_node_stats_and_unpopulated_zones() {
-        let zones = parse_zoneinfo(include_str!("../../testdata/procfs/zoneinfo-6.18-live.txt"));
+        let zones = parse_zoneinfo(include_str!("../../../testdata/procfs/zoneinfo-6.18-live.txt"));
         let p = &[0, 0, 0, 0, 0];
         assert_eq!(
             zones,

@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn parses_3_10_two_nodes_with_an_all_zero_zone() {
-        let pti = parse_pagetypeinfo(include_str!("../../testdata/procfs/pagetypeinfo-3.10-2node.txt"));
+        let pti = parse_pagetypeinfo(include_str!("../../../testdata/procfs/pagetypeinfo-3.10-2node.txt"));
         assert_eq!(pti.pageblock_order, Some(9));
         assert_eq!(pti.pages_per_block, Some(512));
         assert_eq!(pti.free.len(), 3 * 6 + 6);
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn parses_capped_counts_and_ignores_mixed_blocks() {
-        let pti = parse_pagetypeinfo(include_str!("../../testdata/procfs/pagetypeinfo-5.4-2node-capped.txt"));
+        let pti = parse_pagetypeinfo(include_str!("../../../testdata/procfs/pagetypeinfo-5.4-2node-capped.txt"));
         assert_eq!((pti.pageblock_order, pti.pages_per_block), (Some(9), Some(512)));
         assert_eq!(pti.free.len(), 3 * 5 + 5);
         assert_eq!(pti.free[11], free(0, "Normal", "Movable", &[100000, 100000, 61027, 20410, 6230, 1650, 411, 98, 15, 2, 0]));
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn parses_6_18_live() {
-        let pti = parse_pagetypeinfo(include_str!("../../testdata/procfs/pagetypeinfo-6.18-live.txt"));
+        let pti = parse_pagetypeinfo(include_str!("../../../testdata/procfs/pagetypeinfo-6.18-live.txt"));
         assert_eq!((pti.pageblock_order, pti.pages_per_block), (Some(9), Some(512)));
         assert_eq!(pti.free.len(), 15);
         assert_eq!(pti.free[0], free(0, "DMA", "Unmovable", &[0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]));

@@ -4,26 +4,26 @@
 use super::*;
 
 const FIXTURES: [&str; 18] = [
-    include_str!("../../testdata/kernel-logs/01-ubuntu-2.6.28-iwlagn-order4.log"),
-    include_str!("../../testdata/kernel-logs/03-centos7-3.10.0-957-runc-nf_conntrack-order5.log"),
-    include_str!("../../testdata/kernel-logs/05-ubuntu-3.13-java-radeon-kmalloc-order4.log"),
+    include_str!("../../../testdata/kernel-logs/01-ubuntu-2.6.28-iwlagn-order4.log"),
+    include_str!("../../../testdata/kernel-logs/03-centos7-3.10.0-957-runc-nf_conntrack-order5.log"),
+    include_str!("../../../testdata/kernel-logs/05-ubuntu-3.13-java-radeon-kmalloc-order4.log"),
     include_str!(
-        "../../testdata/kernel-logs/07-mips-ingenic-5.8.0-containerd-shim-order4-and-kswapd0-order0.QUOTED.log"
+        "../../../testdata/kernel-logs/07-mips-ingenic-5.8.0-containerd-shim-order4-and-kswapd0-order0.QUOTED.log"
     ),
-    include_str!("../../testdata/kernel-logs/09-fedora-4.9.0-rc8-virtio-atomic-order0-x2-plus-oom.QUOTED.log"),
-    include_str!("../../testdata/kernel-logs/12-linux-next-4.12-c.out-page-allocation-STALLS-xfs.VARIANT.log"),
-    include_str!("../../testdata/kernel-logs/13-6.7.0-kworker-atlantic-resume-kmalloc-large-order6.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/15-arm64-5.10.2-cat-proc_sys-kmalloc-order5-lxc-and-order6.log"),
-    include_str!("../../testdata/kernel-logs/17-aks-5.15.0-1087-azure-memcg-oom-kubepods-oom-group.log"),
-    include_str!("../../testdata/kernel-logs/19-ubuntu-2.6.32-24-swapper-r8169-atomic-order0-slub.WRAPPED.log"),
-    include_str!("../../testdata/kernel-logs/21-coreos-4.3.3-ksoftirqd-atomic-order0.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/23-debian9-4.9.0-5-ixgbe-atomic-order0-INTERLEAVED.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/27-centos6-2.6.32-279-squid-analyzer-tcp-atomic-order1.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/29-ubuntu-5.7.0-bcachefs-updater-kmalloc-order7.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/31-fedora-5.9.0-rc4-earlyoom-nowait-order0-journal-prefix.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/33-3.18.18-dm-writeboost-slab-order8.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/35-xtensa-6.8.0-irq-thread-atomic-order0-nocpuset.FRAGMENT.log"),
-    include_str!("../../testdata/kernel-logs/39-tke-doc-mysqld-order4-and-runc-order6-0x10c0d0.ONELINERS.log"),
+    include_str!("../../../testdata/kernel-logs/09-fedora-4.9.0-rc8-virtio-atomic-order0-x2-plus-oom.QUOTED.log"),
+    include_str!("../../../testdata/kernel-logs/12-linux-next-4.12-c.out-page-allocation-STALLS-xfs.VARIANT.log"),
+    include_str!("../../../testdata/kernel-logs/13-6.7.0-kworker-atlantic-resume-kmalloc-large-order6.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/15-arm64-5.10.2-cat-proc_sys-kmalloc-order5-lxc-and-order6.log"),
+    include_str!("../../../testdata/kernel-logs/17-aks-5.15.0-1087-azure-memcg-oom-kubepods-oom-group.log"),
+    include_str!("../../../testdata/kernel-logs/19-ubuntu-2.6.32-24-swapper-r8169-atomic-order0-slub.WRAPPED.log"),
+    include_str!("../../../testdata/kernel-logs/21-coreos-4.3.3-ksoftirqd-atomic-order0.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/23-debian9-4.9.0-5-ixgbe-atomic-order0-INTERLEAVED.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/27-centos6-2.6.32-279-squid-analyzer-tcp-atomic-order1.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/29-ubuntu-5.7.0-bcachefs-updater-kmalloc-order7.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/31-fedora-5.9.0-rc4-earlyoom-nowait-order0-journal-prefix.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/33-3.18.18-dm-writeboost-slab-order8.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/35-xtensa-6.8.0-irq-thread-atomic-order0-nocpuset.FRAGMENT.log"),
+    include_str!("../../../testdata/kernel-logs/39-tke-doc-mysqld-order4-and-runc-order6-0x10c0d0.ONELINERS.log"),
 ];
 
 /// Deterministic xorshift, so a failure reproduces.

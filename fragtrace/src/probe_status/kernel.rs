@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     gfp::{GfpTable, print_fmt::constant_argument},
-    tracefs::{EventFormat, Tracefs, TracefsError, layout::{PageField, page_alloc_layout}},
+    host::{
+        system,
+        tracefs::{EventFormat, Tracefs, TracefsError, layout::{PageField, page_alloc_layout}},
+    },
 };
 
 /// pageblock_order on x86_64 with 4 KiB pages: min(HPAGE_PMD_ORDER, MAX_ORDER - 1).
@@ -42,39 +45,13 @@ impl KernelInfo {
             .map(|v| v as u32)
             .unwrap_or(DEFAULT_PAGEBLOCK_ORDER);
         Ok(Self {
-            release: kernel_release(),
+            release: system::kernel_release(),
             page_alloc_format,
             extfrag_format,
             page_field,
             gfp,
             pageblock_order,
-            page_size: page_size(),
+            page_size: system::page_size(),
         })
     }
-}
-
-pub fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if size > 0 { size as u64 } else { 4096 }
-}
-
-/// CLOCK_MONOTONIC now, in the same clock as `bpf_ktime_get_ns`.
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid pointer to a timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

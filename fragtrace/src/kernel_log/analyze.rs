@@ -4,10 +4,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::parse::{Report, ReportKind, ZoneLine};
 use crate::{
     gfp::{GfpTable, eras::{Era, decode_all}},
-    kmsg::{Report, ReportKind, ZoneLine},
-    symbolize::is_allocator_frame,
+    host::kallsyms::is_allocator_frame,
 };
 
 /// How hex masks without printed names are decoded.
@@ -82,7 +82,7 @@ pub fn decode_gfp(report: &Report, choice: &EraChoice) -> GfpDecode {
     let own = report.kernel_release.as_deref().and_then(Era::for_release);
     let era = match choice {
         EraChoice::Running(table) => match own {
-            Some(era) if report.kernel_release.as_deref() != Some(crate::probe::kernel::kernel_release().as_str()) => Some(era),
+            Some(era) if report.kernel_release.as_deref() != Some(crate::host::system::kernel_release().as_str()) => Some(era),
             _ => return GfpDecode { flags: table.decode(mask), source: "running".into(), candidates: Vec::new() },
         },
         EraChoice::Fixed(era) => Some(*era),
@@ -120,7 +120,7 @@ pub fn verdict(report: &Report, flags: &[String]) -> VerdictInfo {
     let largest = zones.iter().filter_map(|z| z.blocks.iter().rposition(|&n| n > 0)).max().map(|o| o as u32);
     let have_buddy = zones.iter().any(|z| !z.blocks.is_empty());
     // Saturating throughout: orders and counts come from the log (fuzzing found `order:60`).
-    let kb = |n: u64, order: usize| crate::buddyinfo::blocks_to_pages(n, order as u32).saturating_mul(4);
+    let kb = |n: u64, order: usize| crate::host::buddyinfo::blocks_to_pages(n, order as u32).saturating_mul(4);
     let request_kb = kb(1, order as usize);
     // kB in blocks of at least `order` (buddy lines count 4 KiB pages per order).
     let big_kb: u64 = zones
@@ -202,16 +202,16 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz");
         for name in ["kernel_log-order60", "buddyinfo-huge"] {
             let text = String::from_utf8_lossy(&std::fs::read(dir.join(name)).expect("fixture")).into_owned();
-            for report in crate::kmsg::parse(&text) {
+            for report in crate::kernel_log::parse::parse(&text) {
                 let _ = analyze(report, &EraChoice::Auto { fallback: None }).to_json();
             }
-            for zone in crate::buddyinfo::parse(&text) {
+            for zone in crate::host::buddyinfo::parse(&text) {
                 let _ = (zone.free_pages(), zone.indices(4));
             }
         }
     }
     use super::*;
-    use crate::kmsg::parse;
+    use crate::kernel_log::parse::parse;
 
     fn one(fixture: &str, choice: &EraChoice) -> Vec<Analysis> {
         let path = format!("{}/testdata/kernel-logs/{fixture}", env!("CARGO_MANIFEST_DIR"));

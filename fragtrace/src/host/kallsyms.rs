@@ -236,3 +236,60 @@ mod caller_tests {
         assert_eq!(caller_frame(&[]), None);
     }
 }
+
+/// Symbol names of `/proc/kallsyms` text (`address type name [module]`), in file order.
+fn names(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|l| l.split_whitespace().nth(2))
+}
+
+/// `function.constprop.0`, `function.isra.0`…: the name kallsyms has when the compiler only
+/// emitted a specialised copy of `function` (the kernel then cannot find `function` to attach
+/// to). `None` when `function` itself is there, or no copy is, or kallsyms is unreadable.
+pub fn specialised_copy(function: &str) -> Option<String> {
+    specialised_copy_in(&std::fs::read_to_string("/proc/kallsyms").ok()?, function)
+}
+
+fn specialised_copy_in(text: &str, function: &str) -> Option<String> {
+    let prefix = format!("{function}.");
+    let mut copy = None;
+    for name in names(text) {
+        if name == function {
+            return None;
+        }
+        if copy.is_none() && name.starts_with(&prefix) {
+            copy = Some(name.to_string());
+        }
+    }
+    copy
+}
+
+/// The first of `functions` (in the order given) that kallsyms lists, if any.
+pub fn first_present<'a>(functions: &[&'a str]) -> Option<&'a str> {
+    first_present_in(&std::fs::read_to_string("/proc/kallsyms").ok()?, functions)
+}
+
+fn first_present_in<'a>(text: &str, functions: &[&'a str]) -> Option<&'a str> {
+    functions.iter().copied().find(|f| names(text).any(|name| name == *f))
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    const TEXT: &str = "ffffffff81001000 T __alloc_pages_slowpath.constprop.0\nffffffff81002000 t try_alloc_pages_noprof\nffffffffc0001000 t nf_init\t[nf_conntrack]\n";
+
+    #[test]
+    fn finds_a_specialised_copy_only_without_the_function() {
+        assert_eq!(specialised_copy_in(TEXT, "__alloc_pages_slowpath").as_deref(), Some("__alloc_pages_slowpath.constprop.0"));
+        let both = format!("{TEXT}ffffffff81003000 T __alloc_pages_slowpath\n");
+        assert_eq!(specialised_copy_in(&both, "__alloc_pages_slowpath"), None);
+        assert_eq!(specialised_copy_in(TEXT, "nf_init"), None);
+    }
+
+    #[test]
+    fn first_present_follows_the_given_order() {
+        assert_eq!(first_present_in(TEXT, &["alloc_pages_nolock_noprof", "try_alloc_pages_noprof"]), Some("try_alloc_pages_noprof"));
+        assert_eq!(first_present_in(TEXT, &["nf_init", "try_alloc_pages_noprof"]), Some("nf_init"));
+        assert_eq!(first_present_in(TEXT, &["missing"]), None);
+    }
+}

@@ -6,7 +6,7 @@
 //! Node 0, zone   Normal -1.000 -1.000 0.874 …
 //! ```
 //!
-//! They are what [`crate::buddyinfo::ZoneFree::indices`] computes from `/proc/buddyinfo`;
+//! They are what [`crate::host::buddyinfo::ZoneFree::indices`] computes from `/proc/buddyinfo`;
 //! reading them lets a test hold that arithmetic to the kernel's.
 
 use std::path::Path;
@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn parses_live_6_18_index_files() {
-        let unusable = parse_index_file(include_str!("../../testdata/procfs/extfrag-unusable_index-6.18-live.txt"));
+        let unusable = parse_index_file(include_str!("../../../testdata/procfs/extfrag-unusable_index-6.18-live.txt"));
         assert_eq!(
             unusable,
             vec![
@@ -124,7 +124,7 @@ mod tests {
                 (0, "Normal".into(), vec![0.0, 0.033, 0.066, 0.096, 0.151, 0.21, 0.265, 0.33, 0.438, 0.553, 0.614]),
             ]
         );
-        let extfrag = parse_index_file(include_str!("../../testdata/procfs/extfrag-extfrag_index-6.18-live.txt"));
+        let extfrag = parse_index_file(include_str!("../../../testdata/procfs/extfrag-extfrag_index-6.18-live.txt"));
         assert_eq!(extfrag.len(), 3);
         assert!(extfrag.iter().all(|(_, _, v)| v == &vec![-1.0; 11]));
     }

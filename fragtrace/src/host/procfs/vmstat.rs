@@ -115,10 +115,10 @@ fn summed_delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, n
 mod tests {
     use super::*;
 
-    const V310: &str = include_str!("../../testdata/procfs/vmstat-3.10.txt");
-    const V310_LATER: &str = include_str!("../../testdata/procfs/vmstat-3.10-later.txt");
-    const V618: &str = include_str!("../../testdata/procfs/vmstat-6.18-live.txt");
-    const V618_LATER: &str = include_str!("../../testdata/procfs/vmstat-6.18-later.txt");
+    const V310: &str = include_str!("../../../testdata/procfs/vmstat-3.10.txt");
+    const V310_LATER: &str = include_str!("../../../testdata/procfs/vmstat-3.10-later.txt");
+    const V618: &str = include_str!("../../../testdata/procfs/vmstat-6.18-live.txt");
+    const V618_LATER: &str = include_str!("../../../testdata/procfs/vmstat-6.18-later.txt");
 
     fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
