@@ -1,19 +1,28 @@
-//! The full-screen `top`: a sink that aggregates every event, takes a snapshot once per
-//! refresh interval, and redraws on refresh and on keys. Keys are read on a thread and
-//! handled at the session's short ticks, so a key takes effect within a tick.
+//! The full-screen `top`: a view that runs as its own task on the command's tokio runtime,
+//! never inside the session's drain. It waits on three things at once: refreshes published
+//! by the aggregate stage ([`Publisher`](fragtrace::aggregate::Publisher), a `watch`
+//! channel), terminal input (crossterm's `EventStream`: keys and resizes) and, in a replay,
+//! the signals that end the process.
+//!
+//! Control goes back without touching the stream: `r` bumps the publisher's reset counter
+//! (the view shows the reset at once and ignores refreshes taken before it), and ending the
+//! view drops its receiver, which stops the stream at its next event or tick.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, mpsc},
-    time::{Duration, Instant},
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
 };
 
-use crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEvent, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::{
+    signal::unix::{Signal, SignalKind, signal},
+    sync::watch,
+};
+
 use fragtrace::{
-    aggregate::{Aggregator, Snapshot},
-    event::{Counters, Event},
+    aggregate::{Published, Snapshot},
     gfp::GfpTable,
-    sink::{Sink, SinkError},
     tui::{
         draw::draw,
         rates::Rates,
@@ -22,46 +31,55 @@ use fragtrace::{
         state::{Action, UiState},
         terminal::TerminalGuard,
     },
-    zones::ZoneSnapshot,
 };
 
-pub enum Input {
-    Key(KeyEvent),
-    Resize,
+/// How a view ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewEnd {
+    /// `q`, Ctrl-C, `--iterations` reached, or terminal input gone (no way left to quit).
+    Quit,
+    /// The stream ended and the view does not hold its last screen.
+    Ended,
+    /// One of [`ExitSignals`] arrived (its number).
+    Signal(i32),
 }
 
-/// Reads terminal input on its own thread; ends when the receiver is dropped.
-pub fn spawn_input_reader() -> mpsc::Receiver<Input> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        loop {
-            match event::poll(Duration::from_millis(200)) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(_) => return,
-            }
-            let input = match event::read() {
-                Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Input::Key(k),
-                Ok(TermEvent::Resize(..)) => Input::Resize,
-                Ok(_) => continue,
-                Err(_) => return,
-            };
-            if tx.send(input).is_err() {
-                return;
-            }
+/// SIGINT, SIGTERM and SIGHUP as a view that must end the process on them waits for them:
+/// a replay, whose feed runs on a blocking thread and cannot be stopped between events.
+pub struct ExitSignals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl ExitSignals {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Self { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+    }
+
+    async fn recv(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => libc::SIGINT,
+            _ = self.term.recv() => libc::SIGTERM,
+            _ = self.hup.recv() => libc::SIGHUP,
         }
-    });
-    rx
+    }
 }
 
-pub struct TuiTop {
-    pub aggregator: Aggregator,
+async fn next_signal(signals: &mut Option<ExitSignals>) -> i32 {
+    match signals {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+pub struct TuiView {
     pub header: HeaderFacts,
     pub gfp: Arc<GfpTable>,
     pub pageblock_order: u32,
-    pub interval_ns: u64,
     pub guard: TerminalGuard,
-    pub input: mpsc::Receiver<Input>,
+    /// The publisher's reset counter (see `Publisher::reset_requests`).
+    pub resets: Arc<AtomicU64>,
     /// A replay keeps its last screen until `q`.
     pub hold_at_end: bool,
     /// Stop after this many refreshes (`--iterations`).
@@ -69,51 +87,50 @@ pub struct TuiTop {
     pub page_size: u64,
     /// Live: the stall/OOM probes attached; `None` in a replay.
     pub collected: Option<Vec<String>>,
-    /// `q` was pressed: do not hold at the end.
-    quitting: bool,
     refreshes: u64,
+    /// Resets asked for; refreshes taken before the latest one are ignored.
+    epoch: u64,
+    /// The stream ended (a held replay): only keys are left.
+    ended: bool,
     /// The selected group, followed across refreshes as rows re-sort.
     selected_key: Option<String>,
     /// The clock shown while paused (ages and uptime stop with the numbers).
     paused_at: Option<u64>,
-    last_key_poll: Instant,
     ui: UiState,
-    stacks: Arc<HashMap<u32, Vec<String>>>,
+    /// The newest refresh of the current epoch, shown or not (paused).
+    latest: Arc<Published>,
+    stacks: Arc<std::collections::HashMap<u32, Vec<String>>>,
     snapshot: Arc<Snapshot>,
     previous: Option<(Arc<Snapshot>, u64)>,
     rates: Rates,
     first_ts: Option<u64>,
-    last_refresh: u64,
     now_ns: u64,
 }
 
-impl TuiTop {
-    pub fn new(aggregator: Aggregator, header: HeaderFacts, gfp: GfpTable, pageblock_order: u32, interval: Duration, guard: TerminalGuard) -> Self {
-        // A refresh is due at the first tick: `last_refresh` 0 means never.
+impl TuiView {
+    pub fn new(header: HeaderFacts, gfp: GfpTable, pageblock_order: u32, guard: TerminalGuard, resets: Arc<AtomicU64>) -> Self {
         Self {
-            aggregator,
             header,
             gfp: Arc::new(gfp),
             pageblock_order,
-            interval_ns: interval.as_nanos() as u64,
             guard,
-            input: spawn_input_reader(),
+            resets,
             hold_at_end: false,
             iterations: None,
             page_size: 4096,
             collected: None,
-            quitting: false,
             refreshes: 0,
+            epoch: 0,
+            ended: false,
             selected_key: None,
             paused_at: None,
-            last_key_poll: Instant::now(),
             ui: UiState::default(),
-            stacks: Arc::new(HashMap::new()),
-            snapshot: Arc::new(Snapshot::default()),
+            latest: Arc::default(),
+            stacks: Arc::default(),
+            snapshot: Arc::default(),
             previous: None,
             rates: Rates::default(),
             first_ts: None,
-            last_refresh: 0,
             now_ns: 0,
         }
     }
@@ -148,8 +165,10 @@ impl TuiTop {
         self.selected_key = rows.get(self.ui.selected).map(|r| r.key.clone());
     }
 
-    fn refresh(&mut self, ts_ns: u64) {
-        let next = Arc::new(self.aggregator.snapshot());
+    /// Shows `self.latest`, with rates since the previous refresh shown.
+    fn refresh(&mut self) {
+        let (next, ts_ns) = (self.latest.snapshot.clone(), self.latest.ts_ns);
+        self.stacks = self.latest.stacks.clone();
         let dt = self.previous.as_ref().map_or(0.0, |(_, at)| ts_ns.saturating_sub(*at) as f64 / 1e9);
         // A refresh right after another (the end of a replay) has no interval to rate over:
         // keep the last rates rather than divide by almost nothing.
@@ -158,153 +177,131 @@ impl TuiTop {
             self.previous = Some((next.clone(), ts_ns));
         }
         self.snapshot = next;
-        self.last_refresh = ts_ns;
         self.follow_selection();
     }
 
-    fn draw(&mut self) -> Result<(), SinkError> {
+    fn draw(&mut self) -> std::io::Result<()> {
         let screen = self.screen();
         self.guard.terminal.draw(|f| draw(f, &screen))?;
         Ok(())
     }
 
-    /// Applies pending keys; `Err(Stopped)` on quit, or when input can no longer be read
-    /// (there would be no way to quit).
-    fn keys(&mut self) -> Result<bool, SinkError> {
-        self.last_key_poll = Instant::now();
-        let mut dirty = false;
-        loop {
-            let input = match self.input.try_recv() {
-                Ok(input) => input,
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    self.quitting = true;
-                    return Err(SinkError::Stopped);
-                }
-            };
-            let key = match input {
-                Input::Key(k) => k,
-                Input::Resize => {
-                    dirty = true;
-                    continue;
-                }
-            };
-            let screen = self.screen();
-            let rows = failure_rows(&screen).len();
-            let auto_order = Screen { ui: UiState { zone_order: None, ..self.ui.clone() }, ..screen }.zone_order();
-            let was_paused = self.ui.paused;
-            match self.ui.handle(key, rows, auto_order) {
-                Action::Quit => {
-                    self.quitting = true;
-                    return Err(SinkError::Stopped);
-                }
-                Action::Reset => {
-                    // Kernel counters are not reset: keep them as the baseline for rates.
-                    let counters = self.snapshot.counters;
-                    self.aggregator.reset();
-                    self.previous = Some((Arc::new(Snapshot { counters, ..Snapshot::default() }), self.now_ns));
-                    self.snapshot = Arc::new(self.aggregator.snapshot());
-                    self.rates = Rates::default();
-                    self.ui.selected = 0;
-                    dirty = true;
-                }
-                Action::Redraw => dirty = true,
-                Action::None => {}
+    /// A refresh from the publisher; `Some` when the view ends.
+    fn published(&mut self, published: Arc<Published>) -> std::io::Result<Option<ViewEnd>> {
+        if published.last {
+            if !self.hold_at_end {
+                return Ok(Some(ViewEnd::Ended));
             }
-            match (was_paused, self.ui.paused) {
-                (false, true) => self.paused_at = Some(self.now_ns),
-                (true, false) => {
-                    // Rates after a pause cover the time since un-pausing, not the pause.
-                    self.paused_at = None;
-                    self.previous = Some((Arc::new(self.aggregator.snapshot()), self.now_ns));
-                }
-                _ => {}
+            // The final state (events after the last tick), kept until `q`.
+            self.ended = true;
+            self.header.replay = self.header.replay.take().map(|r| format!("{r} · ended, q quits"));
+            if published.epoch == self.epoch {
+                self.latest = published;
+                self.refresh();
             }
-            let rows = failure_rows(&self.screen());
-            self.selected_key = rows.get(self.ui.selected).map(|r| r.key.clone());
-        }
-        Ok(dirty)
-    }
-
-    /// Draws the first frame before any data arrives, so the screen is never blank.
-    pub fn draw_initial(&mut self) -> Result<(), SinkError> {
-        self.draw()
-    }
-}
-
-impl Sink for TuiTop {
-    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        Arc::make_mut(&mut self.stacks).insert(id, frames.to_vec());
-        Ok(())
-    }
-
-    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        self.aggregator.cgroup(id, path)
-    }
-
-    fn workload(&mut self, cgroup_id: u64, workload: &fragtrace::identity::Workload) -> Result<(), SinkError> {
-        self.aggregator.workload(cgroup_id, workload)
-    }
-
-    fn event(&mut self, event: &Event) -> Result<(), SinkError> {
-        self.aggregator.event(event)?;
-        // A replay can go a long time between ticks: look at the keys in between too.
-        if self.last_key_poll.elapsed() >= Duration::from_millis(50) && self.keys()? {
             self.draw()?;
+            return Ok(None);
         }
-        Ok(())
+        if published.epoch != self.epoch {
+            // Taken before the reset the view already shows.
+            return Ok(None);
+        }
+        self.latest = published;
+        self.now_ns = self.latest.ts_ns;
+        let first = self.first_ts.is_none();
+        self.first_ts.get_or_insert(self.now_ns);
+        if self.ui.paused {
+            if first {
+                self.draw()?;
+            }
+            return Ok(None);
+        }
+        self.refresh();
+        self.draw()?;
+        self.refreshes += 1;
+        if self.iterations.is_some_and(|n| self.refreshes > n) {
+            return Ok(Some(ViewEnd::Quit));
+        }
+        Ok(None)
     }
 
-    fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
-        self.aggregator.zones(snapshot)
-    }
-
-    fn alloc_probe(&mut self, state: &fragtrace::gate::AllocProbeState) -> Result<(), SinkError> {
-        self.aggregator.alloc_probe(state)
-    }
-
-    fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
-        self.aggregator.tick(ts_ns, counters)?;
-        self.now_ns = ts_ns;
-        let first = *self.first_ts.get_or_insert(ts_ns);
-        let mut dirty = self.keys()?;
-        let due = ts_ns.saturating_sub(self.last_refresh) >= self.interval_ns || self.last_refresh == 0;
-        let mut refreshed = false;
-        if due && !self.ui.paused {
-            self.refresh(ts_ns);
-            refreshed = true;
-            dirty = true;
+    /// Applies a key; `Some(Quit)` on quit.
+    fn key(&mut self, key: KeyEvent) -> std::io::Result<Option<ViewEnd>> {
+        let screen = self.screen();
+        let rows = failure_rows(&screen).len();
+        let auto_order = Screen { ui: UiState { zone_order: None, ..self.ui.clone() }, ..screen }.zone_order();
+        let was_paused = self.ui.paused;
+        let dirty = match self.ui.handle(key, rows, auto_order) {
+            Action::Quit => return Ok(Some(ViewEnd::Quit)),
+            Action::Reset => {
+                // Shown at once; the publisher forgets its counts before its next event or
+                // tick. Kernel counters are not reset: they stay the baseline for rates.
+                self.epoch += 1;
+                self.resets.store(self.epoch, Ordering::Relaxed);
+                let counters = self.snapshot.counters;
+                self.latest = Arc::new(Published {
+                    ts_ns: self.now_ns,
+                    epoch: self.epoch,
+                    snapshot: Arc::new(self.latest.snapshot.after_reset()),
+                    stacks: self.latest.stacks.clone(),
+                    last: false,
+                });
+                self.previous = Some((Arc::new(Snapshot { counters, ..Snapshot::default() }), self.now_ns));
+                self.snapshot = self.latest.snapshot.clone();
+                self.rates = Rates::default();
+                self.ui.selected = 0;
+                true
+            }
+            Action::Redraw => true,
+            Action::None => false,
+        };
+        match (was_paused, self.ui.paused) {
+            (false, true) => self.paused_at = Some(self.now_ns),
+            (true, false) => {
+                // Rates after a pause cover the time since un-pausing, not the pause.
+                self.paused_at = None;
+                self.previous = Some((self.latest.snapshot.clone(), self.now_ns));
+            }
+            _ => {}
         }
-        if first == ts_ns {
-            dirty = true;
-        }
+        let rows = failure_rows(&self.screen());
+        self.selected_key = rows.get(self.ui.selected).map(|r| r.key.clone());
         if dirty {
             self.draw()?;
         }
-        if refreshed {
-            self.refreshes += 1;
-            if self.iterations.is_some_and(|n| self.refreshes > n) {
-                self.quitting = true;
-                return Err(SinkError::Stopped);
-            }
-        }
-        Ok(())
+        Ok(None)
     }
 
-    fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
-        self.aggregator.finish(counters)?;
-        if !self.hold_at_end || self.quitting {
-            return Ok(());
-        }
-        self.header.replay = self.header.replay.take().map(|r| format!("{r} · ended, q quits"));
-        self.refresh(self.now_ns);
+    /// Draws the first frame at once (the screen is never blank), then refreshes, keys and
+    /// `signals` until the view ends. Dropping the view (on return) restores the terminal
+    /// and the receiver, which stops the stream.
+    pub async fn run(mut self, mut refreshes: watch::Receiver<Arc<Published>>, mut signals: Option<ExitSignals>) -> std::io::Result<ViewEnd> {
+        let mut input = EventStream::new();
         self.draw()?;
         loop {
-            match self.keys() {
-                Err(SinkError::Stopped) => return Ok(()),
-                Err(e) => return Err(e),
-                Ok(true) => self.draw()?,
-                Ok(false) => std::thread::sleep(Duration::from_millis(50)),
+            let end = tokio::select! {
+                changed = refreshes.changed(), if !self.ended => match changed {
+                    Ok(()) => {
+                        let published = refreshes.borrow_and_update().clone();
+                        self.published(published)?
+                    }
+                    // The stream failed before its end: the caller reports why.
+                    Err(_) => Some(ViewEnd::Ended),
+                },
+                event = input.next() => match event {
+                    Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => self.key(k)?,
+                    Some(Ok(TermEvent::Resize(..))) => {
+                        self.draw()?;
+                        None
+                    }
+                    Some(Ok(_)) => None,
+                    // Input can no longer be read: there would be no way to quit.
+                    Some(Err(_)) | None => Some(ViewEnd::Quit),
+                },
+                sig = next_signal(&mut signals) => Some(ViewEnd::Signal(sig)),
+            };
+            if let Some(end) = end {
+                return Ok(end);
             }
         }
     }
