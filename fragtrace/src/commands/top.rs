@@ -12,6 +12,7 @@ use std::{
 
 use anyhow::Context;
 use clap::Args;
+use crossterm::event::EventStream;
 use fragtrace::{
     aggregate::{Aggregator, Publisher},
     event::{Counters, Event},
@@ -242,7 +243,7 @@ fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, in
     }
 }
 
-fn tui_view(src: &Source, filter: &EventFilter, interval: Duration, replay: Option<String>, iterations: Option<u64>, resets: Arc<AtomicU64>) -> anyhow::Result<TuiView> {
+fn tui_view(src: &Source, filter: &EventFilter, interval: Duration, replay: Option<String>, iterations: Option<u64>, resets: Arc<AtomicU64>) -> anyhow::Result<TuiView<TerminalGuard>> {
     let guard = TerminalGuard::enter().context("cannot switch the terminal to full-screen mode (try --batch)")?;
     let header = HeaderFacts {
         host: src.host.clone(),
@@ -304,7 +305,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
                 replay(&recording, &options, &mut [&mut publisher])
             });
             // The view restores the terminal when it returns (it is dropped).
-            let end = view.run(refreshes, Some(signals)).await;
+            let end = view.run(refreshes, EventStream::new(), Some(signals)).await;
             if let Ok(ViewEnd::Signal(sig)) = end {
                 std::process::exit(128 + sig);
             }
@@ -345,7 +346,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         let mut view = tui_view(&src, &filter, args.interval, None, args.iterations, publisher.reset_requests())?;
         view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
         let view = tokio::spawn(async move {
-            let end = view.run(refreshes, None).await;
+            let end = view.run(refreshes, EventStream::new(), None).await;
             view_done.notify_one();
             end
         });

@@ -13,8 +13,8 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyEvent, KeyEventKind};
-use futures_util::StreamExt;
+use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind};
+use futures_util::{Stream, StreamExt};
 use tokio::{
     signal::unix::{Signal, SignalKind, signal},
     sync::watch,
@@ -66,6 +66,19 @@ impl ExitSignals {
     }
 }
 
+/// Where frames go: the real terminal, or a recorder in tests. Lets the view's logic be
+/// tested without a terminal.
+pub trait Canvas {
+    fn draw_screen(&mut self, screen: &Screen) -> std::io::Result<()>;
+}
+
+impl Canvas for TerminalGuard {
+    fn draw_screen(&mut self, screen: &Screen) -> std::io::Result<()> {
+        self.terminal.draw(|f| draw(f, screen))?;
+        Ok(())
+    }
+}
+
 async fn next_signal(signals: &mut Option<ExitSignals>) -> i32 {
     match signals {
         Some(s) => s.recv().await,
@@ -73,11 +86,12 @@ async fn next_signal(signals: &mut Option<ExitSignals>) -> i32 {
     }
 }
 
-pub struct TuiView {
+pub struct TuiView<C: Canvas> {
     pub header: HeaderFacts,
     pub gfp: Arc<GfpTable>,
     pub pageblock_order: u32,
-    pub guard: TerminalGuard,
+    /// The terminal (its guard restores it when the view is dropped).
+    pub canvas: C,
     /// The publisher's reset counter (see `Publisher::reset_requests`).
     pub resets: Arc<AtomicU64>,
     /// A replay keeps its last screen until `q`.
@@ -107,13 +121,13 @@ pub struct TuiView {
     now_ns: u64,
 }
 
-impl TuiView {
-    pub fn new(header: HeaderFacts, gfp: GfpTable, pageblock_order: u32, guard: TerminalGuard, resets: Arc<AtomicU64>) -> Self {
+impl<C: Canvas> TuiView<C> {
+    pub fn new(header: HeaderFacts, gfp: GfpTable, pageblock_order: u32, canvas: C, resets: Arc<AtomicU64>) -> Self {
         Self {
             header,
             gfp: Arc::new(gfp),
             pageblock_order,
-            guard,
+            canvas,
             resets,
             hold_at_end: false,
             iterations: None,
@@ -182,8 +196,7 @@ impl TuiView {
 
     fn draw(&mut self) -> std::io::Result<()> {
         let screen = self.screen();
-        self.guard.terminal.draw(|f| draw(f, &screen))?;
-        Ok(())
+        self.canvas.draw_screen(&screen)
     }
 
     /// A refresh from the publisher; `Some` when the view ends.
@@ -272,11 +285,16 @@ impl TuiView {
         Ok(None)
     }
 
-    /// Draws the first frame at once (the screen is never blank), then refreshes, keys and
-    /// `signals` until the view ends. Dropping the view (on return) restores the terminal
-    /// and the receiver, which stops the stream.
-    pub async fn run(mut self, mut refreshes: watch::Receiver<Arc<Published>>, mut signals: Option<ExitSignals>) -> std::io::Result<ViewEnd> {
-        let mut input = EventStream::new();
+    /// Draws the first frame at once (the screen is never blank), then follows refreshes,
+    /// `input` (crossterm's `EventStream` on a terminal) and `signals` until the view ends.
+    /// Dropping the view (on return) restores the terminal, and dropping the receiver stops
+    /// the stream.
+    pub async fn run(
+        mut self,
+        mut refreshes: watch::Receiver<Arc<Published>>,
+        mut input: impl Stream<Item = std::io::Result<TermEvent>> + Unpin,
+        mut signals: Option<ExitSignals>,
+    ) -> std::io::Result<ViewEnd> {
         self.draw()?;
         loop {
             let end = tokio::select! {
@@ -304,5 +322,180 @@ impl TuiView {
                 return Ok(end);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The view's logic on a current-thread runtime, as it runs: refreshes through a watch
+    //! channel, keys through a stream, frames recorded instead of drawn.
+
+    use std::sync::Mutex;
+
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use fragtrace::tui::state::SortBy;
+    use tokio::{sync::mpsc, task::JoinHandle};
+
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    struct Frames(Arc<Mutex<Vec<Screen>>>);
+
+    impl Canvas for Frames {
+        fn draw_screen(&mut self, screen: &Screen) -> std::io::Result<()> {
+            self.0.lock().expect("frames").push(screen.clone());
+            Ok(())
+        }
+    }
+
+    struct Harness {
+        frames: Arc<Mutex<Vec<Screen>>>,
+        refreshes: Option<watch::Sender<Arc<Published>>>,
+        keys: Option<mpsc::UnboundedSender<std::io::Result<TermEvent>>>,
+        resets: Arc<AtomicU64>,
+        view: JoinHandle<std::io::Result<ViewEnd>>,
+    }
+
+    fn start(replay: bool, iterations: Option<u64>) -> Harness {
+        let (tx, rx) = watch::channel(Arc::new(Published::default()));
+        let (keys, mut key_rx) = mpsc::unbounded_channel();
+        let input = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
+        let frames = Arc::new(Mutex::new(Vec::new()));
+        let resets = Arc::new(AtomicU64::new(0));
+        let header = HeaderFacts { replay: replay.then(|| "t.ftr ×1".to_string()), ..HeaderFacts::default() };
+        let mut view = TuiView::new(header, GfpTable::default(), 9, Frames(frames.clone()), resets.clone());
+        view.hold_at_end = replay;
+        view.iterations = iterations;
+        let view = tokio::spawn(view.run(rx, input, None));
+        Harness { frames, refreshes: Some(tx), keys: Some(keys), resets, view }
+    }
+
+    impl Harness {
+        fn publish(&self, ts_s: u64, failures: u64, epoch: u64, last: bool) {
+            let snapshot = Snapshot { failures, ..Snapshot::default() };
+            let published = Published { ts_ns: ts_s * S, epoch, snapshot: Arc::new(snapshot), stacks: Arc::default(), last };
+            self.refreshes.as_ref().expect("sender").send_replace(Arc::new(published));
+        }
+
+        fn key(&self, code: KeyCode, modifiers: KeyModifiers) {
+            self.keys.as_ref().expect("keys").send(Ok(TermEvent::Key(KeyEvent::new(code, modifiers)))).expect("the view reads keys");
+        }
+
+        fn char(&self, c: char) {
+            self.key(KeyCode::Char(c), KeyModifiers::NONE);
+        }
+
+        /// Lets the view task run until the newest frame satisfies `pred` (one turn of the
+        /// runtime handles everything pending; a thousand turns is a hang).
+        async fn until(&self, what: &str, pred: impl Fn(&Screen) -> bool) -> Screen {
+            for _ in 0..1000 {
+                if let Some(last) = self.frames.lock().expect("frames").last()
+                    && pred(last)
+                {
+                    return last.clone();
+                }
+                tokio::task::yield_now().await;
+            }
+            panic!("no frame with {what}; last: {:?}", self.frames.lock().expect("frames").last().map(|s| (s.snapshot.failures, &s.ui, &s.header)));
+        }
+
+        async fn settle(&self) {
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        }
+
+        fn frame_count(&self) -> usize {
+            self.frames.lock().expect("frames").len()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reset_shows_at_once_and_refreshes_taken_before_it_are_ignored() {
+        let h = start(false, None);
+        h.until("the first frame", |_| true).await;
+        h.publish(1, 5, 0, false);
+        h.until("the first refresh", |s| s.snapshot.failures == 5).await;
+        h.char('r');
+        h.until("the reset", |s| s.snapshot.failures == 0).await;
+        assert_eq!(h.resets.load(Ordering::Relaxed), 1, "the publisher is asked to reset");
+        // Taken before the publisher applied the reset.
+        h.publish(2, 7, 0, false);
+        h.char('s');
+        let s = h.until("the sort change", |s| s.ui.sort == SortBy::Rate).await;
+        h.settle().await;
+        assert_eq!(s.snapshot.failures, 0, "a refresh from before the reset is not shown");
+        h.publish(3, 2, 1, false);
+        h.until("the refresh after the reset", |s| s.snapshot.failures == 2).await;
+    }
+
+    #[tokio::test]
+    async fn a_paused_view_keeps_its_numbers_and_clock_until_unpaused() {
+        let h = start(false, None);
+        h.publish(1, 5, 0, false);
+        h.until("the first refresh", |s| s.snapshot.failures == 5).await;
+        h.publish(3, 6, 0, false);
+        h.until("the second refresh", |s| s.snapshot.failures == 6 && s.header.elapsed_s == 2.0).await;
+        h.char('p');
+        h.until("the pause", |s| s.ui.paused).await;
+        h.publish(5, 9, 0, false);
+        h.settle().await;
+        let frames = h.frame_count();
+        h.char('s');
+        let s = h.until("the sort change", |s| s.ui.sort == SortBy::Rate).await;
+        assert_eq!(h.frame_count(), frames + 1, "refreshes while paused draw nothing");
+        assert_eq!((s.snapshot.failures, s.header.elapsed_s), (6, 2.0), "numbers and clock stand still");
+        h.char('p');
+        h.until("the end of the pause", |s| !s.ui.paused).await;
+        h.publish(7, 11, 0, false);
+        let s = h.until("the refresh after the pause", |s| s.snapshot.failures == 11).await;
+        assert_eq!(s.rates.failures_per_s, 1.0, "rates cover the time since unpausing (9 → 11 over 2 s)");
+    }
+
+    #[tokio::test]
+    async fn iterations_end_the_view_after_that_many_refreshes_past_the_first() {
+        let h = start(false, Some(1));
+        h.publish(1, 1, 0, false);
+        h.until("the first refresh", |s| s.snapshot.failures == 1).await;
+        h.publish(2, 2, 0, false);
+        assert_eq!(h.view.await.expect("join").expect("view"), ViewEnd::Quit);
+    }
+
+    #[tokio::test]
+    async fn a_live_view_ends_with_its_stream() {
+        let mut h = start(false, None);
+        h.publish(1, 1, 0, false);
+        h.until("the first refresh", |s| s.snapshot.failures == 1).await;
+        drop(h.refreshes.take());
+        assert_eq!(h.view.await.expect("join").expect("view"), ViewEnd::Ended);
+        let h = start(false, None);
+        h.publish(1, 1, 0, true);
+        assert_eq!(h.view.await.expect("join").expect("view"), ViewEnd::Ended, "the final state is not held");
+    }
+
+    #[tokio::test]
+    async fn a_replay_holds_its_final_state_until_q() {
+        let mut h = start(true, None);
+        h.publish(1, 1, 0, false);
+        h.until("the first refresh", |s| s.snapshot.failures == 1).await;
+        h.publish(1, 4, 0, true);
+        drop(h.refreshes.take());
+        h.until("the final state", |s| s.snapshot.failures == 4 && s.header.replay.as_deref() == Some("t.ftr ×1 · ended, q quits")).await;
+        h.settle().await;
+        assert!(!h.view.is_finished(), "held after the stream ended");
+        h.char('q');
+        assert_eq!(h.view.await.expect("join").expect("view"), ViewEnd::Quit);
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_quits_and_so_does_losing_the_input() {
+        let h = start(false, None);
+        h.key(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(h.view.await.expect("join").expect("view"), ViewEnd::Quit);
+        let mut h = start(false, None);
+        h.until("the first frame", |_| true).await;
+        drop(h.keys.take());
+        assert_eq!(h.view.await.expect("join").expect("view"), ViewEnd::Quit, "no way left to quit");
     }
 }
