@@ -1,14 +1,24 @@
 //! Aggregate stage: counts per order, per GFP mask, per comm, per cgroup and per (comm,
 //! order, mask) group; extfrag per migratetype pair; the latest zone state; delivery lag as
-//! an HDR histogram. Produces immutable `Snapshot`s for the views.
+//! an HDR histogram. Produces immutable `Snapshot`s for the views; a [`Publisher`] owns the
+//! aggregator and sends them on a `watch` channel to views that run as their own tasks.
 //!
 //! `event` runs once per event (millions per second when replaying a file), so the per-event
 //! path looks strings up by `&str` and only allocates for a key it has never seen.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use rustc_hash::FxHashMap as HashMap;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
+use tokio::sync::watch;
 
 use crate::{
     event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
@@ -610,6 +620,148 @@ impl Sink for Aggregator {
     }
 }
 
+impl Snapshot {
+    /// What [`Aggregator::snapshot`] says right after [`Aggregator::reset`]: the facts (kernel
+    /// counters, zones, the gate's history) without any counts. Lets a view show a reset at
+    /// once, before the aggregator it watches has applied it.
+    pub fn after_reset(&self) -> Snapshot {
+        Snapshot {
+            counters: self.counters,
+            zones_ts_ns: self.zones_ts_ns,
+            zones: self.zones.clone(),
+            alloc_probe: self.alloc_probe,
+            ..Snapshot::default()
+        }
+    }
+}
+
+/// One refresh as published by a [`Publisher`]: immutable, shared by every watcher.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// The tick the snapshot was taken at (CLOCK_MONOTONIC, or recorded time in a replay).
+    pub ts_ns: u64,
+    /// How many resets the aggregator had applied when the snapshot was taken.
+    pub epoch: u64,
+    pub snapshot: Arc<Snapshot>,
+    /// Symbolized stacks seen so far by id, innermost frame first.
+    pub stacks: Arc<std::collections::HashMap<u32, Vec<String>>>,
+    /// The stream ended: this is the final state (sent from `finish`).
+    pub last: bool,
+}
+
+/// The aggregate stage as a sink for views that run on their own: owns the [`Aggregator`]
+/// and, at the first tick and then once per `every`, publishes an immutable snapshot on a
+/// `watch` channel. Watchers always see the newest refresh; a slow one skips refreshes
+/// instead of slowing the stream.
+///
+/// Control goes the other way without locks: a watcher asks for a reset by bumping the
+/// counter from [`Publisher::reset_requests`] (applied before the next event or tick, and
+/// every snapshot says which resets it follows), and ends the stream by dropping its
+/// receiver (the next event or tick returns [`SinkError::Stopped`]).
+pub struct Publisher {
+    aggregator: Aggregator,
+    stacks: Arc<std::collections::HashMap<u32, Vec<String>>>,
+    every_ns: u64,
+    last_published: Option<u64>,
+    newest_tick: u64,
+    resets: Arc<AtomicU64>,
+    epoch: u64,
+    tx: watch::Sender<Arc<Published>>,
+}
+
+impl Publisher {
+    /// The publisher and the receiving end of its snapshots (holding the initial, empty
+    /// [`Published`] marked as seen).
+    pub fn new(aggregator: Aggregator, every: Duration) -> (Self, watch::Receiver<Arc<Published>>) {
+        let (tx, rx) = watch::channel(Arc::new(Published::default()));
+        let publisher = Self {
+            aggregator,
+            stacks: Arc::default(),
+            every_ns: every.as_nanos() as u64,
+            last_published: None,
+            newest_tick: 0,
+            resets: Arc::default(),
+            epoch: 0,
+            tx,
+        };
+        (publisher, rx)
+    }
+
+    /// Bump it (`fetch_add(1)`) to have the counts forgotten.
+    pub fn reset_requests(&self) -> Arc<AtomicU64> {
+        self.resets.clone()
+    }
+
+    fn apply_resets(&mut self) {
+        let requested = self.resets.load(Ordering::Relaxed);
+        if requested != self.epoch {
+            self.aggregator.reset();
+            self.epoch = requested;
+        }
+    }
+
+    /// Applies pending resets; `Stopped` once nobody watches.
+    fn control(&mut self) -> Result<(), SinkError> {
+        if self.tx.is_closed() {
+            return Err(SinkError::Stopped);
+        }
+        self.apply_resets();
+        Ok(())
+    }
+
+    fn publish(&mut self, ts_ns: u64, last: bool) {
+        self.last_published = Some(ts_ns);
+        let published = Published { ts_ns, epoch: self.epoch, snapshot: Arc::new(self.aggregator.snapshot()), stacks: self.stacks.clone(), last };
+        // Sent even with no watcher left: nothing is waiting for it then.
+        self.tx.send_replace(Arc::new(published));
+    }
+}
+
+impl Sink for Publisher {
+    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
+        Arc::make_mut(&mut self.stacks).insert(id, frames.to_vec());
+        Ok(())
+    }
+
+    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
+        self.aggregator.cgroup(id, path)
+    }
+
+    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
+        self.aggregator.workload(cgroup_id, workload)
+    }
+
+    fn event(&mut self, event: &Event) -> Result<(), SinkError> {
+        self.control()?;
+        self.aggregator.event(event)
+    }
+
+    fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
+        self.aggregator.zones(snapshot)
+    }
+
+    fn alloc_probe(&mut self, state: &AllocProbeState) -> Result<(), SinkError> {
+        self.aggregator.alloc_probe(state)
+    }
+
+    fn tick(&mut self, ts_ns: u64, counters: &Counters) -> Result<(), SinkError> {
+        self.control()?;
+        self.aggregator.tick(ts_ns, counters)?;
+        self.newest_tick = ts_ns;
+        if self.last_published.is_none_or(|at| ts_ns.saturating_sub(at) >= self.every_ns) {
+            self.publish(ts_ns, false);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, counters: &Counters) -> Result<(), SinkError> {
+        self.apply_resets();
+        self.aggregator.finish(counters)?;
+        self.publish(self.newest_tick, true);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,6 +891,47 @@ mod tests {
         assert_eq!(s.by_cgroup, vec![CgroupCount { cgroup_id: 1, path: None, count: 4, last_seen_ns: 5 }]);
         agg.reset();
         assert_eq!(agg.snapshot().failures, 0);
+    }
+
+    #[test]
+    fn a_publisher_refreshes_once_per_interval_resets_on_request_and_stops_unwatched() {
+        const S: u64 = 1_000_000_000;
+        let fail = |ts| {
+            Event::Failure(Failure { task: task("cat", ts), order: 4, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(3), ancestry: vec![], captured_cgroup: None, hook: Default::default() })
+        };
+        let (mut p, mut rx) = Publisher::new(Aggregator::new(9, 0x2000, false), Duration::from_secs(2));
+        p.stack(3, &["__alloc_pages_noprof".into()]).unwrap();
+        p.event(&fail(S)).unwrap();
+        p.tick(S, &Counters::default()).unwrap();
+        assert!(rx.has_changed().unwrap(), "the first tick publishes");
+        let first = rx.borrow_and_update().clone();
+        assert_eq!((first.ts_ns, first.epoch, first.snapshot.failures, first.last), (S, 0, 1, false));
+        assert_eq!(first.stacks[&3], ["__alloc_pages_noprof"]);
+        p.event(&fail(2 * S)).unwrap();
+        p.tick(2 * S, &Counters::default()).unwrap();
+        assert!(!rx.has_changed().unwrap(), "one second later: no refresh yet");
+        p.tick(3 * S, &Counters::default()).unwrap();
+        assert_eq!(rx.borrow_and_update().snapshot.failures, 2, "two seconds later: refreshed");
+        p.reset_requests().fetch_add(1, Ordering::Relaxed);
+        p.event(&fail(4 * S)).unwrap();
+        p.finish(&Counters::default()).unwrap();
+        let end = rx.borrow_and_update().clone();
+        assert_eq!((end.ts_ns, end.epoch, end.snapshot.failures, end.last), (3 * S, 1, 1, true), "counted since the reset");
+        drop(rx);
+        assert!(matches!(p.event(&fail(5 * S)), Err(SinkError::Stopped)), "nobody watches: the stream stops");
+    }
+
+    #[test]
+    fn a_snapshot_after_reset_is_what_the_aggregator_says_after_one() {
+        let mut agg = Aggregator::new(9, 0x2000, false);
+        agg.alloc_probe(&AllocProbeState { attached: true, reason: Some(ArmReason::Always), since_ns: 5 }).unwrap();
+        agg.event(&Event::Lost(Lost { ts_ns: 6, count: 3 })).unwrap();
+        agg.tick(9, &Counters { dropped: 3, ..Counters::default() }).unwrap();
+        let before = agg.snapshot();
+        agg.reset();
+        let json = |s: &Snapshot| serde_json::to_value(s).unwrap();
+        assert_eq!(json(&before.after_reset()), json(&agg.snapshot()));
+        assert_eq!(before.after_reset().counters.dropped, 3, "kernel counters are kept");
     }
 }
 

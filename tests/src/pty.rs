@@ -6,7 +6,7 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use crate::{poll, wait_exit};
@@ -14,8 +14,12 @@ use crate::{poll, wait_exit};
 pub struct Pty {
     pub child: Child,
     master: std::fs::File,
-    /// Kept open so the terminal's settings can be inspected after the child exits.
-    slave: OwnedFd,
+    /// Kept open so the terminal's settings can be inspected while the child runs; closed
+    /// once it exited (see [`Pty::wait_exit`]).
+    slave: Option<OwnedFd>,
+    /// The terminal's mode when the child had exited.
+    cooked_at_exit: Option<bool>,
+    reader: Option<std::thread::JoinHandle<()>>,
     screen: Arc<Mutex<vt100::Parser>>,
     /// Everything the program wrote, raw.
     raw: Arc<Mutex<Vec<u8>>>,
@@ -46,7 +50,7 @@ impl Pty {
         let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = master.try_clone().expect("dup master");
         let (s, r) = (screen.clone(), raw.clone());
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
@@ -56,7 +60,7 @@ impl Pty {
                 r.lock().expect("raw").extend_from_slice(&buf[..n]);
             }
         });
-        Self { child, master, slave, screen, raw }
+        Self { child, master, slave: Some(slave), cooked_at_exit: None, reader: Some(reader), screen, raw }
     }
 
     pub fn contents(&self) -> String {
@@ -80,20 +84,43 @@ impl Pty {
     /// Whether the terminal is back in cooked mode (canonical input with echo), as a shell
     /// expects it.
     pub fn terminal_is_cooked(&self) -> bool {
+        if let Some(cooked) = self.cooked_at_exit {
+            return cooked;
+        }
+        let Some(slave) = &self.slave else { return false };
         // SAFETY: a zeroed termios is a valid out-buffer for tcgetattr on our own fd.
         let mut t: libc::termios = unsafe { std::mem::zeroed() };
         // SAFETY: valid fd and pointer.
-        let rc = unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &mut t) };
+        let rc = unsafe { libc::tcgetattr(slave.as_raw_fd(), &mut t) };
         rc == 0 && t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0
+    }
+
+    /// After the child exited, everything it wrote is in the master's buffer or read
+    /// already. With the last slave descriptor closed, the reader gets the rest and then EIO:
+    /// once it has ended, `raw` and the screen hold the child's last bytes (the terminal
+    /// restore sequences the tests look for), with no race against the reader thread.
+    fn drain_after_exit(&mut self) {
+        self.cooked_at_exit = Some(self.terminal_is_cooked());
+        drop(self.slave.take());
+        let Some(reader) = self.reader.take() else { return };
+        // Bounded, in case something the child started still holds the terminal open.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !reader.is_finished() {
+            assert!(Instant::now() < deadline, "the pty still has a writer after the program exited");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = reader.join();
     }
 
     /// Waits for the child to exit, killing it (our own child, by pid) after `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        wait_exit(&mut self.child, timeout).unwrap_or_else(|| {
+        let status = wait_exit(&mut self.child, timeout).unwrap_or_else(|| {
             let _ = self.child.kill();
             let _ = self.child.wait();
             panic!("the program did not exit within {timeout:?}; screen:\n{}", self.contents())
-        })
+        });
+        self.drain_after_exit();
+        status
     }
 }
 

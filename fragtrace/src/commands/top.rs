@@ -6,14 +6,15 @@ use std::{
     collections::HashMap,
     io::{IsTerminal, Write},
     path::PathBuf,
-    sync::Arc,
+    sync::{Arc, atomic::AtomicU64},
     time::Duration,
 };
 
 use anyhow::Context;
 use clap::Args;
+use crossterm::event::EventStream;
 use fragtrace::{
-    aggregate::Aggregator,
+    aggregate::{Aggregator, Publisher},
     event::{Counters, Event},
     filter::EventFilter,
     gfp::GfpTable,
@@ -31,7 +32,7 @@ use fragtrace::{
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::{FilterArgs, ProbeArgs, live, parse_duration, top_tui::TuiTop};
+use super::{FilterArgs, ProbeArgs, live, parse_duration, top_tui::{ExitSignals, TuiView, ViewEnd}};
 
 #[derive(Debug, Args)]
 #[command(after_help = "On a terminal, a full-screen view (press ? for keys). With --batch, --json, or when \
@@ -241,7 +242,7 @@ fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, in
     }
 }
 
-fn tui_view(src: &Source, filter: &EventFilter, live: bool, interval: Duration, replay: Option<String>, iterations: Option<u64>) -> anyhow::Result<TuiTop> {
+fn tui_view(src: &Source, filter: &EventFilter, interval: Duration, replay: Option<String>, iterations: Option<u64>, resets: Arc<AtomicU64>) -> anyhow::Result<TuiView<TerminalGuard>> {
     let guard = TerminalGuard::enter().context("cannot switch the terminal to full-screen mode (try --batch)")?;
     let header = HeaderFacts {
         host: src.host.clone(),
@@ -252,11 +253,12 @@ fn tui_view(src: &Source, filter: &EventFilter, live: bool, interval: Duration, 
         filters: filter.describe(),
         replay,
     };
-    let mut tui = TuiTop::new(Aggregator::new(src.pageblock_order, src.nowarn, live), header, src.gfp.clone(), src.pageblock_order, interval, guard);
-    tui.hold_at_end = !live;
+    // A replay keeps its last screen until `q`.
+    let hold_at_end = header.replay.is_some();
+    let mut tui = TuiView::new(header, src.gfp.clone(), src.pageblock_order, guard, resets);
+    tui.hold_at_end = hold_at_end;
     tui.iterations = iterations;
     tui.page_size = src.page_size;
-    tui.draw_initial()?;
     Ok(tui)
 }
 
@@ -291,11 +293,24 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         let label = format!("{} ×{}", args.replay[0].display(), args.speed);
         // Recordings tick once a second: that is the replay's refresh.
         let report = if full_screen {
-            // The replay blocks in paced sleeps: signals end it with the terminal restored.
-            fragtrace::tui::terminal::exit_on_signals();
-            let mut view = tui_view(&src, &filter, false, Duration::from_secs(1), Some(label), args.iterations)?;
-            let report = replay(&recording, &options, &mut [&mut view]);
-            drop(view);
+            // The replay blocks in paced sleeps, so it runs on the runtime's blocking pool and
+            // feeds the publisher; the view runs here. Signals end the process with the
+            // terminal restored (the feed cannot be stopped inside a sleep).
+            let (publisher, refreshes) = Publisher::new(Aggregator::new(src.pageblock_order, src.nowarn, false), Duration::from_secs(1));
+            let signals = ExitSignals::new().context("installing the signal handlers")?;
+            let view = tui_view(&src, &filter, Duration::from_secs(1), Some(label), args.iterations, publisher.reset_requests())?;
+            let feed = tokio::task::spawn_blocking(move || {
+                let mut publisher = publisher;
+                replay(&recording, &options, &mut [&mut publisher])
+            });
+            // The view restores the terminal when it returns (it is dropped).
+            let end = view.run(refreshes, EventStream::new(), Some(signals)).await;
+            if let Ok(ViewEnd::Signal(sig)) = end {
+                std::process::exit(128 + sig);
+            }
+            // Without its watcher the feed stops at its next event or tick.
+            let report = feed.await.context("the replay thread failed")?;
+            end.context("drawing the full-screen view")?;
             report?
         } else {
             let mut view = batch_view(&args, &src, &filter, false, 1.0);
@@ -320,16 +335,29 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         page_size: kernel.page_size,
         nowarn: kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
     };
-    let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
+    let view_done = Arc::new(Notify::new());
+    let stop = live::stop_signal(None, view_done.clone())?;
     if full_screen {
-        let mut view = tui_view(&src, &filter, true, args.interval, None, args.iterations)?;
+        // The session feeds the publisher, which publishes a snapshot once per interval; the
+        // view is a task of its own that draws them and reads keys. Quitting it stops the
+        // session (`view_done`); the end of the session ends the view.
+        let (mut publisher, refreshes) = Publisher::new(Aggregator::new(src.pageblock_order, src.nowarn, true), args.interval);
+        let mut view = tui_view(&src, &filter, args.interval, None, args.iterations, publisher.reset_requests())?;
         view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
-        // Short ticks so keys take effect quickly; the view refreshes its numbers once per
-        // interval.
+        let view = tokio::spawn(async move {
+            let end = view.run(refreshes, EventStream::new(), None).await;
+            view_done.notify_one();
+            end
+        });
+        // The session keeps the short tick it had when it also drove the view: the gate and
+        // the drop checks react within 100 ms as before.
         let run = RunOptions { tick: Duration::from_millis(100), zones_every: Some(args.interval), filter };
-        let result = session.run(&mut [&mut view], &run, stop).await;
-        drop(view);
+        let result = session.run(&mut [&mut publisher], &run, stop).await;
+        drop(publisher);
+        // The terminal is restored (the view returned) before any error is printed.
+        let end = view.await.context("the full-screen view failed")?;
         result?;
+        end.context("drawing the full-screen view")?;
     } else {
         let mut view = batch_view(&args, &src, &filter, true, args.interval.as_secs_f64());
         view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());

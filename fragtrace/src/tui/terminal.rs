@@ -46,28 +46,3 @@ impl Drop for TerminalGuard {
         restore();
     }
 }
-
-/// For views that block in synchronous code (a paced replay): SIGINT, SIGTERM and SIGHUP
-/// restore the terminal and end the process, instead of killing it with the terminal still
-/// raw. Must be called before any other thread is started, so every thread inherits the
-/// blocked mask and only the waiting thread receives these signals.
-pub fn exit_on_signals() {
-    // SAFETY: sigset manipulation on a local set; pthread_sigmask on this thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, sig);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        let set = set;
-        std::thread::spawn(move || {
-            let mut sig = 0;
-            // SAFETY: `set` is a valid, initialised signal set.
-            if libc::sigwait(&set, &mut sig) == 0 {
-                restore();
-                std::process::exit(128 + sig);
-            }
-        });
-    }
-}
