@@ -346,7 +346,8 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     let static_trigger = static_test_binary(&toolchain, "alloc-trigger")?;
     // SAFETY: as above; read by the container tests.
     unsafe { std::env::set_var("FRAGTRACE_STATIC_TRIGGER", &static_trigger) };
-    let mut cargo_args = vec!["test", "--workspace"];
+    // Every test binary runs even after one fails: the closing count covers the whole suite.
+    let mut cargo_args = vec!["test", "--workspace", "--no-fail-fast"];
     cargo_args.extend(args.iter().map(String::as_str));
     let (mut passed, mut failed) = shell::cargo_test(&toolchain, &cargo_args)?;
     // A non-host kernel in QEMU, unless a test filter was given (then only cargo's tests).

@@ -122,6 +122,9 @@ impl Kallsyms {
         let index = self.symbols.partition_point(|s| s.addr <= addr);
         match index.checked_sub(1).map(|i| &self.symbols[i]) {
             Some(s) if s.module != NO_MODULE => format!("{} [{}]", self.name(s), self.modules[usize::from(s.module)]),
+            // Past the end of the kernel's text: a BPF program or module code that was not in
+            // the table when it was read (a program loaded a moment later), not this marker.
+            Some(s) if addr != s.addr && TEXT_END_MARKERS.contains(&self.name(s)) => format!("{addr:#x}"),
             Some(s) => self.name(s).to_string(),
             None => format!("{addr:#x}"),
         }
@@ -141,6 +144,9 @@ impl Kallsyms {
         names.into_iter().skip(skip).collect()
     }
 }
+
+/// Symbols that mark where the kernel image's text ends; nothing is code above them.
+const TEXT_END_MARKERS: [&str; 4] = ["_einittext", "_etext", "__init_end", "_end"];
 
 fn is_tracing_frame(name: &str) -> bool {
     const PREFIXES: [&str; 8] = [
@@ -186,6 +192,16 @@ garbage line
         let k = Kallsyms::parse(SAMPLE);
         let stack = k.symbolize_stack(&[0xffffffffc0002010, 0xffffffff81200010, 0xffffffff81100010, 0xffffffff81100410]);
         assert_eq!(stack, vec!["__alloc_frozen_pages_noprof", "pipe_resize_ring"]);
+    }
+
+    #[test]
+    fn a_program_loaded_after_the_table_was_read_is_not_named_after_the_text_end() {
+        // The program's address lies past the last core-kernel symbol, `_einittext`: without
+        // its own line it must not read as `_einittext`, and is dropped as tracing machinery.
+        let k = Kallsyms::parse("ffffffff81000000 T _stext\nffffffff81100400 t pipe_resize_ring\nffffffff83000000 T _einittext\n");
+        assert_eq!(k.resolve(0xffffffffc0002010), "0xffffffffc0002010");
+        assert_eq!(k.resolve(0xffffffff83000000), "_einittext");
+        assert_eq!(k.symbolize_stack(&[0xffffffffc0002010, 0xffffffff81100410]), vec!["pipe_resize_ring"]);
     }
 
     #[test]
