@@ -23,6 +23,13 @@ struct Tables {
     workloads: FxHashMap<u64, Arc<Workload>>,
 }
 
+/// A copy of the table's entries (the values themselves are shared, not copied).
+pub struct AllDefinitions {
+    pub stacks: Vec<(u32, Arc<[String]>)>,
+    pub cgroups: Vec<(u64, Option<Arc<str>>)>,
+    pub workloads: Vec<(u64, Arc<Workload>)>,
+}
+
 /// A shared handle on one stream's definitions; clones see the same table.
 #[derive(Clone, Default)]
 pub struct Definitions(Arc<RwLock<Tables>>);
@@ -101,18 +108,6 @@ impl Definitions {
         true
     }
 
-    /// Sets a cgroup's path when it is unknown or known without one (a better source
-    /// arrived before the cgroup was announced); returns whether anything changed.
-    pub fn fill_cgroup_path(&self, id: u64, path: &str) -> bool {
-        let mut t = self.write();
-        let entry = t.cgroups.entry(id).or_insert(None);
-        if entry.is_some() {
-            return false;
-        }
-        *entry = Some(Arc::from(path));
-        true
-    }
-
     pub fn workload(&self, cgroup_id: u64) -> Option<Arc<Workload>> {
         self.read().workloads.get(&cgroup_id).cloned()
     }
@@ -129,6 +124,17 @@ impl Definitions {
         }
         t.workloads.insert(cgroup_id, Arc::new(workload));
         true
+    }
+
+    /// Every stack, cgroup and workload defined so far, in no particular order (e.g. to
+    /// write them into a new recording).
+    pub fn all(&self) -> AllDefinitions {
+        let t = self.read();
+        AllDefinitions {
+            stacks: t.stacks.iter().map(|(id, f)| (*id, f.clone())).collect(),
+            cgroups: t.cgroups.iter().map(|(id, p)| (*id, p.clone())).collect(),
+            workloads: t.workloads.iter().map(|(id, w)| (*id, w.clone())).collect(),
+        }
     }
 
     /// Forgets every cgroup and workload (months of pod churn); stacks stay.

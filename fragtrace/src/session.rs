@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 use thiserror::Error;
 use tokio::io::{Interest, unix::AsyncFd};
 
@@ -84,9 +84,9 @@ pub struct Session {
     cgroups: CgroupResolver,
     /// The stream's stacks, cgroups and workloads, shared with the sinks.
     definitions: Definitions,
-    /// Cgroups the sinks have been told of (a subset of the table's: filtered-out events
-    /// resolve paths too).
-    defined_cgroups: FxHashSet<u64>,
+    /// Paths resolved for cgroups not defined yet (all their events so far were filtered
+    /// out): the table holds only what the sinks were told.
+    undefined_cgroups: FxHashMap<u64, Option<Arc<str>>>,
     workloads: WorkloadResolver,
     reported_dropped: u64,
     last_drop_check: Instant,
@@ -110,7 +110,7 @@ impl Session {
             cgroups,
             workloads,
             definitions: Definitions::new(),
-            defined_cgroups: FxHashSet::default(),
+            undefined_cgroups: FxHashMap::default(),
             reported_dropped: 0,
             last_drop_check: Instant::now(),
             stats: SessionStats::default(),
@@ -180,6 +180,9 @@ impl Session {
         let mut zone_timer = tokio::time::interval(options.zones_every.unwrap_or(Duration::from_secs(3600)));
         zone_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
+        for sink in sinks.iter_mut() {
+            sink.use_definitions(&self.definitions);
+        }
         let outcome: Result<(), SinkError> = async {
             let now = monotonic_ns();
             // `always` was attached by the loader: only the state is news.
@@ -260,9 +263,9 @@ impl Session {
     fn drain(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<(), SinkError> {
         // Months of pod churn: now and then forget every resolved cgroup. The ones still
         // failing are resolved (and defined to the sinks) again on their next event.
-        if self.definitions.cgroup_count() >= MAX_CGROUPS_REMEMBERED {
+        if self.definitions.cgroup_count() + self.undefined_cgroups.len() >= MAX_CGROUPS_REMEMBERED {
             self.definitions.forget_cgroups();
-            self.defined_cgroups.clear();
+            self.undefined_cgroups.clear();
         }
         while let Some(decoded) = self.probes.ring.next().map(|item| decode_record(&item)) {
             let Some(mut event) = self.decode(decoded, sinks)? else { continue };
@@ -323,18 +326,21 @@ impl Session {
             Event::Failure(f) => f.captured_cgroup.take(),
             _ => None,
         };
-        let first = !self.defined_cgroups.contains(&id);
-        if first && let Some(path) = &captured {
-            self.definitions.fill_cgroup_path(id, path);
-        }
-        if !first && !filter.needs_cgroup_path() {
+        let defined = self.definitions.cgroup(id);
+        if defined.is_some() && !filter.needs_cgroup_path() {
             return Attribution { cgroup: Some(id), ..Attribution::default() };
         }
-        if self.definitions.cgroup(id).is_none() {
-            let path = self.cgroups.resolve(id);
-            self.definitions.define_cgroup(id, path.as_deref());
-        }
-        let path = self.definitions.cgroup_path(id).or_else(|| captured.map(Arc::from));
+        let path = match defined {
+            Some(path) => path.or_else(|| captured.map(Arc::from)),
+            None => {
+                let cgroups = &mut self.cgroups;
+                let pending = self.undefined_cgroups.entry(id).or_insert_with(|| cgroups.resolve(id).map(Arc::from));
+                if pending.is_none() {
+                    *pending = captured.map(Arc::from);
+                }
+                pending.clone()
+            }
+        };
         let workload = path.as_deref().and_then(|p| self.workloads.resolve(p)).map(Arc::new);
         Attribution { cgroup: Some(id), path, workload }
     }
@@ -344,9 +350,9 @@ impl Session {
     /// sinks that persist definitions.
     fn define(&mut self, event: &Event, who: Attribution, sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
         if let Some(id) = who.cgroup
-            && self.defined_cgroups.insert(id)
+            && let Some(path) = self.undefined_cgroups.remove(&id)
         {
-            let path = self.definitions.cgroup(id).flatten();
+            self.definitions.define_cgroup(id, path.as_deref());
             if let Some(w) = &who.workload {
                 self.definitions.define_workload(id, Workload::clone(w));
             }

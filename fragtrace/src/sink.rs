@@ -8,6 +8,7 @@
 use thiserror::Error;
 
 use crate::{
+    definitions::Definitions,
     event::{Counters, Event},
     host::zones::ZoneSnapshot,
     identity::Workload,
@@ -25,7 +26,15 @@ pub enum SinkError {
     Stopped,
 }
 
+/// Ids in events (stack ids, cgroup ids) are looked up in the stream's [`Definitions`],
+/// handed to every sink by [`Sink::use_definitions`] before anything else. The `stack`,
+/// `cgroup` and `workload` callbacks announce each definition once, when it enters the
+/// table: they are for sinks that persist definitions (the recorder writes them into the
+/// file); a sink that only looks ids up reads the shared table instead of copying them.
 pub trait Sink {
+    /// The table the stream's ids are defined in, shared by every sink of the stream;
+    /// given once, before any other call.
+    fn use_definitions(&mut self, _definitions: &Definitions) {}
     /// A kernel stack seen for the first time, symbolized, innermost frame first.
     fn stack(&mut self, _id: u32, _frames: &[String]) -> Result<(), SinkError> {
         Ok(())
