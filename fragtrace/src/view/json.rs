@@ -2,7 +2,7 @@
 //! (`report --jsonl`); `report_document` is the whole aggregate report as one object
 //! (`report --json`). Both schemas are documented in docs/json.md.
 
-use std::{collections::HashMap, io::Write};
+use std::io::Write;
 
 use serde_json::{Value, json};
 
@@ -187,7 +187,7 @@ pub fn report_document(
     source: &ReportSource<'_>,
     snapshot: &crate::aggregate::Snapshot,
     gfp: &GfpTable,
-    stacks: &HashMap<u32, Vec<String>>,
+    stacks: &Definitions,
 ) -> Value {
     let s = snapshot;
     let groups: Vec<Value> = s
@@ -197,7 +197,7 @@ pub fn report_document(
             json!({
                 "comm": g.comm, "order": g.order, "gfp_mask": format!("{:#x}", g.gfp_mask),
                 "gfp_flags": gfp.decode(g.gfp_mask), "count": g.count, "last_seen_ns": g.last_seen_ns,
-                "top_stack": g.top_stack.and_then(|id| stacks.get(&id)).cloned().unwrap_or_default(),
+                "top_stack": g.top_stack.and_then(|id| stacks.stack(id)).as_deref().unwrap_or(&[]),
             })
         })
         .collect();
