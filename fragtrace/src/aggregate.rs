@@ -21,6 +21,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::{
+    definitions::Definitions,
     event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
     host::{buddyinfo::ZoneFree, clock::monotonic_ns, zones::ZoneSnapshot},
     identity::Workload,
@@ -643,8 +644,9 @@ pub struct Published {
     /// How many resets the aggregator had applied when the snapshot was taken.
     pub epoch: u64,
     pub snapshot: Arc<Snapshot>,
-    /// Symbolized stacks seen so far by id, innermost frame first.
-    pub stacks: Arc<std::collections::HashMap<u32, Vec<String>>>,
+    /// The stream's definitions: symbolized stacks by id, innermost frame first (shared,
+    /// not copied per refresh).
+    pub stacks: Definitions,
     /// The stream ended: this is the final state (sent from `finish`).
     pub last: bool,
 }
@@ -660,7 +662,8 @@ pub struct Published {
 /// receiver (the next event or tick returns [`SinkError::Stopped`]).
 pub struct Publisher {
     aggregator: Aggregator,
-    stacks: Arc<std::collections::HashMap<u32, Vec<String>>>,
+    /// The stream's definitions (see [`Sink::use_definitions`]), handed on with each refresh.
+    stacks: Definitions,
     every_ns: u64,
     last_published: Option<u64>,
     newest_tick: u64,
@@ -676,7 +679,7 @@ impl Publisher {
         let (tx, rx) = watch::channel(Arc::new(Published::default()));
         let publisher = Self {
             aggregator,
-            stacks: Arc::default(),
+            stacks: Definitions::new(),
             every_ns: every.as_nanos() as u64,
             last_published: None,
             newest_tick: 0,
@@ -718,9 +721,8 @@ impl Publisher {
 }
 
 impl Sink for Publisher {
-    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        Arc::make_mut(&mut self.stacks).insert(id, frames.to_vec());
-        Ok(())
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.stacks = definitions.clone();
     }
 
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
@@ -900,13 +902,15 @@ mod tests {
             Event::Failure(Failure { task: task("cat", ts), order: 4, gfp_mask: 0xcc0, migratetype: 0, stack_id: Some(3), ancestry: vec![], captured_cgroup: None, hook: Default::default() })
         };
         let (mut p, mut rx) = Publisher::new(Aggregator::new(9, 0x2000, false), Duration::from_secs(2));
-        p.stack(3, &["__alloc_pages_noprof".into()]).unwrap();
+        let defs = Definitions::new();
+        p.use_definitions(&defs);
+        defs.define_stack(3, &["__alloc_pages_noprof".into()]);
         p.event(&fail(S)).unwrap();
         p.tick(S, &Counters::default()).unwrap();
         assert!(rx.has_changed().unwrap(), "the first tick publishes");
         let first = rx.borrow_and_update().clone();
         assert_eq!((first.ts_ns, first.epoch, first.snapshot.failures, first.last), (S, 0, 1, false));
-        assert_eq!(first.stacks[&3], ["__alloc_pages_noprof"]);
+        assert_eq!(first.stacks.stack(3).as_deref(), Some(&["__alloc_pages_noprof".to_string()][..]));
         p.event(&fail(2 * S)).unwrap();
         p.tick(2 * S, &Counters::default()).unwrap();
         assert!(!rx.has_changed().unwrap(), "one second later: no refresh yet");

@@ -23,6 +23,7 @@ use prometheus_client::{
 };
 
 use crate::{
+    definitions::Definitions,
     event::{Counters, Event, StallKind, migratetype_name},
     gfp::GfpTable,
     host::zones::ZoneSnapshot,
@@ -304,6 +305,13 @@ fn label_value(raw: &str) -> String {
     out
 }
 
+/// A workload's pod label (namespace, name or else UID), escaped for the exposition.
+fn pod_key(workload: &Workload) -> Option<(String, String)> {
+    let uid = workload.container.pod_uid.as_ref().or(workload.pod.pod_uid.as_ref());
+    let pod = workload.pod.pod_name.as_ref().or(uid)?;
+    Some((label_value(workload.pod.pod_namespace.as_deref().unwrap_or_default()), label_value(pod)))
+}
+
 /// Feeds [`Metrics`] from a session.
 pub struct MetricsSink {
     metrics: Arc<Metrics>,
@@ -312,8 +320,8 @@ pub struct MetricsSink {
     pageblock_order: u32,
     pod_labels: bool,
     max_pods: usize,
-    /// cgroup id → pod label (namespace, name), from workload definitions.
-    pods_by_cgroup: HashMap<u64, (String, String)>,
+    /// The stream's workloads (see [`Sink::use_definitions`]), for pod labels.
+    definitions: Definitions,
     /// Pods that have a series of their own, with the time of their last failure.
     labelled_pods: HashMap<(String, String), u64>,
     /// Last kernel counters, to turn cumulative values into increments.
@@ -331,7 +339,7 @@ impl MetricsSink {
             pageblock_order,
             pod_labels: options.pod_labels,
             max_pods: options.max_pods,
-            pods_by_cgroup: HashMap::new(),
+            definitions: Definitions::new(),
             labelled_pods: Default::default(),
             last: Counters::default(),
             gfp_classes: HashMap::new(),
@@ -356,7 +364,7 @@ impl MetricsSink {
     /// [`POD_SERIES_IDLE`] ago (Prometheus marks the series stale; `increase()` over it stays
     /// right). Otherwise the newcomer counts under `_other`.
     fn pod_label(&mut self, cgroup_id: u64, now_ns: u64) -> Option<PodLabels> {
-        let key = self.pods_by_cgroup.get(&cgroup_id)?.clone();
+        let key = pod_key(&*self.definitions.workload(cgroup_id)?)?;
         if let Some(last) = self.labelled_pods.get_mut(&key) {
             *last = (*last).max(now_ns);
         } else if self.labelled_pods.len() < self.max_pods || self.evict_idle_pod(now_ns) {
@@ -383,25 +391,8 @@ impl MetricsSink {
 }
 
 impl Sink for MetricsSink {
-    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
-        let uid = workload.container.pod_uid.as_ref().or(workload.pod.pod_uid.as_ref());
-        if let Some(pod) = workload.pod.pod_name.as_ref().or(uid) {
-            let namespace = label_value(workload.pod.pod_namespace.as_deref().unwrap_or_default());
-            let pod = label_value(pod);
-            // Months of pod churn must not grow this map. Past the bound only the cgroups of
-            // pods with a series of their own are kept: the session does not define a cgroup
-            // twice (until its own cache starts over), so a dropped entry of a live pod
-            // would leave its failures unlabelled.
-            if self.pods_by_cgroup.len() >= 65_536 && !self.pods_by_cgroup.contains_key(&cgroup_id) {
-                let labelled = &self.labelled_pods;
-                self.pods_by_cgroup.retain(|_, key| labelled.contains_key(key));
-                if self.pods_by_cgroup.len() >= 65_536 {
-                    self.pods_by_cgroup.clear();
-                }
-            }
-            self.pods_by_cgroup.insert(cgroup_id, (namespace, pod));
-        }
-        Ok(())
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.definitions = definitions.clone();
     }
 
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {

@@ -3,17 +3,19 @@
 //! periodic zone snapshots.
 
 use std::{
-    collections::{HashMap, HashSet},
     future::Future,
     os::fd::AsRawFd,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
+use rustc_hash::FxHashMap;
 use thiserror::Error;
 use tokio::io::{Interest, unix::AsyncFd};
 
 use crate::{
-    decode::{Decoded, decode_record},
+    decode::{DecodeError, Decoded, decode_record},
+    definitions::Definitions,
     event::{Counters, Event, Lost},
     filter::EventFilter,
     host::{cgroup::CgroupResolver, clock::monotonic_ns, kallsyms::Kallsyms, zones::ZoneSnapshot},
@@ -68,13 +70,23 @@ pub struct RunOptions {
 /// Cgroups whose paths a session remembers at most (see [`Session::drain`]).
 const MAX_CGROUPS_REMEMBERED: usize = 65_536;
 
+/// Who an event belongs to, as far as [`Session::attribute`] looked.
+#[derive(Default)]
+struct Attribution {
+    cgroup: Option<u64>,
+    path: Option<Arc<str>>,
+    workload: Option<Arc<Workload>>,
+}
+
 pub struct Session {
     probes: Probes,
     kallsyms: Kallsyms,
     cgroups: CgroupResolver,
-    known_stacks: HashSet<u32>,
-    /// Every cgroup id resolved so far, and whether sinks have been told.
-    cgroup_paths: HashMap<u64, (Option<String>, bool)>,
+    /// The stream's stacks, cgroups and workloads, shared with the sinks.
+    definitions: Definitions,
+    /// Paths resolved for cgroups not defined yet (all their events so far were filtered
+    /// out): the table holds only what the sinks were told.
+    undefined_cgroups: FxHashMap<u64, Option<Arc<str>>>,
     workloads: WorkloadResolver,
     reported_dropped: u64,
     last_drop_check: Instant,
@@ -97,8 +109,8 @@ impl Session {
             kallsyms,
             cgroups,
             workloads,
-            known_stacks: HashSet::new(),
-            cgroup_paths: HashMap::new(),
+            definitions: Definitions::new(),
+            undefined_cgroups: FxHashMap::default(),
             reported_dropped: 0,
             last_drop_check: Instant::now(),
             stats: SessionStats::default(),
@@ -138,6 +150,11 @@ impl Session {
     }
 
 
+    /// The table this session fills; sinks look stacks, cgroups and workloads up in it.
+    pub fn definitions(&self) -> &Definitions {
+        &self.definitions
+    }
+
     pub fn probes(&self) -> &Probes {
         &self.probes
     }
@@ -163,6 +180,9 @@ impl Session {
         let mut zone_timer = tokio::time::interval(options.zones_every.unwrap_or(Duration::from_secs(3600)));
         zone_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
+        for sink in sinks.iter_mut() {
+            sink.use_definitions(&self.definitions);
+        }
         let outcome: Result<(), SinkError> = async {
             let now = monotonic_ns();
             // `always` was attached by the loader: only the state is news.
@@ -238,109 +258,131 @@ impl Session {
         Ok(self.stats)
     }
 
-    fn cgroup_path(&mut self, id: u64) -> Option<&str> {
-        let cgroups = &mut self.cgroups;
-        self.cgroup_paths.entry(id).or_insert_with(|| (cgroups.resolve(id), false)).0.as_deref()
-    }
-
+    /// Drains the ring buffer: each record is decoded, signals the gate, is attributed to
+    /// its cgroup and workload, filtered, has its new ids defined, and is delivered.
     fn drain(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<(), SinkError> {
         // Months of pod churn: now and then forget every resolved cgroup. The ones still
         // failing are resolved (and defined to the sinks) again on their next event.
-        if self.cgroup_paths.len() >= MAX_CGROUPS_REMEMBERED {
-            self.cgroup_paths.clear();
+        if self.definitions.cgroup_count() + self.undefined_cgroups.len() >= MAX_CGROUPS_REMEMBERED {
+            self.definitions.forget_cgroups();
+            self.undefined_cgroups.clear();
         }
-        loop {
-            let decoded = match self.probes.ring.next() {
-                Some(item) => decode_record(&item),
-                None => return Ok(()),
-            };
-            let mut event = match decoded {
-                Ok(Decoded::Event(event)) => event,
-                Ok(Decoded::SlowPath { ts_ns, reason }) => {
-                    let reason = ArmReason::from_kernel(reason).unwrap_or(ArmReason::SlowPath);
-                    let action = self.gate.signal(ts_ns, reason);
-                    self.apply_gate(action, monotonic_ns());
-                    if action.is_some() {
-                        let reaction_us = monotonic_ns().saturating_sub(ts_ns) / 1000;
-                        log::debug!("per-allocation probe attached {reaction_us} µs after the slow-path entry ({})", reason.label());
-                    }
-                    self.tell_gate(sinks)?;
-                    continue;
-                }
-                Err(e) => {
-                    self.stats.decode_errors += 1;
-                    log::warn!("skipping undecodable ring-buffer record: {e}");
-                    continue;
-                }
-            };
-            // The kernel named the failing task's cgroup: better than any lookup, which could
-            // lose the race with a cgroup removed right after the failure.
-            if let Event::Failure(f) = &mut event
-                && let Some(path) = f.captured_cgroup.take()
-            {
-                let entry = self.cgroup_paths.entry(f.task.cgroup_id).or_insert((None, false));
-                if entry.0.is_none() {
-                    entry.0 = Some(path);
-                }
-            }
-            // Extfrag fallbacks and OOM kills are slow-path signals too.
-            let signal = match &event {
-                Event::Extfrag(e) => Some((e.task.ts_ns, ArmReason::Extfrag)),
-                Event::Oom(o) => Some((o.task.ts_ns, ArmReason::OomKill)),
-                _ => None,
-            };
-            if let Some((ts, reason)) = signal {
-                let action = self.gate.signal(ts, reason);
-                self.apply_gate(action, monotonic_ns());
-                self.tell_gate(sinks)?;
-            }
-            let cgroup = event.task().map(|t| t.cgroup_id);
-            // Paths and workloads are needed by pod/cgroup filters and for the first event of a
-            // cgroup (its definition); the common case (storms in known cgroups) skips both.
-            let first_of_cgroup = cgroup.is_some_and(|id| !self.cgroup_paths.get(&id).is_some_and(|(_, told)| *told));
-            let (path, workload): (Option<String>, Option<Workload>) = if filter.needs_cgroup_path() || first_of_cgroup {
-                let path = cgroup.and_then(|id| self.cgroup_path(id)).map(str::to_string);
-                let workload = path.as_deref().and_then(|p| self.workloads.resolve(p));
-                (path, workload)
-            } else {
-                (None, None)
-            };
-            if !filter.matches_with(&event, path.as_deref(), workload.as_ref()) {
+        while let Some(decoded) = self.probes.ring.next().map(|item| decode_record(&item)) {
+            let Some(mut event) = self.decode(decoded, sinks)? else { continue };
+            self.signal_gate(&event, sinks)?;
+            let who = self.attribute(&mut event, filter);
+            if !filter.matches_with(&event, who.path.as_deref(), who.workload.as_deref()) {
                 self.stats.filtered += 1;
                 continue;
             }
-            // Definitions only for what passed the filters: a recording carries the stacks
-            // and cgroups of its events, nothing else.
-            if let Some(id) = cgroup
-                && let Some((path, told)) = self.cgroup_paths.get_mut(&id)
-                && !*told
-            {
-                *told = true;
-                for sink in sinks.iter_mut() {
-                    sink.cgroup(id, path.as_deref())?;
-                    if let Some(w) = &workload {
-                        sink.workload(id, w)?;
-                    }
+            self.define(&event, who, sinks)?;
+            self.deliver(&event, sinks)?;
+        }
+        Ok(())
+    }
+
+    /// An event, or `None` for a slow-path signal (acted on here) or an undecodable record.
+    fn decode(&mut self, decoded: Result<Decoded, DecodeError>, sinks: &mut [&mut dyn Sink]) -> Result<Option<Event>, SinkError> {
+        match decoded {
+            Ok(Decoded::Event(event)) => Ok(Some(event)),
+            Ok(Decoded::SlowPath { ts_ns, reason }) => {
+                let reason = ArmReason::from_kernel(reason).unwrap_or(ArmReason::SlowPath);
+                let action = self.gate.signal(ts_ns, reason);
+                self.apply_gate(action, monotonic_ns());
+                if action.is_some() {
+                    let reaction_us = monotonic_ns().saturating_sub(ts_ns) / 1000;
+                    log::debug!("per-allocation probe attached {reaction_us} µs after the slow-path entry ({})", reason.label());
+                }
+                self.tell_gate(sinks)?;
+                Ok(None)
+            }
+            Err(e) => {
+                self.stats.decode_errors += 1;
+                log::warn!("skipping undecodable ring-buffer record: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Extfrag fallbacks and OOM kills are slow-path signals too.
+    fn signal_gate(&mut self, event: &Event, sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
+        let (ts, reason) = match event {
+            Event::Extfrag(e) => (e.task.ts_ns, ArmReason::Extfrag),
+            Event::Oom(o) => (o.task.ts_ns, ArmReason::OomKill),
+            _ => return Ok(()),
+        };
+        let action = self.gate.signal(ts, reason);
+        self.apply_gate(action, monotonic_ns());
+        self.tell_gate(sinks)
+    }
+
+    /// The event's cgroup, and its path and workload where the filters or a first
+    /// definition need them; the common case (storms in known cgroups) skips both lookups.
+    fn attribute(&mut self, event: &mut Event, filter: &EventFilter) -> Attribution {
+        let Some(id) = event.task().map(|t| t.cgroup_id) else { return Attribution::default() };
+        // The kernel named the failing task's cgroup: better than any lookup, which could
+        // lose the race with a cgroup removed right after the failure.
+        let captured = match event {
+            Event::Failure(f) => f.captured_cgroup.take(),
+            _ => None,
+        };
+        let defined = self.definitions.cgroup(id);
+        if defined.is_some() && !filter.needs_cgroup_path() {
+            return Attribution { cgroup: Some(id), ..Attribution::default() };
+        }
+        let path = match defined {
+            Some(path) => path.or_else(|| captured.map(Arc::from)),
+            None => {
+                let cgroups = &mut self.cgroups;
+                let pending = self.undefined_cgroups.entry(id).or_insert_with(|| cgroups.resolve(id).map(Arc::from));
+                if pending.is_none() {
+                    *pending = captured.map(Arc::from);
+                }
+                pending.clone()
+            }
+        };
+        let workload = path.as_deref().and_then(|p| self.workloads.resolve(p)).map(Arc::new);
+        Attribution { cgroup: Some(id), path, workload }
+    }
+
+    /// Definitions only for what passed the filters: a recording carries the stacks and
+    /// cgroups of its events, nothing else. Each id is defined once, then announced to the
+    /// sinks that persist definitions.
+    fn define(&mut self, event: &Event, who: Attribution, sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
+        if let Some(id) = who.cgroup
+            && let Some(path) = self.undefined_cgroups.remove(&id)
+        {
+            self.definitions.define_cgroup(id, path.as_deref());
+            if let Some(w) = &who.workload {
+                self.definitions.define_workload(id, Workload::clone(w));
+            }
+            for sink in sinks.iter_mut() {
+                sink.cgroup(id, path.as_deref())?;
+                if let Some(w) = &who.workload {
+                    sink.workload(id, w)?;
                 }
             }
-            if let Event::Failure(f) = &event
-                && let Some(id) = f.stack_id
-                && self.known_stacks.insert(id)
-            {
-                let frames = self
-                    .probes
-                    .stack(id)
-                    .map(|ips| self.kallsyms.symbolize_stack(&ips))
-                    .unwrap_or_default();
+        }
+        if let Event::Failure(f) = event
+            && let Some(id) = f.stack_id
+            && !self.definitions.has_stack(id)
+        {
+            let frames = self.probes.stack(id).map(|ips| self.kallsyms.symbolize_stack(&ips)).unwrap_or_default();
+            if let Some(frames) = self.definitions.define_stack(id, &frames) {
                 for sink in sinks.iter_mut() {
                     sink.stack(id, &frames)?;
                 }
             }
-            self.stats.events += 1;
-            for sink in sinks.iter_mut() {
-                sink.event(&event)?;
-            }
         }
+        Ok(())
+    }
+
+    fn deliver(&mut self, event: &Event, sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
+        self.stats.events += 1;
+        for sink in sinks.iter_mut() {
+            sink.event(event)?;
+        }
+        Ok(())
     }
 
     /// Emits a `Lost` event when the kernel's drop counter moved; returns the counters.

@@ -3,7 +3,6 @@
 //! and SUMMARY.md once the window after it has passed).
 
 use std::{
-    collections::HashMap,
     io::{BufWriter, Write},
     path::{Path, PathBuf},
     time::Duration,
@@ -16,6 +15,7 @@ use super::{
 };
 use crate::{
     aggregate::ORDERS,
+    definitions::Definitions,
     event::{Counters, Event, Failure},
     filter::EventFilter,
     host::{buddyinfo::{self, ZoneFree}, zones::ZoneSnapshot},
@@ -78,10 +78,9 @@ struct Active {
 pub struct CaptureSink {
     options: CaptureOptions,
     flight: Flight,
-    stacks: HashMap<u32, Vec<String>>,
-    cgroups: HashMap<u64, Option<String>>,
+    /// The stream's stacks, cgroups and workloads (see [`Sink::use_definitions`]).
+    definitions: Definitions,
     active: Option<Active>,
-    workloads: HashMap<u64, Workload>,
     counters: Counters,
     /// The latest per-allocation probe state, written first into each incident's trace.
     alloc_probe: Option<crate::probe_status::AllocProbeState>,
@@ -112,10 +111,8 @@ impl CaptureSink {
         Self {
             options,
             flight,
-            stacks: HashMap::new(),
-            cgroups: HashMap::new(),
+            definitions: Definitions::new(),
             active: None,
-            workloads: HashMap::new(),
             counters: Counters::default(),
             alloc_probe: None,
             captured: Vec::new(),
@@ -124,9 +121,10 @@ impl CaptureSink {
 
     fn triggers(&self, event: &Event) -> Option<Failure> {
         let Event::Failure(f) = event else { return None };
-        let path = self.cgroups.get(&f.task.cgroup_id).and_then(|p| p.as_deref());
-        let workload = self.workloads.get(&f.task.cgroup_id);
-        (f.order >= self.options.min_order && self.options.filter.matches_with(event, path, workload)).then(|| f.clone())
+        let path = self.definitions.cgroup_path(f.task.cgroup_id);
+        let workload = self.definitions.workload(f.task.cgroup_id);
+        (f.order >= self.options.min_order && self.options.filter.matches_with(event, path.as_deref(), workload.as_deref()))
+            .then(|| f.clone())
     }
 
     fn count(stats: &mut WindowStats, event: &Event, pageblock_order: u32) {
@@ -159,13 +157,15 @@ impl CaptureSink {
         incident_header.recording_id = format!("{}-{}", header.recording_id, self.captured.len() + 1);
         let mut recorder = Recorder::create(RecorderOptions { compress: true, ..RecorderOptions::new(dir.join("trace.ftr")) }, incident_header)
             .map_err(SinkError::from)?;
-        for (id, frames) in &self.stacks {
+        // Everything defined so far: the flight recorder's events may refer to any of it.
+        let all = self.definitions.all();
+        for (id, frames) in &all.stacks {
             recorder.stack(*id, frames)?;
         }
-        for (id, path) in &self.cgroups {
+        for (id, path) in &all.cgroups {
             recorder.cgroup(*id, path.as_deref())?;
         }
-        for (id, w) in &self.workloads {
+        for (id, w) in &all.workloads {
             recorder.workload(*id, w)?;
         }
         if let Some(state) = &self.alloc_probe {
@@ -211,25 +211,17 @@ impl CaptureSink {
         let header = &self.options.header;
         // failures.jsonl: the foundation's per-event schema plus who the cgroup belongs to.
         // JsonLines only formats here (its own output is discarded).
-        let mut json = JsonLines::new(std::io::sink(), header.kernel.gfp.clone(), header.kernel.pageblock_order);
-        for (id, frames) in &self.stacks {
-            json.stack(*id, frames)?;
-        }
-        for (id, path) in &self.cgroups {
-            json.cgroup(*id, path.as_deref())?;
-        }
-        for (id, w) in &self.workloads {
-            json.workload(*id, w)?;
-        }
+        let json = JsonLines::new(std::io::sink(), header.kernel.gfp.clone(), header.kernel.pageblock_order).with_definitions(&self.definitions);
         let mut out = BufWriter::new(std::fs::File::create(a.dir.join("failures.jsonl"))?);
         for f in &a.failures {
             serde_json::to_writer(&mut out, &json.to_json(&Event::Failure(f.clone())))?;
             out.write_all(b"\n")?;
         }
         out.flush()?;
-        let path = self.cgroups.get(&a.trigger.task.cgroup_id).and_then(|p| p.as_deref());
-        let identity = self.workloads.get(&a.trigger.task.cgroup_id).map(identity_lines).unwrap_or_default();
-        let stack = a.trigger.stack_id.and_then(|id| self.stacks.get(&id)).map(Vec::as_slice);
+        let path = self.definitions.cgroup_path(a.trigger.task.cgroup_id);
+        let identity = self.definitions.workload(a.trigger.task.cgroup_id).as_deref().map(identity_lines).unwrap_or_default();
+        let stack = a.trigger.stack_id.and_then(|id| self.definitions.stack(id));
+        let (path, stack) = (path.as_deref(), stack.as_deref());
         let text = render(&IncidentFacts {
             host: &header.hostname,
             kernel: &header.kernel.release,
@@ -263,8 +255,13 @@ impl Sink for CaptureSink {
         Ok(())
     }
 
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.definitions = definitions.clone();
+    }
+
+    // The definitions are in the shared table already; an incident being recorded
+    // persists the new ones.
     fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        self.stacks.insert(id, frames.to_vec());
         if let Some(a) = &mut self.active {
             a.recorder.stack(id, frames)?;
         }
@@ -272,7 +269,6 @@ impl Sink for CaptureSink {
     }
 
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        self.cgroups.insert(id, path.map(str::to_string));
         if let Some(a) = &mut self.active {
             a.recorder.cgroup(id, path)?;
         }
@@ -280,7 +276,6 @@ impl Sink for CaptureSink {
     }
 
     fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
-        self.workloads.insert(cgroup_id, workload.clone());
         if let Some(a) = &mut self.active {
             a.recorder.workload(cgroup_id, workload)?;
         }

@@ -2,13 +2,13 @@
 //! JSON lines, or a Chrome/Perfetto trace.
 
 use std::{
-    collections::HashMap,
     io::{BufWriter, Write},
     path::PathBuf,
 };
 
 use clap::{Args, ValueEnum};
 use fragtrace::{
+    definitions::Definitions,
     aggregate::Aggregator,
     event::Event,
     host::kallsyms::caller_frame,
@@ -77,14 +77,14 @@ pub struct ReportArgs {
     pub rows: usize,
 }
 
-/// Keeps every stack seen, for the text (caller frame) and JSON (frames) views.
+/// Holds on to the replay's definitions, for the text (caller frame) and JSON (frames)
+/// views of stacks after the replay.
 #[derive(Default)]
-struct Stacks(HashMap<u32, Vec<String>>);
+struct Stacks(Definitions);
 
 impl Sink for Stacks {
-    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        self.0.insert(id, frames.to_vec());
-        Ok(())
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.0 = definitions.clone();
     }
     fn event(&mut self, _: &Event) -> Result<(), SinkError> {
         Ok(())
@@ -189,7 +189,7 @@ fn summary(recording: &Recording, options: &ReplayOptions, format: ReportFormat,
         serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| ReadError::Sink(SinkError::Json(e)))?;
         writeln!(out).map_err(io)?;
     } else {
-        let stack_of = |id: u32| stacks.0.get(&id).map(|f| caller_frame(f).unwrap_or("?").to_string());
+        let stack_of = |id: u32| stacks.0.stack(id).map(|f| caller_frame(&f).unwrap_or("?").to_string());
         let text = render(&RenderInput {
             header: HeaderInfo {
                 host: &first.hostname,

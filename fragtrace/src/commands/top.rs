@@ -3,7 +3,6 @@
 //! `--replay`.
 
 use std::{
-    collections::HashMap,
     io::{IsTerminal, Write},
     path::PathBuf,
     sync::{Arc, atomic::AtomicU64},
@@ -14,6 +13,7 @@ use anyhow::Context;
 use clap::Args;
 use crossterm::event::EventStream;
 use fragtrace::{
+    definitions::Definitions,
     aggregate::{Aggregator, Publisher},
     event::{Counters, Event},
     filter::EventFilter,
@@ -76,7 +76,8 @@ pub struct TopArgs {
 struct BatchTop {
     aggregator: Aggregator,
     gfp: GfpTable,
-    stacks: HashMap<u32, Vec<String>>,
+    /// The stream's definitions (see `Sink::use_definitions`), for stacks.
+    stacks: Definitions,
     host: String,
     kernel: String,
     probe_mode: String,
@@ -128,7 +129,7 @@ impl BatchTop {
             out.write_all(b"\n")?;
         } else {
             let stacks = &self.stacks;
-            let stack_of = |id: u32| stacks.get(&id).map(|f| caller_frame(f).unwrap_or("?").to_string());
+            let stack_of = |id: u32| stacks.stack(id).map(|f| caller_frame(&f).unwrap_or("?").to_string());
             let probe_mode = if self.filters.is_empty() { self.probe_mode.clone() } else { format!("{} — filter {}", self.probe_mode, self.filters) };
             let text = render(&RenderInput {
                 header: HeaderInfo {
@@ -159,9 +160,8 @@ impl BatchTop {
 }
 
 impl Sink for BatchTop {
-    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        self.stacks.insert(id, frames.to_vec());
-        Ok(())
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.stacks = definitions.clone();
     }
 
     fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
@@ -224,7 +224,7 @@ fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, in
     BatchTop {
         aggregator: Aggregator::new(src.pageblock_order, src.nowarn, live),
         gfp: src.gfp.clone(),
-        stacks: HashMap::new(),
+        stacks: Definitions::new(),
         host: src.host.clone(),
         kernel: src.kernel.clone(),
         probe_mode: src.probe_mode.clone(),

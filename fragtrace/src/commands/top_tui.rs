@@ -113,7 +113,7 @@ pub struct TuiView<C: Canvas> {
     ui: UiState,
     /// The newest refresh of the current epoch, shown or not (paused).
     latest: Arc<Published>,
-    stacks: Arc<std::collections::HashMap<u32, Vec<String>>>,
+    stacks: fragtrace::definitions::Definitions,
     snapshot: Arc<Snapshot>,
     previous: Option<(Arc<Snapshot>, u64)>,
     rates: Rates,
@@ -140,7 +140,7 @@ impl<C: Canvas> TuiView<C> {
             paused_at: None,
             ui: UiState::default(),
             latest: Arc::default(),
-            stacks: Arc::default(),
+            stacks: Default::default(),
             snapshot: Arc::default(),
             previous: None,
             rates: Rates::default(),
@@ -374,7 +374,7 @@ mod tests {
     impl Harness {
         fn publish(&self, ts_s: u64, failures: u64, epoch: u64, last: bool) {
             let snapshot = Snapshot { failures, ..Snapshot::default() };
-            let published = Published { ts_ns: ts_s * S, epoch, snapshot: Arc::new(snapshot), stacks: Arc::default(), last };
+            let published = Published { ts_ns: ts_s * S, epoch, snapshot: Arc::new(snapshot), stacks: Default::default(), last };
             self.refreshes.as_ref().expect("sender").send_replace(Arc::new(published));
         }
 

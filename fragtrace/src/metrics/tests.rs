@@ -1,5 +1,6 @@
 use super::*;
 use crate::{
+    definitions::Definitions,
     event::{Extfrag, Failure, Stall, Task},
     gfp::eras::Era,
 };
@@ -61,6 +62,8 @@ fn cardinality_is_bounded_whatever_the_workload() {
     let opts = options(true, 5);
     let metrics = Arc::new(Metrics::new(&opts));
     let mut sink = MetricsSink::new(metrics.clone(), gfp, 9, &opts);
+    let defs = Definitions::new();
+    sink.use_definitions(&defs);
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = || {
         x ^= x << 13;
@@ -74,7 +77,7 @@ fn cardinality_is_bounded_whatever_the_workload() {
             let mut w = Workload::default();
             w.pod.pod_name = Some(format!("pod-{i}"));
             w.pod.pod_namespace = Some(format!("ns-{i}"));
-            sink.workload(i / 1000, &w).unwrap();
+            defs.define_workload(i / 1000, w);
         }
         let mut t = task(i);
         t.cgroup_id = i / 1000;
@@ -143,10 +146,12 @@ fn hostile_pod_names_cannot_forge_series() {
     let gfp = table();
     let metrics = Arc::new(Metrics::new(&options(true, 10)));
     let mut sink = MetricsSink::new(metrics.clone(), gfp.clone(), 9, &options(true, 10));
+    let defs = Definitions::new();
+    sink.use_definitions(&defs);
     let mut w = Workload::default();
     w.pod.pod_name = Some("evil\"} 1\nfragtrace_forged_total 99\n\x1b[2J\\".into());
     w.pod.pod_namespace = Some("ns".into());
-    sink.workload(7, &w).unwrap();
+    defs.define_workload(7, w);
     let mut t = task(1);
     t.cgroup_id = 7;
     let kernel = gfp.value_of("GFP_KERNEL").expect("GFP_KERNEL");
@@ -169,11 +174,13 @@ fn idle_pods_give_their_series_up_to_new_ones() {
     let kernel = gfp.value_of("GFP_KERNEL").expect("GFP_KERNEL");
     let metrics = Arc::new(Metrics::new(&options(true, 2)));
     let mut sink = MetricsSink::new(metrics.clone(), gfp.clone(), 9, &options(true, 2));
+    let defs = Definitions::new();
+    sink.use_definitions(&defs);
     for (cgroup, name) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
         let mut w = Workload::default();
         w.pod.pod_name = Some(name.into());
         w.pod.pod_namespace = Some("ns".into());
-        sink.workload(cgroup, &w).unwrap();
+        defs.define_workload(cgroup, w);
     }
     let mut fail = |cgroup: u64, at_min: u64| {
         let mut t = task(1);

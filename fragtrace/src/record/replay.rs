@@ -9,13 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::{
     reader::{ReadError, RecordingFile, Step},
     records::{BlockDecoder, Record},
 };
 use crate::{
+    definitions::Definitions,
     event::Counters,
     filter::EventFilter,
     identity::Workload,
@@ -199,10 +200,12 @@ struct Replayer<'a, 's> {
     options: &'a ReplayOptions,
     sinks: &'a mut [&'s mut dyn Sink],
     report: ReplayReport,
-    stacks_sent: FxHashSet<u32>,
+    /// The file's definition records, shared with the sinks as a live session's are.
+    definitions: Definitions,
+    /// Cgroups defined by the file but not yet by the stream (no event of theirs passed
+    /// the filters yet): the shared table holds only what the sinks were told.
     cgroups: FxHashMap<u64, Option<String>>,
     workloads: FxHashMap<u64, Workload>,
-    cgroups_sent: FxHashSet<u64>,
     pacer: Option<Pacer>,
     /// The window in this recording's CLOCK_MONOTONIC.
     window: (u64, u64),
@@ -237,10 +240,11 @@ impl Replayer<'_, '_> {
             Record::Stack(id, frames) => {
                 // A live session has at most 16 384 stack ids of at most 127 frames (the
                 // kernel's stack map); a file claiming more is not allowed to cost more.
-                if self.stacks_sent.len() < MAX_STACKS && self.stacks_sent.insert(id) {
-                    let frames = &frames[..frames.len().min(MAX_FRAMES)];
+                if self.definitions.stack_count() < MAX_STACKS
+                    && let Some(frames) = self.definitions.define_stack(id, &frames[..frames.len().min(MAX_FRAMES)])
+                {
                     for s in self.sinks.iter_mut() {
-                        s.stack(id, frames)?;
+                        s.stack(id, &frames)?;
                     }
                 }
             }
@@ -248,7 +252,7 @@ impl Replayer<'_, '_> {
                 if self.cgroups.len() >= MAX_DEFINITIONS && !self.cgroups.contains_key(&id) {
                     log::warn!("more than {MAX_DEFINITIONS} cgroup definitions: starting over (later events may show cgroup ids)");
                     self.cgroups.clear();
-                    self.cgroups_sent.clear();
+                    self.definitions.forget_cgroups();
                 }
                 self.cgroups.entry(id).or_insert(path);
             }
@@ -258,37 +262,7 @@ impl Replayer<'_, '_> {
                 }
                 self.workloads.entry(id).or_insert(workload);
             }
-            Record::Event(event) => {
-                let ts = event.ts_ns();
-                self.report.events_read += 1;
-                self.report.first_ts_ns = Some(self.report.first_ts_ns.map_or(ts, |f| f.min(ts)));
-                self.report.last_ts_ns = Some(self.report.last_ts_ns.map_or(ts, |l| l.max(ts)));
-                let cgroup = event.task().map(|t| t.cgroup_id);
-                let path = match cgroup {
-                    Some(id) if self.options.filter.needs_cgroup_path() => self.cgroups.get(&id).and_then(|p| p.as_deref()),
-                    _ => None,
-                };
-                let workload = cgroup.and_then(|id| self.workloads.get(&id));
-                if !self.options.filter.matches_with(&event, path, workload) || !self.timed(ts) {
-                    return Ok(());
-                }
-                if let Some(id) = cgroup.filter(|id| !self.cgroups_sent.contains(id))
-                    && let Some(path) = self.cgroups.get(&id)
-                {
-                    self.cgroups_sent.insert(id);
-                    let workload = self.workloads.get(&id);
-                    for s in self.sinks.iter_mut() {
-                        s.cgroup(id, path.as_deref())?;
-                        if let Some(w) = workload {
-                            s.workload(id, w)?;
-                        }
-                    }
-                }
-                self.report.events += 1;
-                for s in self.sinks.iter_mut() {
-                    s.event(&event)?;
-                }
-            }
+            Record::Event(event) => self.event(event)?,
             Record::Counters(ts, counters) => {
                 self.report.counters = counters;
                 if self.timed(ts) {
@@ -311,6 +285,42 @@ impl Replayer<'_, '_> {
                     s.alloc_probe(&state)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, event: crate::event::Event) -> Result<(), SinkError> {
+        let ts = event.ts_ns();
+        self.report.events_read += 1;
+        self.report.first_ts_ns = Some(self.report.first_ts_ns.map_or(ts, |f| f.min(ts)));
+        self.report.last_ts_ns = Some(self.report.last_ts_ns.map_or(ts, |l| l.max(ts)));
+        let cgroup = event.task().map(|t| t.cgroup_id);
+        let path = match cgroup {
+            Some(id) if self.options.filter.needs_cgroup_path() => self.cgroups.get(&id).and_then(|p| p.as_deref()),
+            _ => None,
+        };
+        let workload = cgroup.and_then(|id| self.workloads.get(&id));
+        if !self.options.filter.matches_with(&event, path, workload) || !self.timed(ts) {
+            return Ok(());
+        }
+        if let Some(id) = cgroup
+            && let Some(path) = self.cgroups.get(&id)
+            && self.definitions.define_cgroup(id, path.as_deref())
+        {
+            let workload = self.workloads.get(&id);
+            if let Some(w) = workload {
+                self.definitions.define_workload(id, w.clone());
+            }
+            for s in self.sinks.iter_mut() {
+                s.cgroup(id, path.as_deref())?;
+                if let Some(w) = workload {
+                    s.workload(id, w)?;
+                }
+            }
+        }
+        self.report.events += 1;
+        for s in self.sinks.iter_mut() {
+            s.event(&event)?;
         }
         Ok(())
     }
@@ -376,13 +386,15 @@ pub fn replay(recording: &Recording, options: &ReplayOptions, sinks: &mut [&mut 
         options,
         sinks,
         report: ReplayReport::default(),
-        stacks_sent: FxHashSet::default(),
+        definitions: Definitions::new(),
         cgroups: FxHashMap::default(),
         workloads: FxHashMap::default(),
-        cgroups_sent: FxHashSet::default(),
         pacer: options.speed.map(|speed| Pacer { speed: speed.clamp(*SPEED_RANGE.start(), *SPEED_RANGE.end()), origin: None }),
         window: (0, u64::MAX),
     };
+    for s in replayer.sinks.iter_mut() {
+        s.use_definitions(&replayer.definitions);
+    }
     for w in recording.duplicates.iter().cloned().chain(missing_parts(files)) {
         replayer.warn(w)?;
     }

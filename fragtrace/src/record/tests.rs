@@ -534,3 +534,21 @@ fn hostile_definition_counts_are_bounded_on_replay() {
     assert_eq!(seen.stacks[0].1.len(), 127, "frames beyond PERF_MAX_STACK_DEPTH are cut");
     assert_eq!(seen.events.len(), n as usize, "events are unaffected");
 }
+
+#[test]
+fn replay_feeds_the_shared_definitions_that_json_lines_looks_up() {
+    let dir = TempDir::new("shared-definitions");
+    let path = dir.file("defs.ftr");
+    let events = sample_events(10);
+    write(RecorderOptions::new(&path), &events);
+    let files = open_all(std::slice::from_ref(&path)).unwrap();
+    let mut out = Vec::new();
+    {
+        let mut json = crate::view::json::JsonLines::new(&mut out, header().kernel.gfp, 9);
+        replay(&files, &ReplayOptions::default(), &mut [&mut json]).unwrap();
+    }
+    let first: serde_json::Value = serde_json::from_slice(out.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    // sample_events(10)[0]: a failure in cgroup 10 with stack 0.
+    assert_eq!(first["cgroup"], "/pods/10");
+    assert_eq!(first["stack"], serde_json::json!(["frame_0", "__alloc_pages_noprof"]));
+}

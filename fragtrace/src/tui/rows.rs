@@ -39,7 +39,7 @@ pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
                 count: g.count,
                 rate: r.groups.get(&(g.comm.clone(), g.order, g.gfp_mask)).copied().unwrap_or(0.0),
                 last_seen_ns: g.last_seen_ns,
-                caller: g.top_stack.and_then(|id| screen.caller(id)).map(str::to_string),
+                caller: g.top_stack.and_then(|id| screen.caller(id)),
                 stacks: g.stacks.clone(),
             })
             .collect(),

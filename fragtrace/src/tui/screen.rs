@@ -1,8 +1,8 @@
 //! One frame's worth of facts, immutable while it is drawn.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use crate::{aggregate::Snapshot, gfp::GfpTable};
+use crate::{aggregate::Snapshot, definitions::Definitions, gfp::GfpTable};
 
 use super::{rates::Rates, state::UiState};
 
@@ -27,7 +27,7 @@ pub struct Screen {
     pub snapshot: Arc<Snapshot>,
     pub rates: Rates,
     /// Symbolized stacks by id, innermost frame first.
-    pub stacks: Arc<HashMap<u32, Vec<String>>>,
+    pub stacks: Definitions,
     pub gfp: Arc<GfpTable>,
     /// The clock events are stamped with (CLOCK_MONOTONIC, or recorded time in a replay).
     pub now_ns: u64,
@@ -42,8 +42,8 @@ pub struct Screen {
 
 impl Screen {
     /// The caller frame of a stack (skipping allocator internals), for one-line displays.
-    pub fn caller(&self, id: u32) -> Option<&str> {
-        self.stacks.get(&id).and_then(|f| crate::host::kallsyms::caller_frame(f))
+    pub fn caller(&self, id: u32) -> Option<String> {
+        self.stacks.stack(id).and_then(|f| crate::host::kallsyms::caller_frame(&f).map(str::to_string))
     }
 
     /// "3s", "2m", "1h" since `ts_ns`, or "-" for never.

@@ -5,7 +5,7 @@
 //! read the diff). `cargo xtask test` sets `INSTA_UPDATE=no`: a mismatch fails, nothing is
 //! written.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use ratatui::{Terminal, backend::TestBackend, buffer::Buffer, layout::Rect};
 
@@ -36,9 +36,9 @@ fn gfp() -> GfpTable {
 }
 
 fn screen(snapshot: Snapshot, rates: Rates, ui: UiState) -> Screen {
-    let mut stacks = HashMap::new();
-    stacks.insert(7, vec!["__alloc_pages_noprof".to_string(), "___kmalloc_large_node".into(), "pipe_resize_ring".into(), "pipe_fcntl".into(), "do_fcntl".into()]);
-    stacks.insert(8, vec!["__alloc_pages_noprof".to_string(), "nf_conntrack_init_net".into(), "ops_init".into(), "setup_net".into()]);
+    let stacks = crate::definitions::Definitions::new();
+    stacks.define_stack(7, &["__alloc_pages_noprof".to_string(), "___kmalloc_large_node".into(), "pipe_resize_ring".into(), "pipe_fcntl".into(), "do_fcntl".into()]);
+    stacks.define_stack(8, &["__alloc_pages_noprof".to_string(), "nf_conntrack_init_net".into(), "ops_init".into(), "setup_net".into()]);
     Screen {
         header: HeaderFacts {
             host: "node-7".into(),
@@ -51,7 +51,7 @@ fn screen(snapshot: Snapshot, rates: Rates, ui: UiState) -> Screen {
         },
         snapshot: Arc::new(snapshot),
         rates,
-        stacks: Arc::new(stacks),
+        stacks,
         gfp: Arc::new(gfp()),
         now_ns: NOW,
         pageblock_order: 9,

@@ -7,13 +7,14 @@
 //! the number of distinct processes, threads, stacks and cgroups, never with the events.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     io::Write,
 };
 
 use serde_json::{Map, Value, json};
 
 use crate::{
+    definitions::Definitions,
     event::{Counters, Event, Extfrag, Failure, Lost, Task, migratetype_name, Stall, StallKind},
     gfp::GfpTable,
     host::{kallsyms::caller_frame, zones::ZoneSnapshot},
@@ -34,8 +35,8 @@ pub struct ChromeTrace<W: Write> {
     page_size: u64,
     start_ns: u64,
     meta: Value,
-    stacks: HashMap<u32, Vec<String>>,
-    cgroups: HashMap<u64, Option<String>>,
+    /// The stream's stacks and cgroups (see [`Sink::use_definitions`]).
+    definitions: Definitions,
     /// tgids and (tgid, pid)s whose name metadata has been written.
     processes: HashSet<u32>,
     threads: HashSet<(u32, u32)>,
@@ -58,8 +59,7 @@ impl<W: Write> ChromeTrace<W> {
             page_size,
             start_ns: start_monotonic_ns,
             meta,
-            stacks: HashMap::new(),
-            cgroups: HashMap::new(),
+            definitions: Definitions::new(),
             processes: HashSet::new(),
             threads: HashSet::new(),
             opened: false,
@@ -119,9 +119,9 @@ impl<W: Write> ChromeTrace<W> {
         let mut args = Map::new();
         args.insert("comm".into(), json!(task.comm));
         args.insert("cpu".into(), json!(task.cpu));
-        let cgroup = match self.cgroups.get(&task.cgroup_id) {
-            Some(Some(path)) => json!(path),
-            _ => json!(task.cgroup_id),
+        let cgroup = match self.definitions.cgroup_path(task.cgroup_id) {
+            Some(path) => json!(*path),
+            None => json!(task.cgroup_id),
         };
         args.insert("cgroup".into(), cgroup);
         args
@@ -133,9 +133,9 @@ impl<W: Write> ChromeTrace<W> {
         args.insert("gfp_mask".into(), json!(format!("{:#x}", f.gfp_mask)));
         args.insert("gfp_flags".into(), json!(self.gfp.decode_joined(f.gfp_mask)));
         args.insert("migratetype".into(), json!(migratetype_label(f.migratetype)));
-        if let Some(frames) = f.stack_id.and_then(|id| self.stacks.get(&id)) {
-            args.insert("caller".into(), json!(caller_frame(frames)));
-            args.insert("stack".into(), json!(frames));
+        if let Some(frames) = f.stack_id.and_then(|id| self.definitions.stack(id)) {
+            args.insert("caller".into(), json!(caller_frame(&frames)));
+            args.insert("stack".into(), json!(*frames));
         }
         instant(&format!("alloc failure order {}", f.order), "failure", self.ts_us(f.task.ts_ns), &f.task, args)
     }
@@ -215,14 +215,8 @@ impl<W: Write> ChromeTrace<W> {
 }
 
 impl<W: Write> Sink for ChromeTrace<W> {
-    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        self.stacks.insert(id, frames.to_vec());
-        Ok(())
-    }
-
-    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        self.cgroups.insert(id, path.map(str::to_string));
-        Ok(())
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.definitions = definitions.clone();
     }
 
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
@@ -475,9 +469,11 @@ mod tests {
     fn stack_and_cgroup_defined_before_the_event() {
         let frames: Vec<String> = ["__alloc_pages_noprof", "pipe_resize_ring", "pipe_fcntl"].map(String::from).into();
         let (trace, _) = export(|t| {
-            t.stack(7, &frames).unwrap();
-            t.cgroup(42, Some("/system.slice/app.service")).unwrap();
-            t.cgroup(43, None).unwrap();
+            let defs = Definitions::new();
+            t.use_definitions(&defs);
+            defs.define_stack(7, &frames);
+            defs.define_cgroup(42, Some("/system.slice/app.service"));
+            defs.define_cgroup(43, None);
             t.event(&failure(task(1, 1, "a", START), 4, Some(7))).unwrap();
             t.event(&failure(Task { cgroup_id: 43, ..task(1, 1, "a", START) }, 4, Some(8))).unwrap();
         });

@@ -2,13 +2,13 @@
 //! (`report --jsonl`); `report_document` is the whole aggregate report as one object
 //! (`report --json`). Both schemas are documented in docs/json.md.
 
-use std::{collections::HashMap, io::Write, sync::Arc};
+use std::io::Write;
 
 use serde_json::{Value, json};
 
 use crate::{
+    definitions::Definitions,
     event::{Counters, Event, Task, migratetype_name},
-    identity::Workload,
     gfp::GfpTable,
     sink::{Sink, SinkError},
 };
@@ -17,15 +17,20 @@ pub struct JsonLines<W: Write> {
     out: W,
     gfp: GfpTable,
     pageblock_order: u32,
-    stacks: HashMap<u32, Arc<Vec<String>>>,
-    cgroups: HashMap<u64, Option<String>>,
-    workloads: HashMap<u64, Workload>,
+    /// The stream's stacks, cgroups and workloads (see [`Sink::use_definitions`]).
+    definitions: Definitions,
     events: u64,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W, gfp: GfpTable, pageblock_order: u32) -> Self {
-        Self { out, gfp, pageblock_order, stacks: HashMap::new(), cgroups: HashMap::new(), workloads: HashMap::new(), events: 0 }
+        Self { out, gfp, pageblock_order, definitions: Definitions::new(), events: 0 }
+    }
+
+    /// Looks ids up in `definitions` (as [`Sink::use_definitions`] does).
+    pub fn with_definitions(mut self, definitions: &Definitions) -> Self {
+        self.definitions = definitions.clone();
+        self
     }
 
     fn task_fields(&self, task: &Task) -> serde_json::Map<String, Value> {
@@ -36,11 +41,11 @@ impl<W: Write> JsonLines<W> {
         m.insert("tgid".into(), json!(task.tgid));
         m.insert("comm".into(), json!(task.comm));
         m.insert("cgroup_id".into(), json!(task.cgroup_id));
-        m.insert("cgroup".into(), json!(self.cgroups.get(&task.cgroup_id).cloned().flatten()));
+        m.insert("cgroup".into(), json!(self.definitions.cgroup_path(task.cgroup_id).as_deref()));
         // Who, in Kubernetes terms (null outside containers or when unknown).
-        let w = self.workloads.get(&task.cgroup_id);
-        let c = w.map(|w| &w.container);
-        let p = w.map(|w| &w.pod);
+        let w = self.definitions.workload(task.cgroup_id);
+        let c = w.as_deref().map(|w| &w.container);
+        let p = w.as_deref().map(|w| &w.pod);
         m.insert("pod_uid".into(), json!(c.and_then(|c| c.pod_uid.clone()).or_else(|| p.and_then(|p| p.pod_uid.clone()))));
         m.insert("pod_name".into(), json!(p.and_then(|p| p.pod_name.clone())));
         m.insert("pod_namespace".into(), json!(p.and_then(|p| p.pod_namespace.clone())));
@@ -64,8 +69,8 @@ impl<W: Write> JsonLines<W> {
                 m.insert("migratetype_name".into(), json!(migratetype_name(f.migratetype)));
                 m.insert("hook".into(), json!(f.hook));
                 m.insert("container_starting".into(), json!(crate::identity::starting_task(&f.task.comm, &f.ancestry).is_some()));
-                let stack = f.stack_id.and_then(|id| self.stacks.get(&id)).map(|s| s.as_slice()).unwrap_or(&[]);
-                m.insert("stack".into(), json!(stack));
+                let stack = f.stack_id.and_then(|id| self.definitions.stack(id));
+                m.insert("stack".into(), json!(stack.as_deref().unwrap_or(&[])));
                 m.insert("ancestry".into(), json!(f.ancestry.iter().map(|a| json!({"pid": a.pid, "comm": a.comm})).collect::<Vec<_>>()));
                 Value::Object(m)
             }
@@ -114,19 +119,8 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Sink for JsonLines<W> {
-    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
-        self.workloads.insert(cgroup_id, workload.clone());
-        Ok(())
-    }
-
-    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        self.cgroups.insert(id, path.map(str::to_string));
-        Ok(())
-    }
-
-    fn stack(&mut self, id: u32, frames: &[String]) -> Result<(), SinkError> {
-        self.stacks.insert(id, Arc::new(frames.to_vec()));
-        Ok(())
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.definitions = definitions.clone();
     }
 
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
@@ -193,7 +187,7 @@ pub fn report_document(
     source: &ReportSource<'_>,
     snapshot: &crate::aggregate::Snapshot,
     gfp: &GfpTable,
-    stacks: &HashMap<u32, Vec<String>>,
+    stacks: &Definitions,
 ) -> Value {
     let s = snapshot;
     let groups: Vec<Value> = s
@@ -203,7 +197,7 @@ pub fn report_document(
             json!({
                 "comm": g.comm, "order": g.order, "gfp_mask": format!("{:#x}", g.gfp_mask),
                 "gfp_flags": gfp.decode(g.gfp_mask), "count": g.count, "last_seen_ns": g.last_seen_ns,
-                "top_stack": g.top_stack.and_then(|id| stacks.get(&id)).cloned().unwrap_or_default(),
+                "top_stack": g.top_stack.and_then(|id| stacks.stack(id)).as_deref().unwrap_or(&[]),
             })
         })
         .collect();
