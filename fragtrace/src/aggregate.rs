@@ -15,6 +15,7 @@ use std::{
 };
 
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::Entry;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -226,6 +227,26 @@ pub struct Snapshot {
     pub alloc_probe: Option<AllocProbeSummary>,
 }
 
+/// Failures of one cgroup, with its path and workload as the stream's [`Definitions`] had
+/// them when it was first counted: a counted cgroup keeps its name once the table forgets it
+/// (the session starts over after months of pod churn) or the cgroup is gone.
+#[derive(Default)]
+struct CgroupTally {
+    count: u64,
+    last_seen_ns: u64,
+    path: Option<Arc<str>>,
+    workload: Option<Arc<Workload>>,
+}
+
+impl CgroupTally {
+    fn first(definitions: &Definitions, id: u64) -> Self {
+        if id == OTHER_CGROUP {
+            return CgroupTally { path: Some(Arc::from(OTHER)), ..CgroupTally::default() };
+        }
+        CgroupTally { path: definitions.cgroup_path(id), workload: definitions.workload(id), ..CgroupTally::default() }
+    }
+}
+
 #[derive(Default)]
 struct GroupState {
     count: u64,
@@ -249,9 +270,9 @@ pub struct Aggregator {
     /// comm → (order, mask) → group: two levels so lookups need no owned key.
     groups: HashMap<String, HashMap<(u32, u64), GroupState>>,
     by_gfp: HashMap<u64, u64>,
-    by_cgroup: HashMap<u64, (u64, u64)>,
-    cgroup_paths: HashMap<u64, Option<String>>,
-    pod_labels: HashMap<u64, String>,
+    by_cgroup: HashMap<u64, CgroupTally>,
+    /// The stream's cgroup paths and workloads (see [`Sink::use_definitions`]).
+    definitions: Definitions,
     zones: Option<(u64, Vec<ZoneFree>)>,
     stall_hists: HashMap<(StallKind, i32), (Histogram<u64>, u64)>,
     stall_comm: HashMap<String, u64>,
@@ -286,8 +307,7 @@ impl Aggregator {
             groups: HashMap::default(),
             by_gfp: HashMap::default(),
             by_cgroup: HashMap::default(),
-            cgroup_paths: HashMap::default(),
-            pod_labels: HashMap::default(),
+            definitions: Definitions::new(),
             zones: None,
             stall_hists: HashMap::default(),
             stall_comm: HashMap::default(),
@@ -335,10 +355,7 @@ impl Aggregator {
         if has_room(&self.by_gfp, &f.gfp_mask, MAX_KEYS) {
             *self.by_gfp.entry(f.gfp_mask).or_default() += 1;
         }
-        let cgroup_id = if has_room(&self.by_cgroup, &f.task.cgroup_id, MAX_KEYS) { f.task.cgroup_id } else { OTHER_CGROUP };
-        let cg = self.by_cgroup.entry(cgroup_id).or_default();
-        cg.0 += 1;
-        cg.1 = cg.1.max(f.task.ts_ns);
+        self.count_cgroup(f.task.cgroup_id, f.task.ts_ns);
         let comm = f.task.comm.as_str();
         let known = self.groups.get(comm).is_some_and(|m| has_room(m, &(f.order, f.gfp_mask), MAX_GROUPS_PER_COMM));
         let (comm, key) = if known || (self.groups.len() < MAX_KEYS && !self.groups.contains_key(comm)) {
@@ -359,6 +376,27 @@ impl Aggregator {
         {
             *group.stacks.entry(id).or_default() += 1;
         }
+    }
+
+    /// One failure of cgroup `id` (folded into [`OTHER_CGROUP`] past [`MAX_KEYS`]); who the
+    /// cgroup is is looked up once, when it is first counted.
+    fn count_cgroup(&mut self, id: u64, ts_ns: u64) {
+        let id = if has_room(&self.by_cgroup, &id, MAX_KEYS) { id } else { OTHER_CGROUP };
+        let cg = match self.by_cgroup.entry(id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert(CgroupTally::first(&self.definitions, id)),
+        };
+        cg.count += 1;
+        cg.last_seen_ns = cg.last_seen_ns.max(ts_ns);
+    }
+
+    fn cgroup_count(id: u64, tally: &CgroupTally) -> CgroupCount {
+        CgroupCount { cgroup_id: id, path: tally.path.as_deref().map(str::to_string), count: tally.count, last_seen_ns: tally.last_seen_ns }
+    }
+
+    /// The pod of a counted cgroup, if it belongs to one.
+    fn pod_label(&self, cgroup_id: u64) -> Option<String> {
+        self.by_cgroup.get(&cgroup_id)?.workload.as_deref()?.pod_label()
     }
 
     fn stall(&mut self, s: &Stall) {
@@ -437,13 +475,13 @@ impl Aggregator {
         let mut by_cgroup: Vec<CgroupCount> = self
             .by_cgroup
             .iter()
-            .map(|(id, (n, last))| CgroupCount { cgroup_id: *id, path: self.cgroup_paths.get(id).cloned().flatten(), count: *n, last_seen_ns: *last })
+            .map(|(id, tally)| Self::cgroup_count(*id, tally))
             .collect();
         by_cgroup.sort_by(|a, b| b.count.cmp(&a.count).then(a.cgroup_id.cmp(&b.cgroup_id)));
-        let mut pods: HashMap<&str, PodCount> = HashMap::default();
+        let mut pods: HashMap<String, PodCount> = HashMap::default();
         for c in &by_cgroup {
-            if let Some(label) = self.pod_labels.get(&c.cgroup_id) {
-                let p = pods.entry(label).or_insert_with(|| PodCount { pod: label.clone(), count: 0, last_seen_ns: 0, cgroup_ids: Vec::new() });
+            if let Some(label) = self.pod_label(c.cgroup_id) {
+                let p = pods.entry(label).or_insert_with_key(|label| PodCount { pod: label.clone(), count: 0, last_seen_ns: 0, cgroup_ids: Vec::new() });
                 p.count += c.count;
                 p.last_seen_ns = p.last_seen_ns.max(c.last_seen_ns);
                 p.cgroup_ids.push(c.cgroup_id);
@@ -517,8 +555,7 @@ impl Aggregator {
     pub fn reset(&mut self) {
         let mut fresh = Self::new(self.pageblock_order, self.nowarn_bit, self.live);
         fresh.counters = self.counters;
-        fresh.cgroup_paths = std::mem::take(&mut self.cgroup_paths);
-        fresh.pod_labels = std::mem::take(&mut self.pod_labels);
+        fresh.definitions = self.definitions.clone();
         fresh.zones = self.zones.take();
         fresh.alloc_probe = self.alloc_probe;
         fresh.alloc_probe_first_ns = self.alloc_probe_first_ns;
@@ -528,40 +565,12 @@ impl Aggregator {
 }
 
 impl Sink for Aggregator {
-    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        // Definitions come for the first event of any kind, failing or not: on a node with
-        // churning pods and few failures they would pile up. When full, only the definitions
-        // of cgroups with failure counts are kept (the next full pass is MAX_KEYS away).
-        if self.cgroup_paths.len() >= 2 * MAX_KEYS && !self.cgroup_paths.contains_key(&id) {
-            let counted = &self.by_cgroup;
-            self.cgroup_paths.retain(|k, _| counted.contains_key(k));
-            self.pod_labels.retain(|k, _| counted.contains_key(k));
-        }
-        match (self.cgroup_paths.get(&id), path) {
-            // A cgroup defined again after it was removed resolves to nothing: keep its name.
-            (Some(Some(_)), None) => {}
-            _ => {
-                self.cgroup_paths.insert(id, path.map(str::to_string));
-            }
-        }
-        if self.by_cgroup.len() >= MAX_KEYS {
-            self.cgroup_paths.insert(OTHER_CGROUP, Some(OTHER.to_string()));
-        }
-        Ok(())
+    fn use_definitions(&mut self, definitions: &Definitions) {
+        self.definitions = definitions.clone();
     }
 
     fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
         self.zones = Some((snapshot.ts_ns, snapshot.zones()));
-        Ok(())
-    }
-
-    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
-        // Bounded with the cgroup definitions (see `cgroup` above).
-        if let Some(label) = workload.pod_label()
-            && (self.pod_labels.len() < 2 * MAX_KEYS || self.by_cgroup.contains_key(&cgroup_id))
-        {
-            self.pod_labels.insert(cgroup_id, label);
-        }
         Ok(())
     }
 
@@ -723,14 +732,7 @@ impl Publisher {
 impl Sink for Publisher {
     fn use_definitions(&mut self, definitions: &Definitions) {
         self.stacks = definitions.clone();
-    }
-
-    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        self.aggregator.cgroup(id, path)
-    }
-
-    fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
-        self.aggregator.workload(cgroup_id, workload)
+        self.aggregator.use_definitions(definitions);
     }
 
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
@@ -802,11 +804,13 @@ mod tests {
     #[test]
     fn distinct_keys_are_bounded_and_the_overflow_is_counted() {
         let mut agg = Aggregator::new(9, 0x2000, false);
+        let defs = Definitions::new();
+        agg.use_definitions(&defs);
         let n = MAX_KEYS as u64 * 3;
         for i in 0..n {
             let mut t = task(&format!("c{i}"), i);
             t.cgroup_id = 1000 + i;
-            agg.cgroup(t.cgroup_id, Some(&format!("/pod{i}"))).unwrap();
+            defs.define_cgroup(t.cgroup_id, Some(&format!("/pod{i}")));
             let f = Failure { task: t.clone(), order: (i % 40) as u32, gfp_mask: i, migratetype: 0, stack_id: Some(i as u32), ancestry: vec![], captured_cgroup: None, hook: Default::default() };
             agg.event(&Event::Failure(f)).unwrap();
             let stall = Stall { task: t, kind: StallKind::Compaction, order: i as i32, gfp_mask: 0, duration_ns: 1_000_000, result: 0 };
@@ -820,7 +824,7 @@ mod tests {
         assert!(s.by_comm.len() <= MAX_KEYS + 1 && s.by_cgroup.len() <= MAX_KEYS + 1, "{} {}", s.by_comm.len(), s.by_cgroup.len());
         assert!(s.groups.len() <= MAX_KEYS + ORDERS && s.by_gfp.len() <= MAX_KEYS && s.by_stack.len() <= MAX_KEYS);
         assert!(s.stalls.len() <= ORDERS + 1 && s.stalls_by_comm.len() <= MAX_KEYS + 1 && s.extfrag_groups.len() <= 64);
-        assert!(agg.cgroup_paths.len() <= 2 * MAX_KEYS);
+        assert_eq!(s.by_cgroup.iter().find(|c| c.cgroup_id == 1000).and_then(|c| c.path.as_deref()), Some("/pod0"));
         let other = s.by_comm.iter().find(|(c, _)| c == OTHER).expect("an (other) row").1;
         assert_eq!(other, n - MAX_KEYS as u64, "every folded failure is in (other)");
         assert_eq!(s.by_comm.iter().map(|(_, c)| c).sum::<u64>(), n);
@@ -845,17 +849,42 @@ mod tests {
         assert!(of(OTHER) <= ORDERS);
         assert_eq!(s.groups.iter().map(|g| g.count).sum::<u64>(), 20_000, "nothing lost from the groups");
         assert_eq!(agg.groups["stacks"][&(3, 0xcc0)].stacks.len(), MAX_STACKS_PER_GROUP);
-        // Churning cgroups that only stall: their definitions do not pile up.
-        agg.cgroup(1, Some("/counted")).unwrap();
-        for id in 0..(5 * MAX_KEYS as u64) {
-            agg.cgroup(10_000 + id, Some("/churn")).unwrap();
+    }
+
+    /// Paths and pods come from the stream's table; a counted cgroup keeps them once the
+    /// table forgets it (the session starts over after months of churn) and after a reset
+    /// they are looked up again.
+    #[test]
+    fn cgroups_are_named_from_the_shared_definitions() {
+        let mut agg = Aggregator::new(9, 0x2000, false);
+        let defs = Definitions::new();
+        agg.use_definitions(&defs);
+        let fail = |agg: &mut Aggregator, cgroup_id: u64| {
+            let t = Task { cgroup_id, ..task("runc", 5) };
+            agg.event(&Event::Failure(Failure { task: t, order: 4, gfp_mask: 0xcc0, migratetype: 0, stack_id: None, ancestry: vec![], captured_cgroup: None, hook: Default::default() })).unwrap();
+        };
+        let pod = |name: &str| {
+            let mut w = Workload::default();
+            (w.pod.pod_namespace, w.pod.pod_name) = (Some("shop".into()), Some(name.into()));
+            w
+        };
+        defs.define_cgroup(7, Some("/kubepods/a"));
+        defs.define_workload(7, pod("web-0"));
+        defs.define_cgroup(8, Some("/kubepods/b"));
+        defs.define_workload(8, pod("web-0"));
+        defs.define_cgroup(9, None);
+        for id in [7, 7, 8, 9] {
+            fail(&mut agg, id);
         }
-        assert!(agg.cgroup_paths.len() <= 2 * MAX_KEYS, "{}", agg.cgroup_paths.len());
-        assert_eq!(agg.cgroup_paths.get(&1), Some(&Some("/counted".to_string())), "a counted cgroup keeps its definition");
-        // Defined again after its removal (resolves to nothing): the known name stays.
-        agg.cgroup(42, Some("/gone")).unwrap();
-        agg.cgroup(42, None).unwrap();
-        assert_eq!(agg.cgroup_paths.get(&42), Some(&Some("/gone".to_string())));
+        defs.forget_cgroups();
+        let s = agg.snapshot();
+        let paths: Vec<(u64, Option<&str>)> = s.by_cgroup.iter().map(|c| (c.cgroup_id, c.path.as_deref())).collect();
+        assert_eq!(paths, vec![(7, Some("/kubepods/a")), (8, Some("/kubepods/b")), (9, None)]);
+        assert_eq!(s.by_pod, vec![PodCount { pod: "shop/web-0".into(), count: 3, last_seen_ns: 5, cgroup_ids: vec![7, 8] }]);
+        agg.reset();
+        defs.define_cgroup(7, Some("/kubepods/a2"));
+        fail(&mut agg, 7);
+        assert_eq!(agg.snapshot().by_cgroup[0].path.as_deref(), Some("/kubepods/a2"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::{
     future::Future,
-    os::fd::AsRawFd,
+    os::fd::{AsRawFd, RawFd},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -175,74 +175,96 @@ impl Session {
         // before this function returns).
         let fd = unsafe { AsyncFd::register_with_interest(self.probes.ring.as_raw_fd(), Interest::READABLE) }
             .map_err(|e| SessionError::Poll(std::io::Error::other(e.to_string())))?;
-        let mut ticker = tokio::time::interval(options.tick);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut zone_timer = tokio::time::interval(options.zones_every.unwrap_or(Duration::from_secs(3600)));
-        zone_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(stop);
         for sink in sinks.iter_mut() {
             sink.use_definitions(&self.definitions);
         }
-        let outcome: Result<(), SinkError> = async {
-            let now = monotonic_ns();
-            // `always` was attached by the loader: only the state is news.
-            if self.gate.start(now).is_some() || self.probes.alloc_probe_attached() {
-                self.gate.set_attached(self.probes.alloc_probe_attached());
-                self.pending_gate.push(AllocProbeState { attached: true, reason: Some(ArmReason::Always), since_ns: now });
-            } else if self.probes.hooks.tracepoint == TracepointUse::Off {
-                self.pending_gate.push(AllocProbeState { attached: true, reason: Some(ArmReason::Fexit), since_ns: now });
-            } else {
-                self.pending_gate.push(AllocProbeState { attached: false, reason: None, since_ns: now });
-            }
-            self.gate.tick(now, self.probes.counters().slow_path, crate::probe::gate::read_pressure());
-            self.tell_gate(sinks)?;
-            loop {
-                tokio::select! {
-                    ready = fd.readable() => {
-                        let mut guard = ready.map_err(|e| SinkError::Io(std::io::Error::other(format!("polling the ring buffer: {e}"))))?;
-                        guard.clear_ready();
-                        self.drain(sinks, &options.filter)?;
-                        if self.last_drop_check.elapsed() >= DROP_CHECK_EVERY {
-                            self.report_drops(sinks)?;
-                        }
-                        // Detached, every wake-up may be a slow-path signal that must be acted
-                        // on at once; only attached failure probes can produce a storm.
-                        if self.probes.alloc_probe_attached() || self.probes.hooks.tracepoint == TracepointUse::Off {
-                            tokio::time::sleep(DRAIN_PAUSE).await;
-                        }
-                    }
-                    _ = ticker.tick() => {
-                        self.drain(sinks, &options.filter)?;
-                        self.probes.flush_logs();
-                        let counters = self.report_drops(sinks)?;
-                        let now = monotonic_ns();
-                        let action = self.gate.tick(now, counters.slow_path, crate::probe::gate::read_pressure());
-                        self.apply_gate(action, now);
-                        self.tell_gate(sinks)?;
-                        for sink in sinks.iter_mut() {
-                            sink.tick(now, &counters)?;
-                        }
-                    }
-                    _ = zone_timer.tick(), if options.zones_every.is_some() => {
-                        match ZoneSnapshot::read(monotonic_ns()) {
-                            Ok(snapshot) => for sink in sinks.iter_mut() {
-                                sink.zones(&snapshot)?;
-                            },
-                            Err(e) => log::warn!("cannot read /proc/buddyinfo: {e}"),
-                        }
-                    }
-                    () = &mut stop => return Ok(()),
-                }
-            }
-        }
-        .await;
+        let outcome = self.run_until(&fd, sinks, options, stop).await;
         drop(fd);
         match outcome {
             Ok(()) | Err(SinkError::Stopped) => {}
             Err(e) => return Err(e.into()),
         }
-        // Whatever is still in the ring buffer was observed before the stop: keep it.
-        match self.drain(sinks, &options.filter) {
+        self.finish(sinks, &options.filter)
+    }
+
+    /// The event loop: ring-buffer wake-ups, ticks and zone snapshots until `stop`.
+    async fn run_until(
+        &mut self,
+        fd: &AsyncFd<RawFd>,
+        sinks: &mut [&mut dyn Sink],
+        options: &RunOptions,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), SinkError> {
+        let mut ticker = tokio::time::interval(options.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut zone_timer = tokio::time::interval(options.zones_every.unwrap_or(Duration::from_secs(3600)));
+        zone_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        self.announce_gate(sinks)?;
+        loop {
+            tokio::select! {
+                ready = fd.readable() => {
+                    let mut guard = ready.map_err(|e| SinkError::Io(std::io::Error::other(format!("polling the ring buffer: {e}"))))?;
+                    guard.clear_ready();
+                    self.on_wakeup(sinks, &options.filter).await?;
+                }
+                _ = ticker.tick() => self.on_tick(sinks, &options.filter)?,
+                _ = zone_timer.tick(), if options.zones_every.is_some() => send_zones(sinks)?,
+                () = &mut stop => return Ok(()),
+            }
+        }
+    }
+
+    /// The per-allocation probe's state at the start (`always` was attached by the loader:
+    /// only the state is news), and the gate's first look at the counters.
+    fn announce_gate(&mut self, sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
+        let now = monotonic_ns();
+        if self.gate.start(now).is_some() || self.probes.alloc_probe_attached() {
+            self.gate.set_attached(self.probes.alloc_probe_attached());
+            self.pending_gate.push(AllocProbeState { attached: true, reason: Some(ArmReason::Always), since_ns: now });
+        } else if self.probes.hooks.tracepoint == TracepointUse::Off {
+            self.pending_gate.push(AllocProbeState { attached: true, reason: Some(ArmReason::Fexit), since_ns: now });
+        } else {
+            self.pending_gate.push(AllocProbeState { attached: false, reason: None, since_ns: now });
+        }
+        self.gate.tick(now, self.probes.counters().slow_path, crate::probe::gate::read_pressure());
+        self.tell_gate(sinks)
+    }
+
+    /// The ring buffer has records: drain them, check drops now and then, and pause while a
+    /// storm is possible.
+    async fn on_wakeup(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<(), SinkError> {
+        self.drain(sinks, filter)?;
+        if self.last_drop_check.elapsed() >= DROP_CHECK_EVERY {
+            self.report_drops(sinks)?;
+        }
+        // Detached, every wake-up may be a slow-path signal that must be acted on at once;
+        // only attached failure probes can produce a storm.
+        if self.probes.alloc_probe_attached() || self.probes.hooks.tracepoint == TracepointUse::Off {
+            tokio::time::sleep(DRAIN_PAUSE).await;
+        }
+        Ok(())
+    }
+
+    /// Periodic: drain, fresh counters (and drops), the gate's decision, then `tick`.
+    fn on_tick(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<(), SinkError> {
+        self.drain(sinks, filter)?;
+        self.probes.flush_logs();
+        let counters = self.report_drops(sinks)?;
+        let now = monotonic_ns();
+        let action = self.gate.tick(now, counters.slow_path, crate::probe::gate::read_pressure());
+        self.apply_gate(action, now);
+        self.tell_gate(sinks)?;
+        for sink in sinks.iter_mut() {
+            sink.tick(now, &counters)?;
+        }
+        Ok(())
+    }
+
+    /// After the stop: whatever is still in the ring buffer was observed before it, so it
+    /// is delivered; then the final counters and `finish`.
+    fn finish(&mut self, sinks: &mut [&mut dyn Sink], filter: &EventFilter) -> Result<SessionStats, SessionError> {
+        match self.drain(sinks, filter) {
             Ok(()) | Err(SinkError::Stopped) => {}
             Err(e) => return Err(e.into()),
         }
@@ -398,4 +420,17 @@ impl Session {
         }
         Ok(counters)
     }
+}
+
+/// A zone snapshot for every sink (a warning if /proc/buddyinfo cannot be read).
+fn send_zones(sinks: &mut [&mut dyn Sink]) -> Result<(), SinkError> {
+    match ZoneSnapshot::read(monotonic_ns()) {
+        Ok(snapshot) => {
+            for sink in sinks.iter_mut() {
+                sink.zones(&snapshot)?;
+            }
+        }
+        Err(e) => log::warn!("cannot read /proc/buddyinfo: {e}"),
+    }
+    Ok(())
 }

@@ -8,14 +8,13 @@
 //! ring buffer instead of the file), which costs less than reading and decompressing.
 
 use std::{
-    io::Read,
-    os::fd::FromRawFd,
     path::Path,
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
+use fragtrace_pty::Pty;
 
 use crate::{
     proc::{cpu_seconds, peak_rss_mib},
@@ -24,6 +23,7 @@ use crate::{
 
 const START: &str = "<!-- top-bench:start -->";
 const END: &str = "<!-- top-bench:end -->";
+const WARMUP: Duration = Duration::from_secs(3);
 
 pub fn top(seconds: u64, update: bool) -> anyhow::Result<()> {
     let toolchain = setup::ensure()?;
@@ -41,65 +41,15 @@ pub fn top(seconds: u64, update: bool) -> anyhow::Result<()> {
     if !status.success() {
         bail!("gen-recording failed");
     }
-    let (mut master, mut slave) = (0, 0);
-    let size = libc::winsize { ws_row: 48, ws_col: 160, ws_xpixel: 0, ws_ypixel: 0 };
-    // SAFETY: valid out-pointers and winsize.
-    if unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) } != 0 {
-        bail!("openpty: {}", std::io::Error::last_os_error());
-    }
-    // SAFETY: fresh descriptors from openpty, owned from here on.
-    let (mut master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
-    let child = Command::new("target/release/fragtrace")
-        .arg("top")
-        .arg("--replay")
-        .arg(file)
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::from(slave.try_clone()?))
-        .stdout(Stdio::from(slave.try_clone()?))
-        .stderr(Stdio::from(slave))
-        .spawn()
-        .context("starting fragtrace top")?;
-    let pid = child.id();
-    // Kill our child (by pid) if anything below fails, so no full-screen top is left behind.
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            if let Ok(None) = self.0.try_wait() {
-                let _ = self.0.kill();
-                let _ = self.0.wait();
-            }
-        }
-    }
-    let mut child = KillOnDrop(child);
-    // Drain the screen output like a terminal would.
-    let mut reader = master.try_clone()?;
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 65536];
-        while matches!(reader.read(&mut buf), Ok(n) if n > 0) {}
-    });
-    let warmup = Duration::from_secs(3);
-    std::thread::sleep(warmup);
-    let (cpu0, t0) = (cpu_seconds(pid)?, Instant::now());
-    std::thread::sleep(Duration::from_secs(seconds));
-    let (cpu1, wall) = (cpu_seconds(pid)?, t0.elapsed().as_secs_f64());
-    let rss = peak_rss_mib(pid)?;
-    std::io::Write::write_all(&mut master, b"q")?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.0.try_wait()?.is_none() {
-        if Instant::now() > deadline {
-            bail!("fragtrace top did not quit on q");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (cpu_pct, rss) = measure_top(file, seconds, WARMUP)?;
     std::fs::remove_file(file).ok();
-    let cpu_pct = (cpu1 - cpu0) / wall * 100.0;
     let section = format!(
         "{START}\n`fragtrace top` full screen (160×48 pty), extfrag storm of 50,000 events/s replayed at recorded speed, \
          measured over {seconds} s after a {}-s warm-up — {}:\n\n\
          | metric | result | target |\n|---|---:|---:|\n\
          | CPU (one core) | {cpu_pct:.2} % | < 2 % |\n| peak RSS | {rss:.1} MiB | < 50 MiB |\n\n\
          Reproduce: `cargo xtask bench top --seconds {seconds}`\n{END}",
-        warmup.as_secs(),
+        WARMUP.as_secs(),
         shell::output("date", &["-u", "+%Y-%m-%d"]).unwrap_or_default().trim(),
     );
     println!("{section}");
@@ -108,4 +58,24 @@ pub fn top(seconds: u64, update: bool) -> anyhow::Result<()> {
         eprintln!("bench: BENCHMARKS.md updated");
     }
     Ok(())
+}
+
+/// Runs `fragtrace top --replay file` full screen on a 160×48 pty (its output read as a
+/// terminal would) and measures it over `seconds` after `warmup`: CPU in % of one core and
+/// peak RSS in MiB. Quits it with `q`; on any failure, dropping the pty kills it.
+fn measure_top(file: &Path, seconds: u64, warmup: Duration) -> anyhow::Result<(f64, f64)> {
+    let mut command = Command::new("target/release/fragtrace");
+    command.arg("top").arg("--replay").arg(file);
+    let mut top = Pty::spawn(command, 160, 48).context("starting fragtrace top on a pty")?;
+    let pid = top.child.id();
+    std::thread::sleep(warmup);
+    let (cpu0, t0) = (cpu_seconds(pid)?, Instant::now());
+    std::thread::sleep(Duration::from_secs(seconds));
+    let (cpu1, wall) = (cpu_seconds(pid)?, t0.elapsed().as_secs_f64());
+    let rss = peak_rss_mib(pid)?;
+    top.type_keys(b"q").context("typing q")?;
+    if top.wait_exit(Duration::from_secs(10)).context("waiting for fragtrace top")?.is_none() {
+        bail!("fragtrace top did not quit on q");
+    }
+    Ok(((cpu1 - cpu0) / wall * 100.0, rss))
 }

@@ -53,7 +53,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         anyhow::bail!("--count must be at least 1");
     }
     let filter = args.filter.to_filter()?;
-    let mut session = live::start_session(&args.probe)?;
+    let mut session = live::start_session(&args.probe).await?;
     live::harden(true);
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let header = live::recording_header(&session, &filter, format!("capture-{}-{secs}", std::process::id()));

@@ -4,10 +4,13 @@
 use std::{
     io::{BufRead, BufReader, Read, Write},
     path::PathBuf,
+    sync::Arc,
+    time::Duration,
 };
 
 use anyhow::Context;
 use clap::Args;
+use tokio::sync::Notify;
 use fragtrace::{
     gfp::{GfpTable, eras::Era},
     host::{system::kernel_release, tracefs::Tracefs},
@@ -15,10 +18,12 @@ use fragtrace::{
         Analysis,
         analyze::{EraChoice, analyze},
         parse::{Parser, Report},
-        source::Kmsg,
+        source::{Kmsg, KmsgFollower},
         summary::{render, summary_json},
     },
 };
+
+use super::live;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Reads plain dmesg, dmesg -T, syslog/kern.log, journalctl -k, rsyslog #012-joined \
@@ -103,47 +108,32 @@ fn print(analyses: &[Analysis], source: &str, args: &DmesgArgs) -> anyhow::Resul
     Ok(())
 }
 
-static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// A report is complete when the next one starts or its body ends; the last one before a
+/// quiet spell would wait forever, so this long without a record completes it.
+const QUIET: Duration = Duration::from_secs(1);
 
-extern "C" fn request_stop(_: libc::c_int) {
-    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// SIGINT, SIGTERM and SIGHUP end `--follow` between two reads (within a second), with the
-/// report being assembled printed. Installed explicitly: a process started in the
-/// background by a script inherits SIGINT *ignored*, and would otherwise never stop on it.
-fn stop_on_signals() {
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic (async-signal-safe); the sigaction
-        // struct is zeroed and then filled in.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = request_stop as *const () as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
-    }
-}
-
-fn follow(args: &DmesgArgs) -> anyhow::Result<()> {
+/// Follows /dev/kmsg until SIGINT, SIGTERM or SIGHUP (through `tokio::signal`, like the live
+/// commands: its handlers are installed even when the shell started us with SIGINT ignored,
+/// as a script's background job is), then prints the report being assembled too. Further
+/// signals while it prints change nothing.
+async fn follow(args: &DmesgArgs) -> anyhow::Result<()> {
     let choice = era_choice(args.kernel.as_deref(), true)?;
-    let mut kmsg = Kmsg::open(true)?;
+    let mut kmsg = KmsgFollower::open()?;
     let mut parser = Parser::new();
-    stop_on_signals();
+    let stop = live::stop_signal(None, Arc::new(Notify::new()))?;
+    tokio::pin!(stop);
     eprintln!("fragtrace: following the kernel log (/dev/kmsg); Ctrl-C stops");
-    while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
-        // A report is complete when the next one starts or its body ends; the last one
-        // before a quiet spell would wait forever, so a second of silence completes it.
-        let lines: Vec<String> = if kmsg.wait(std::time::Duration::from_secs(1))? {
-            // Readable, then nothing to read (another reader, a race): just a quiet moment.
-            kmsg.next_record()?.map(|record| record.lines().map(str::to_string).collect()).unwrap_or_default()
-        } else {
-            Vec::new()
+    loop {
+        let record = tokio::select! {
+            () = &mut stop => break,
+            record = kmsg.next_record(QUIET) => record?,
         };
-        let reports = if lines.is_empty() { parser.finish() } else { lines.iter().flat_map(|l| parser.push_line(l)).collect() };
+        let reports = match record {
+            Some(record) => record.lines().flat_map(|l| parser.push_line(l)).collect(),
+            None => parser.finish(),
+        };
         print_live(reports, &choice, args)?;
     }
-    // Stopped: whatever report was still being assembled is printed too.
     print_live(parser.finish(), &choice, args)?;
     Ok(())
 }
@@ -164,13 +154,13 @@ fn print_live(reports: Vec<Report>, choice: &EraChoice, args: &DmesgArgs) -> any
     Ok(())
 }
 
-pub fn run(args: DmesgArgs) -> anyhow::Result<()> {
+pub async fn run(args: DmesgArgs) -> anyhow::Result<()> {
     if args.follow {
-        return follow(&args);
+        return follow(&args).await;
     }
     if args.files.is_empty() {
         let choice = era_choice(args.kernel.as_deref(), true)?;
-        let mut kmsg = Kmsg::open(false)?;
+        let mut kmsg = Kmsg::open()?;
         let mut parser = Parser::new();
         let mut reports = Vec::new();
         while let Some(record) = kmsg.next_record()? {

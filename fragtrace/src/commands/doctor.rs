@@ -106,7 +106,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // The probes tell who fails while sampling; without them (no root, no BPF) the verdict
     // still stands on the zones and counters.
-    let (snapshot, pageblock_order, page_size) = match live::start_session(&args.probe) {
+    let (snapshot, pageblock_order, page_size) = match live::start_session(&args.probe).await {
         Ok(mut session) => {
             let k = &session.probes().kernel;
             let (pageblock, page_size) = (k.pageblock_order, k.page_size);

@@ -22,7 +22,7 @@ pub fn harden(writes_files: bool) {
 }
 
 /// Loads and attaches the probes.
-pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
+pub async fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
     let config = ProbeConfig {
         mode: args.probe_mode.map(Into::into),
         ring_bytes: args.ring_buffer_kib.saturating_mul(1024),
@@ -31,15 +31,17 @@ pub fn start_session(args: &ProbeArgs) -> anyhow::Result<Session> {
         alloc_probe: args.alloc_probe.into(),
         alloc_probe_hold: args.alloc_probe_hold,
     };
-    // /proc/kallsyms (~200k lines) is read while the probes load: part of attach time.
-    let kallsyms = std::thread::spawn(|| {
+    // /proc/kallsyms (~200k lines) is read on tokio's blocking pool while the probes load
+    // (synchronously, on the runtime's one thread): part of attach time. Nothing else runs
+    // on the runtime yet, so blocking it here delays nobody.
+    let kallsyms = tokio::task::spawn_blocking(|| {
         Kallsyms::load().unwrap_or_else(|e| {
             log::warn!("kernel stacks will show raw addresses: {e}");
             Kallsyms::default()
         })
     });
     let probes = Probes::load(&config).context("cannot attach the probes")?;
-    let kallsyms = kallsyms.join().unwrap_or_default();
+    let kallsyms = kallsyms.await.unwrap_or_default();
     // With in-kernel attribution the ids are memory-cgroup ids; without, cgroup v2 ids.
     let cgroups = if probes.attribution { CgroupResolver::for_memory() } else { CgroupResolver::discover() };
     if cgroups.root().is_none() {

@@ -215,7 +215,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Record(args) => record::run(args).await,
         Command::Report(args) => report::run(args),
         Command::Capture(args) => capture::run(args).await,
-        Command::Dmesg(args) => dmesg::run(args),
+        Command::Dmesg(args) => dmesg::run(args).await,
         Command::Gfp(args) => gfp::run(args),
         Command::Doctor(args) => doctor::run(args).await,
         Command::Serve(args) => serve::run(args).await,

@@ -143,7 +143,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     if args.keep == Some(0) {
         anyhow::bail!("--keep must be at least 1");
     }
-    let mut session = live::start_session(&args.probe)?;
+    let mut session = live::start_session(&args.probe).await?;
     let header = live::recording_header(&session, &filter, recording_id());
     let options = RecorderOptions {
         force: args.force,

@@ -49,7 +49,7 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let filter = args.filter.to_filter()?;
-    let mut session = live::start_session(&args.probe)?;
+    let mut session = live::start_session(&args.probe).await?;
     let probes = session.probes();
     let options = MetricsOptions {
         pod_labels: args.pod_labels,

@@ -20,8 +20,8 @@ use fragtrace::{
     gfp::GfpTable,
     host::{kallsyms::caller_frame, system::hostname, zones::ZoneSnapshot},
     probe_status::FailureHooks,
-    record::{ReplayOptions, open_all, replay, replay::SPEED_RANGE},
-    session::RunOptions,
+    record::{Recording, RecordingHeader, ReplayOptions, ReplayReport, open_all, replay, replay::SPEED_RANGE},
+    session::{RunOptions, Session},
     sink::{Sink, SinkError},
     tui::{rates::Rates, screen::HeaderFacts, terminal::TerminalGuard},
     view::{
@@ -162,14 +162,7 @@ impl BatchTop {
 impl Sink for BatchTop {
     fn use_definitions(&mut self, definitions: &Definitions) {
         self.stacks = definitions.clone();
-    }
-
-    fn cgroup(&mut self, id: u64, path: Option<&str>) -> Result<(), SinkError> {
-        self.aggregator.cgroup(id, path)
-    }
-
-    fn workload(&mut self, cgroup_id: u64, workload: &fragtrace::identity::Workload) -> Result<(), SinkError> {
-        self.aggregator.workload(cgroup_id, workload)
+        self.aggregator.use_definitions(definitions);
     }
 
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
@@ -262,24 +255,9 @@ fn tui_view(src: &Source, filter: &EventFilter, interval: Duration, replay: Opti
     Ok(tui)
 }
 
-pub async fn run(args: TopArgs) -> anyhow::Result<()> {
-    if args.iterations == Some(0) {
-        anyhow::bail!("--iterations must be at least 1");
-    }
-    let filter = args.filter.to_filter()?;
-    let full_screen = !args.batch && !args.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    if !args.replay.is_empty() {
-        if !SPEED_RANGE.contains(&args.speed) {
-            anyhow::bail!(
-                "--speed must be between {} and {} (e.g. 10 for ten times the recorded speed), got {}",
-                SPEED_RANGE.start(),
-                SPEED_RANGE.end(),
-                args.speed
-            );
-        }
-        let recording = open_all(&args.replay)?;
-        let h = recording.header();
-        let src = Source {
+impl Source {
+    fn of_recording(h: &RecordingHeader) -> Self {
+        Source {
             host: h.hostname.clone(),
             kernel: h.kernel.release.clone(),
             probe_mode: h.failure_hooks.as_ref().map_or_else(|| h.probe_mode.to_string(), FailureHooks::short),
@@ -288,81 +266,132 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
             pageblock_order: h.kernel.pageblock_order,
             page_size: h.kernel.page_size,
             nowarn: h.kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
-        };
-        let options = ReplayOptions { filter: filter.clone(), speed: Some(args.speed), ..Default::default() };
-        let label = format!("{} ×{}", args.replay[0].display(), args.speed);
-        // Recordings tick once a second: that is the replay's refresh.
-        let report = if full_screen {
-            // The replay blocks in paced sleeps, so it runs on the runtime's blocking pool and
-            // feeds the publisher; the view runs here. Signals end the process with the
-            // terminal restored (the feed cannot be stopped inside a sleep).
-            let (publisher, refreshes) = Publisher::new(Aggregator::new(src.pageblock_order, src.nowarn, false), Duration::from_secs(1));
-            let signals = ExitSignals::new().context("installing the signal handlers")?;
-            let view = tui_view(&src, &filter, Duration::from_secs(1), Some(label), args.iterations, publisher.reset_requests())?;
-            let feed = tokio::task::spawn_blocking(move || {
-                let mut publisher = publisher;
-                replay(&recording, &options, &mut [&mut publisher])
-            });
-            // The view restores the terminal when it returns (it is dropped).
-            let end = view.run(refreshes, EventStream::new(), Some(signals)).await;
-            if let Ok(ViewEnd::Signal(sig)) = end {
-                std::process::exit(128 + sig);
-            }
-            // Without its watcher the feed stops at its next event or tick.
-            let report = feed.await.context("the replay thread failed")?;
-            end.context("drawing the full-screen view")?;
-            report?
-        } else {
-            let mut view = batch_view(&args, &src, &filter, false, 1.0);
-            view.probe_mode = format!("{} (replay {label})", src.probe_mode);
-            replay(&recording, &options, &mut [&mut view])?
-        };
-        for w in &report.warnings {
-            eprintln!("fragtrace: warning: {w}");
         }
-        return Ok(());
     }
-    let mut session = live::start_session(&args.probe)?;
-    live::harden(false);
-    let kernel = &session.probes().kernel;
-    let src = Source {
-        host: hostname(),
-        kernel: kernel.release.clone(),
-        probe_mode: session.probes().hooks.short(),
-        failure_hooks: Some(session.probes().hooks.clone()),
-        gfp: kernel.gfp.clone(),
-        pageblock_order: kernel.pageblock_order,
-        page_size: kernel.page_size,
-        nowarn: kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
+
+    fn of_session(session: &Session) -> Self {
+        let kernel = &session.probes().kernel;
+        Source {
+            host: hostname(),
+            kernel: kernel.release.clone(),
+            probe_mode: session.probes().hooks.short(),
+            failure_hooks: Some(session.probes().hooks.clone()),
+            gfp: kernel.gfp.clone(),
+            pageblock_order: kernel.pageblock_order,
+            page_size: kernel.page_size,
+            nowarn: kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
+        }
+    }
+}
+
+pub async fn run(args: TopArgs) -> anyhow::Result<()> {
+    if args.iterations == Some(0) {
+        anyhow::bail!("--iterations must be at least 1");
+    }
+    let filter = args.filter.to_filter()?;
+    let full_screen = !args.batch && !args.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if args.replay.is_empty() { run_live(&args, filter, full_screen).await } else { run_replay(&args, filter, full_screen).await }
+}
+
+async fn run_replay(args: &TopArgs, filter: EventFilter, full_screen: bool) -> anyhow::Result<()> {
+    if !SPEED_RANGE.contains(&args.speed) {
+        anyhow::bail!(
+            "--speed must be between {} and {} (e.g. 10 for ten times the recorded speed), got {}",
+            SPEED_RANGE.start(),
+            SPEED_RANGE.end(),
+            args.speed
+        );
+    }
+    let recording = open_all(&args.replay)?;
+    let src = Source::of_recording(recording.header());
+    let options = ReplayOptions { filter: filter.clone(), speed: Some(args.speed), ..Default::default() };
+    let label = format!("{} ×{}", args.replay[0].display(), args.speed);
+    // Recordings tick once a second: that is the replay's refresh.
+    let report = if full_screen {
+        replay_full_screen(recording, options, &src, &filter, label, args.iterations).await?
+    } else {
+        let mut view = batch_view(args, &src, &filter, false, 1.0);
+        view.probe_mode = format!("{} (replay {label})", src.probe_mode);
+        replay(&recording, &options, &mut [&mut view])?
     };
+    for w in &report.warnings {
+        eprintln!("fragtrace: warning: {w}");
+    }
+    Ok(())
+}
+
+/// The replay blocks in paced sleeps, so it runs on the runtime's blocking pool and feeds
+/// the publisher; the view runs here. Signals end the process with the terminal restored
+/// (the feed cannot be stopped inside a sleep).
+async fn replay_full_screen(
+    recording: Recording,
+    options: ReplayOptions,
+    src: &Source,
+    filter: &EventFilter,
+    label: String,
+    iterations: Option<u64>,
+) -> anyhow::Result<ReplayReport> {
+    let (publisher, refreshes) = Publisher::new(Aggregator::new(src.pageblock_order, src.nowarn, false), Duration::from_secs(1));
+    let signals = ExitSignals::new().context("installing the signal handlers")?;
+    let view = tui_view(src, filter, Duration::from_secs(1), Some(label), iterations, publisher.reset_requests())?;
+    let feed = tokio::task::spawn_blocking(move || {
+        let mut publisher = publisher;
+        replay(&recording, &options, &mut [&mut publisher])
+    });
+    // The view restores the terminal when it returns (it is dropped).
+    let end = view.run(refreshes, EventStream::new(), Some(signals)).await;
+    if let Ok(ViewEnd::Signal(sig)) = end {
+        std::process::exit(128 + sig);
+    }
+    // Without its watcher the feed stops at its next event or tick.
+    let report = feed.await.context("the replay thread failed")?;
+    end.context("drawing the full-screen view")?;
+    Ok(report?)
+}
+
+async fn run_live(args: &TopArgs, filter: EventFilter, full_screen: bool) -> anyhow::Result<()> {
+    let mut session = live::start_session(&args.probe).await?;
+    live::harden(false);
+    let src = Source::of_session(&session);
     let view_done = Arc::new(Notify::new());
     let stop = live::stop_signal(None, view_done.clone())?;
     if full_screen {
-        // The session feeds the publisher, which publishes a snapshot once per interval; the
-        // view is a task of its own that draws them and reads keys. Quitting it stops the
-        // session (`view_done`); the end of the session ends the view.
-        let (mut publisher, refreshes) = Publisher::new(Aggregator::new(src.pageblock_order, src.nowarn, true), args.interval);
-        let mut view = tui_view(&src, &filter, args.interval, None, args.iterations, publisher.reset_requests())?;
-        view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
-        let view = tokio::spawn(async move {
-            let end = view.run(refreshes, EventStream::new(), None).await;
-            view_done.notify_one();
-            end
-        });
-        // The session keeps the short tick it had when it also drove the view: the gate and
-        // the drop checks react within 100 ms as before.
-        let run = RunOptions { tick: Duration::from_millis(100), zones_every: Some(args.interval), filter };
-        let result = session.run(&mut [&mut publisher], &run, stop).await;
-        drop(publisher);
-        // The terminal is restored (the view returned) before any error is printed.
-        let end = view.await.context("the full-screen view failed")?;
-        result?;
-        end.context("drawing the full-screen view")?;
-    } else {
-        let mut view = batch_view(&args, &src, &filter, true, args.interval.as_secs_f64());
-        view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
-        let run = RunOptions { tick: args.interval, zones_every: Some(args.interval), filter };
-        session.run(&mut [&mut view], &run, stop).await?;
+        return live_full_screen(&mut session, args, &src, filter, stop, view_done).await;
     }
+    let mut view = batch_view(args, &src, &filter, true, args.interval.as_secs_f64());
+    view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
+    let run = RunOptions { tick: args.interval, zones_every: Some(args.interval), filter };
+    session.run(&mut [&mut view], &run, stop).await?;
+    Ok(())
+}
+
+/// The session feeds the publisher, which publishes a snapshot once per interval; the view
+/// is a task of its own that draws them and reads keys. Quitting it stops the session
+/// (`view_done`); the end of the session ends the view.
+async fn live_full_screen(
+    session: &mut Session,
+    args: &TopArgs,
+    src: &Source,
+    filter: EventFilter,
+    stop: impl Future<Output = ()>,
+    view_done: Arc<Notify>,
+) -> anyhow::Result<()> {
+    let (mut publisher, refreshes) = Publisher::new(Aggregator::new(src.pageblock_order, src.nowarn, true), args.interval);
+    let mut view = tui_view(src, &filter, args.interval, None, args.iterations, publisher.reset_requests())?;
+    view.collected = Some(session.probes().stall_probes.iter().map(|s| s.to_string()).collect());
+    let view = tokio::spawn(async move {
+        let end = view.run(refreshes, EventStream::new(), None).await;
+        view_done.notify_one();
+        end
+    });
+    // The session keeps the short tick it had when it also drove the view: the gate and
+    // the drop checks react within 100 ms as before.
+    let run = RunOptions { tick: Duration::from_millis(100), zones_every: Some(args.interval), filter };
+    let result = session.run(&mut [&mut publisher], &run, stop).await;
+    drop(publisher);
+    // The terminal is restored (the view returned) before any error is printed.
+    let end = view.await.context("the full-screen view failed")?;
+    result?;
+    end.context("drawing the full-screen view")?;
     Ok(())
 }

@@ -70,6 +70,21 @@ struct Reader<'a> {
     at: usize,
 }
 
+/// The type and string sections of a little-endian BTF blob, bounds-checked.
+fn sections(data: &[u8]) -> Result<(&[u8], &[u8]), BtfError> {
+    let le = |at: usize| -> Result<u32, BtfError> {
+        data.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).ok_or(BtfError::Malformed("header cut short"))
+    };
+    if data.len() < 24 || u16::from_le_bytes([data[0], data[1]]) != 0xeb9f {
+        return Err(BtfError::Malformed("no BTF magic (big-endian BTF is not supported)"));
+    }
+    let hdr_len = le(4)? as usize;
+    let (type_off, type_len, str_off, str_len) = (le(8)? as usize, le(12)? as usize, le(16)? as usize, le(20)? as usize);
+    let types = data.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or(BtfError::Malformed("type section out of bounds"))?;
+    let strings = data.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or(BtfError::Malformed("string section out of bounds"))?;
+    Ok((types, strings))
+}
+
 impl Reader<'_> {
     fn u32(&mut self) -> Result<u32, BtfError> {
         let bytes = self.data.get(self.at..self.at + 4).ok_or(BtfError::Malformed("type section cut short"))?;
@@ -83,6 +98,57 @@ impl Reader<'_> {
         self.at += n;
         Ok(())
     }
+
+    /// One type record: its common header, then what its kind adds (kept for structs,
+    /// unions, enums and aliases; skipped for the rest).
+    fn btf_type(&mut self) -> Result<Type, BtfError> {
+        let name = self.u32()?;
+        let info = self.u32()?;
+        let size_or_type = self.u32()?;
+        let vlen = (info & 0xffff) as usize;
+        let kind = (info >> 24) & 0x1f;
+        let kind_flag = info >> 31 == 1;
+        Ok(match kind {
+            KIND_STRUCT | KIND_UNION => Type::Composite { name, members: self.members(vlen, kind_flag)? },
+            KIND_ENUM => Type::Enum { values: self.enum_values(vlen)? },
+            KIND_ENUM64 => Type::Enum { values: self.enum64_values(vlen)? },
+            KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => Type::Alias { target: size_or_type },
+            KIND_INT | KIND_VAR | KIND_DECL_TAG => self.skip(4).map(|()| Type::Other)?,
+            KIND_ARRAY => self.skip(12).map(|()| Type::Other)?,
+            KIND_FUNC_PROTO => self.skip(8 * vlen).map(|()| Type::Other)?,
+            KIND_DATASEC => self.skip(12 * vlen).map(|()| Type::Other)?,
+            KIND_PTR | KIND_FWD | KIND_FUNC | KIND_FLOAT => Type::Other,
+            _ => return Err(BtfError::Malformed("unknown type kind")),
+        })
+    }
+
+    fn members(&mut self, vlen: usize, kind_flag: bool) -> Result<Vec<Member>, BtfError> {
+        let mut members = Vec::with_capacity(vlen);
+        for _ in 0..vlen {
+            let (m_name, m_type, m_off) = (self.u32()?, self.u32()?, self.u32()?);
+            let bit_offset = if kind_flag { m_off & 0xff_ffff } else { m_off };
+            members.push(Member { name: m_name, type_id: m_type, bit_offset });
+        }
+        Ok(members)
+    }
+
+    fn enum_values(&mut self, vlen: usize) -> Result<Vec<(u32, i64)>, BtfError> {
+        let mut values = Vec::with_capacity(vlen);
+        for _ in 0..vlen {
+            let (v_name, v) = (self.u32()?, self.u32()?);
+            values.push((v_name, i64::from(v as i32)));
+        }
+        Ok(values)
+    }
+
+    fn enum64_values(&mut self, vlen: usize) -> Result<Vec<(u32, i64)>, BtfError> {
+        let mut values = Vec::with_capacity(vlen);
+        for _ in 0..vlen {
+            let (v_name, lo, hi) = (self.u32()?, self.u32()?, self.u32()?);
+            values.push((v_name, (u64::from(hi) << 32 | u64::from(lo)) as i64));
+        }
+        Ok(values)
+    }
 }
 
 impl Btf {
@@ -92,86 +158,30 @@ impl Btf {
     }
 
     pub fn parse(data: &[u8]) -> Result<Self, BtfError> {
-        let le = |at: usize| -> Result<u32, BtfError> {
-            data.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).ok_or(BtfError::Malformed("header cut short"))
-        };
-        if data.len() < 24 || u16::from_le_bytes([data[0], data[1]]) != 0xeb9f {
-            return Err(BtfError::Malformed("no BTF magic (big-endian BTF is not supported)"));
-        }
-        let hdr_len = le(4)? as usize;
-        let (type_off, type_len, str_off, str_len) = (le(8)? as usize, le(12)? as usize, le(16)? as usize, le(20)? as usize);
-        let types_bytes = data.get(hdr_len + type_off..hdr_len + type_off + type_len).ok_or(BtfError::Malformed("type section out of bounds"))?;
-        let strings = data.get(hdr_len + str_off..hdr_len + str_off + str_len).ok_or(BtfError::Malformed("string section out of bounds"))?.to_vec();
+        let (types_bytes, strings) = sections(data)?;
         let mut r = Reader { data: types_bytes, at: 0 };
         // Type id 0 is `void`.
         let mut types = vec![Type::Other];
         while r.at < types_bytes.len() {
-            let name = r.u32()?;
-            let info = r.u32()?;
-            let size_or_type = r.u32()?;
-            let vlen = (info & 0xffff) as usize;
-            let kind = (info >> 24) & 0x1f;
-            let kind_flag = info >> 31 == 1;
-            let ty = match kind {
-                KIND_STRUCT | KIND_UNION => {
-                    let mut members = Vec::with_capacity(vlen);
-                    for _ in 0..vlen {
-                        let (m_name, m_type, m_off) = (r.u32()?, r.u32()?, r.u32()?);
-                        let bit_offset = if kind_flag { m_off & 0xff_ffff } else { m_off };
-                        members.push(Member { name: m_name, type_id: m_type, bit_offset });
-                    }
-                    Type::Composite { name, members }
-                }
-                KIND_ENUM => {
-                    let mut values = Vec::with_capacity(vlen);
-                    for _ in 0..vlen {
-                        let (v_name, v) = (r.u32()?, r.u32()?);
-                        values.push((v_name, i64::from(v as i32)));
-                    }
-                    Type::Enum { values }
-                }
-                KIND_ENUM64 => {
-                    let mut values = Vec::with_capacity(vlen);
-                    for _ in 0..vlen {
-                        let (v_name, lo, hi) = (r.u32()?, r.u32()?, r.u32()?);
-                        values.push((v_name, (u64::from(hi) << 32 | u64::from(lo)) as i64));
-                    }
-                    Type::Enum { values }
-                }
-                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => Type::Alias { target: size_or_type },
-                KIND_INT | KIND_VAR | KIND_DECL_TAG => {
-                    r.skip(4)?;
-                    Type::Other
-                }
-                KIND_ARRAY => {
-                    r.skip(12)?;
-                    Type::Other
-                }
-                KIND_FUNC_PROTO => {
-                    r.skip(8 * vlen)?;
-                    Type::Other
-                }
-                KIND_DATASEC => {
-                    r.skip(12 * vlen)?;
-                    Type::Other
-                }
-                KIND_PTR | KIND_FWD | KIND_FUNC | KIND_FLOAT => Type::Other,
-                _ => return Err(BtfError::Malformed("unknown type kind")),
-            };
-            types.push(ty);
+            types.push(r.btf_type()?);
         }
-        let mut btf = Self { types, strings, composites: HashMap::new() };
+        let mut btf = Self { types, strings: strings.to_vec(), composites: HashMap::new() };
+        btf.composites = btf.index_composites();
+        Ok(btf)
+    }
+
+    /// Named structs and unions with members, by name (the first of each name).
+    fn index_composites(&self) -> HashMap<String, u32> {
         let mut composites = HashMap::new();
-        for (id, ty) in btf.types.iter().enumerate() {
+        for (id, ty) in self.types.iter().enumerate() {
             if let Type::Composite { name, members } = ty
                 && *name != 0
                 && !members.is_empty()
             {
-                composites.entry(btf.string(*name).to_string()).or_insert(id as u32);
+                composites.entry(self.string(*name).to_string()).or_insert(id as u32);
             }
         }
-        btf.composites = composites;
-        Ok(btf)
+        composites
     }
 
     fn string(&self, offset: u32) -> &str {

@@ -1,11 +1,18 @@
 //! Reading the running kernel's log from `/dev/kmsg`: one record per read, the whole buffer
-//! then stop, or (`--follow`) waiting for new records.
+//! then stop ([`Kmsg`]), or (`--follow`) waiting for new records on the tokio runtime
+//! ([`KmsgFollower`]).
 
 use std::{
     fs::{File, OpenOptions},
     io::{ErrorKind, Read},
-    os::unix::fs::OpenOptionsExt,
+    os::{
+        fd::{AsRawFd, RawFd},
+        unix::fs::OpenOptionsExt,
+    },
+    time::Duration,
 };
+
+use tokio::io::{Interest, unix::AsyncFd};
 
 use thiserror::Error;
 
@@ -26,37 +33,21 @@ pub struct Kmsg {
 const RECORD_MAX: usize = 16 * 1024;
 
 impl Kmsg {
-    /// Opens `/dev/kmsg` at its oldest record. `follow`: reads block for new records;
-    /// otherwise reading stops at the end of the buffer.
-    pub fn open(follow: bool) -> Result<Self, KmsgError> {
-        let mut options = OpenOptions::new();
-        options.read(true);
-        if !follow {
-            options.custom_flags(libc::O_NONBLOCK);
-        }
-        let file = options.open("/dev/kmsg").map_err(|e| match e.kind() {
+    /// Opens `/dev/kmsg` at its oldest record. Reads never block: reading stops at the end
+    /// of the buffer ([`KmsgFollower`] waits for new records).
+    pub fn open() -> Result<Self, KmsgError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open("/dev/kmsg").map_err(|e| match e.kind() {
             ErrorKind::PermissionDenied => KmsgError::Permission,
             _ => KmsgError::Io(e),
         })?;
         Ok(Self { file, buf: vec![0; RECORD_MAX] })
     }
 
-    /// Waits up to `timeout` for a record to be readable; false on timeout.
-    pub fn wait(&self, timeout: std::time::Duration) -> Result<bool, KmsgError> {
-        use std::os::fd::AsRawFd;
-        let mut pfd = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd for our own descriptor.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            return if e.kind() == ErrorKind::Interrupted { Ok(false) } else { Err(e.into()) };
-        }
-        Ok(rc > 0)
-    }
-
     /// The next record's text (`prio,seq,usec,flags;message` plus ` KEY=value` lines), or
-    /// `None` at the end of the buffer when not following.
+    /// `None` at the end of the buffer.
     pub fn next_record(&mut self) -> Result<Option<String>, KmsgError> {
         loop {
             match self.file.read(&mut self.buf) {
@@ -69,5 +60,43 @@ impl Kmsg {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+impl AsRawFd for Kmsg {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
+/// `/dev/kmsg` followed on the tokio runtime: waits for new records without a thread or a
+/// blocking read, so the caller can wait for signals in the same `select!`.
+pub struct KmsgFollower {
+    kmsg: AsyncFd<Kmsg>,
+}
+
+impl KmsgFollower {
+    /// Opens `/dev/kmsg` at its oldest record (the whole buffer is read first). Needs a
+    /// tokio runtime with I/O enabled.
+    pub fn open() -> Result<Self, KmsgError> {
+        // SAFETY: the AsyncFd owns the Kmsg, whose File keeps the descriptor open (and the
+        // same) until the AsyncFd is dropped.
+        let kmsg = unsafe { AsyncFd::register_with_interest(Kmsg::open()?, Interest::READABLE) }.map_err(std::io::Error::from)?;
+        Ok(Self { kmsg })
+    }
+
+    /// The next record, or `None` when `quiet` passed without one (or the log was readable
+    /// and then had nothing to read: another reader, a race). Cancel-safe: a record is only
+    /// taken from the kernel once it is returned.
+    pub async fn next_record(&mut self, quiet: Duration) -> Result<Option<String>, KmsgError> {
+        let Ok(ready) = tokio::time::timeout(quiet, self.kmsg.readable_mut()).await else {
+            return Ok(None);
+        };
+        let mut guard = ready?;
+        let record = guard.get_inner_mut().next_record()?;
+        if record.is_none() {
+            guard.clear_ready();
+        }
+        Ok(record)
     }
 }

@@ -64,10 +64,24 @@ fn bar_table<'a>(out: &mut String, title: &str, rows: impl Iterator<Item = (Stri
     }
 }
 
+/// The whole report: header, failures (by group, then broken down), extfrag, stalls, OOM
+/// kills and the zones' free lists.
 pub fn render(input: &RenderInput<'_>) -> String {
+    let mut out = String::new();
+    header(&mut out, input);
+    failure_groups(&mut out, input);
+    failure_breakdowns(&mut out, input);
+    extfrag(&mut out, input);
+    stalls(&mut out, input.snapshot);
+    oom_kills(&mut out, input);
+    zones(&mut out, input.snapshot);
+    out
+}
+
+/// The header line, and what watched failures, how, and with what delay.
+fn header(out: &mut String, input: &RenderInput<'_>) {
     let s = input.snapshot;
     let h = &input.header;
-    let mut out = String::new();
     let rate = h.allocs_per_s.map(|r| format!(" — {r:.0} allocs/s")).unwrap_or_default();
     let _ = writeln!(
         out,
@@ -92,7 +106,11 @@ pub fn render(input: &RenderInput<'_>) -> String {
     if h.allocs_per_s.is_some() {
         let _ = writeln!(out, "delivery lag p50 {}µs p99 {}µs max {}µs", s.lag.p50_us, s.lag.p99_us, s.lag.max_us);
     }
+}
 
+/// Failures by (comm, order, mask), with each group's top stack.
+fn failure_groups(out: &mut String, input: &RenderInput<'_>) {
+    let s = input.snapshot;
     let _ = writeln!(out, "\nFAILURES  {:<16} {:>5} {:>8}  {:<44} TOP STACK", "COMM", "ORDER", "COUNT", "GFP");
     if s.groups.is_empty() {
         let _ = writeln!(out, "          (no allocation failures)");
@@ -105,7 +123,11 @@ pub fn render(input: &RenderInput<'_>) -> String {
             g.comm, g.order, g.count, input.gfp.decode_joined(g.gfp_mask), stack
         );
     }
+}
 
+/// Failures by order, GFP mask, process, pod and cgroup, as bar tables.
+fn failure_breakdowns(out: &mut String, input: &RenderInput<'_>) {
+    let s = input.snapshot;
     let max_order = s.by_order.iter().copied().max().unwrap_or(0);
     let _ = writeln!(out, "\nFAILURES BY ORDER");
     for order in 0..ORDERS {
@@ -118,22 +140,26 @@ pub fn render(input: &RenderInput<'_>) -> String {
         let _ = writeln!(out, "  (none)");
     }
     bar_table(
-        &mut out,
+        out,
         "FAILURES BY GFP MASK",
         s.by_gfp.iter().map(|(mask, n)| (format!("{mask:#x} {}", input.gfp.decode_joined(*mask)), *n)),
         input.max_rows,
     );
-    bar_table(&mut out, "FAILURES BY PROCESS", s.by_comm.iter().map(|(c, n)| (c.clone(), *n)), input.max_rows);
+    bar_table(out, "FAILURES BY PROCESS", s.by_comm.iter().map(|(c, n)| (c.clone(), *n)), input.max_rows);
     if !s.by_pod.is_empty() {
-        bar_table(&mut out, "FAILURES BY POD", s.by_pod.iter().map(|p| (p.pod.clone(), p.count)), input.max_rows);
+        bar_table(out, "FAILURES BY POD", s.by_pod.iter().map(|p| (p.pod.clone(), p.count)), input.max_rows);
     }
     bar_table(
-        &mut out,
+        out,
         "FAILURES BY CGROUP",
         s.by_cgroup.iter().map(|c| (c.path.clone().unwrap_or_else(|| format!("cgroup id {}", c.cgroup_id)), c.count)),
         input.max_rows,
     );
+}
 
+/// Extfrag totals and the migratetype pairs that fell back.
+fn extfrag(out: &mut String, input: &RenderInput<'_>) {
+    let s = input.snapshot;
     let _ = writeln!(
         out,
         "\nEXTFRAG   total {} fragmenting {} severe(≤3) {}",
@@ -152,35 +178,48 @@ pub fn render(input: &RenderInput<'_>) -> String {
             bar(g.count, max_extfrag),
         );
     }
+}
 
-    if !s.stalls.is_empty() {
-        let _ = writeln!(out, "\nSTALLS    {:<15} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10}", "KIND", "ORDER", "COUNT", "p50 µs", "p90 µs", "p99 µs", "max µs", "total ms");
-        for st in &s.stalls {
-            let kind = serde_json::to_value(st.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "          {kind:<15} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10.1}",
-                st.order, st.count, st.p50_us, st.p90_us, st.p99_us, st.max_us, st.total_us as f64 / 1000.0
-            );
-        }
-        let top: Vec<String> = s.stalls_by_comm.iter().take(5).map(|(c, us)| format!("{c} {:.1} ms", *us as f64 / 1000.0)).collect();
-        let _ = writeln!(out, "          stalled most: {}", top.join(", "));
+/// Stall latencies per kind and order, and who stalled most (nothing without stalls).
+fn stalls(out: &mut String, s: &Snapshot) {
+    if s.stalls.is_empty() {
+        return;
     }
-    if s.oom_total > 0 {
-        let _ = writeln!(out, "\nOOM KILLS {}", s.oom_total);
-        for o in s.ooms.iter().rev().take(input.max_rows) {
-            let _ = writeln!(out, "          {} (pid {}) killed, {} MiB anon, chosen by {}", o.victim_comm, o.victim_pid, o.anon_rss_kb / 1024, o.killer);
-        }
+    let _ = writeln!(out, "\nSTALLS    {:<15} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10}", "KIND", "ORDER", "COUNT", "p50 µs", "p90 µs", "p99 µs", "max µs", "total ms");
+    for st in &s.stalls {
+        let kind = serde_json::to_value(st.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "          {kind:<15} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10.1}",
+            st.order, st.count, st.p50_us, st.p90_us, st.p99_us, st.max_us, st.total_us as f64 / 1000.0
+        );
     }
+    let top: Vec<String> = s.stalls_by_comm.iter().take(5).map(|(c, us)| format!("{c} {:.1} ms", *us as f64 / 1000.0)).collect();
+    let _ = writeln!(out, "          stalled most: {}", top.join(", "));
+}
 
-    if !s.zones.is_empty() {
-        let _ = writeln!(out, "\nZONES     free blocks per order 0..10 (/proc/buddyinfo)");
-        for z in &s.zones {
-            let blocks: Vec<String> = z.free_blocks.iter().map(|n| format!("{n:>6}")).collect();
-            let _ = writeln!(out, "  node {} {:<8}{}", z.node, z.zone, blocks.join(""));
-        }
+/// The newest OOM kills (nothing without any).
+fn oom_kills(out: &mut String, input: &RenderInput<'_>) {
+    let s = input.snapshot;
+    if s.oom_total == 0 {
+        return;
     }
-    out
+    let _ = writeln!(out, "\nOOM KILLS {}", s.oom_total);
+    for o in s.ooms.iter().rev().take(input.max_rows) {
+        let _ = writeln!(out, "          {} (pid {}) killed, {} MiB anon, chosen by {}", o.victim_comm, o.victim_pid, o.anon_rss_kb / 1024, o.killer);
+    }
+}
+
+/// Free blocks per order of every zone (nothing before the first zone snapshot).
+fn zones(out: &mut String, s: &Snapshot) {
+    if s.zones.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nZONES     free blocks per order 0..10 (/proc/buddyinfo)");
+    for z in &s.zones {
+        let blocks: Vec<String> = z.free_blocks.iter().map(|n| format!("{n:>6}")).collect();
+        let _ = writeln!(out, "  node {} {:<8}{}", z.node, z.zone, blocks.join(""));
+    }
 }
 
 #[cfg(test)]

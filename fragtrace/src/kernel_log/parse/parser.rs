@@ -291,11 +291,7 @@ impl Building {
     /// One trimmed body line. `Close` means the line belongs elsewhere (the caller closes the
     /// report and looks at the line again).
     fn feed(&mut self, t: &str) -> Step {
-        self.total_lines += 1;
-        if !is_task_table_row(t) {
-            self.body_lines += 1;
-        }
-        if self.body_lines > BODY_BUDGET || self.total_lines > HARD_BUDGET {
+        if self.over_budget(t) {
             return Step::Close;
         }
         if t.is_empty() {
@@ -308,13 +304,7 @@ impl Building {
         let since = self.since_header;
         self.since_header += 1;
         if self.killing {
-            return match body::oom_line(t) {
-                Some(line) => {
-                    self.apply_oom(line);
-                    Step::Continue
-                }
-                None => Step::Close,
-            };
+            return self.killing_line(t);
         }
         if since < CONTINUATION_WINDOW && header::is_continuation(t) {
             header::apply_fields(&mut self.report, t);
@@ -327,12 +317,40 @@ impl Building {
             self.report.hardware.get_or_insert_with(|| clip(hw.trim(), MAX_HEADER_KEY));
             return Step::Continue;
         }
+        if let Some(step) = self.call_trace(t) {
+            return step;
+        }
+        self.memory_line(t)
+    }
+
+    /// Counts the line; whether the report has now taken more lines than any real dump.
+    fn over_budget(&mut self, t: &str) -> bool {
+        self.total_lines += 1;
+        if !is_task_table_row(t) {
+            self.body_lines += 1;
+        }
+        self.body_lines > BODY_BUDGET || self.total_lines > HARD_BUDGET
+    }
+
+    /// After the OOM killer's `Killed process` line only its own lines belong here.
+    fn killing_line(&mut self, t: &str) -> Step {
+        match body::oom_line(t) {
+            Some(line) => {
+                self.apply_oom(line);
+                Step::Continue
+            }
+            None => Step::Close,
+        }
+    }
+
+    /// `Call Trace:` and its frames; `None` when the line is not part of the trace.
+    fn call_trace(&mut self, t: &str) -> Option<Step> {
         if t.starts_with("Call Trace:") || t.starts_with("Call trace:") || t.starts_with("Backtrace:") {
             if self.trace != Trace::NotYet {
-                return Step::Close; // a second dump_stack (e.g. nf_conntrack's kmem_cache_create)
+                return Some(Step::Close); // a second dump_stack (e.g. nf_conntrack's kmem_cache_create)
             }
             self.trace = Trace::In;
-            return Step::Continue;
+            return Some(Step::Continue);
         }
         if self.trace == Trace::In {
             match body::trace_line(t) {
@@ -340,12 +358,18 @@ impl Building {
                     if self.report.frames.len() < MAX_FRAMES {
                         self.report.frames.push(frame);
                     }
-                    return Step::Continue;
+                    return Some(Step::Continue);
                 }
-                TraceLine::Marker => return Step::Continue,
+                TraceLine::Marker => return Some(Step::Continue),
                 TraceLine::NotFrame => self.trace = Trace::Done,
             }
         }
+        None
+    }
+
+    /// The memory state (`Mem-Info:`, zone and buddy lines) and OOM lines; anything else
+    /// is noise inside the report.
+    fn memory_line(&mut self, t: &str) -> Step {
         if t.starts_with("Mem-Info:") {
             if self.saw_mem_info {
                 return Step::Close;
