@@ -21,6 +21,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::{
+    census::{PageblockCensus, ZoneCensus},
     definitions::Definitions,
     event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
     host::{buddyinfo::ZoneFree, clock::monotonic_ns, zones::ZoneSnapshot},
@@ -222,6 +223,9 @@ pub struct Snapshot {
     /// The latest zone snapshot: CLOCK_MONOTONIC time and free blocks per zone.
     pub zones_ts_ns: Option<u64>,
     pub zones: Vec<ZoneFree>,
+    /// Pageblocks per migratetype and zone, first and latest (`/proc/pagetypeinfo`; empty
+    /// when it was unreadable).
+    pub pageblocks: Vec<ZoneCensus>,
     /// `None` for recordings made before the gate existed.
     pub alloc_probe: Option<AllocProbeSummary>,
 }
@@ -253,6 +257,7 @@ pub struct Aggregator {
     cgroup_paths: HashMap<u64, Option<String>>,
     pod_labels: HashMap<u64, String>,
     zones: Option<(u64, Vec<ZoneFree>)>,
+    census: PageblockCensus,
     stall_hists: HashMap<(StallKind, i32), (Histogram<u64>, u64)>,
     stall_comm: HashMap<String, u64>,
     ooms: Vec<OomSummary>,
@@ -289,6 +294,7 @@ impl Aggregator {
             cgroup_paths: HashMap::default(),
             pod_labels: HashMap::default(),
             zones: None,
+            census: PageblockCensus::default(),
             stall_hists: HashMap::default(),
             stall_comm: HashMap::default(),
             ooms: Vec::new(),
@@ -508,18 +514,21 @@ impl Aggregator {
             oom_total: self.oom_total,
             zones_ts_ns: self.zones.as_ref().map(|z| z.0),
             zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
+            pageblocks: self.census.zones.clone(),
             alloc_probe: self.alloc_probe_summary(),
         }
     }
 
-    /// Forget everything counted so far. Definitions (cgroup paths), the zone state and the
-    /// kernel counters are facts, not counts, and are kept.
+    /// Forget everything counted so far. Definitions (cgroup paths), the zone state (with the
+    /// pageblock census: "since start" stays the session's start) and the kernel counters
+    /// are facts, not counts, and are kept.
     pub fn reset(&mut self) {
         let mut fresh = Self::new(self.pageblock_order, self.nowarn_bit, self.live);
         fresh.counters = self.counters;
         fresh.cgroup_paths = std::mem::take(&mut self.cgroup_paths);
         fresh.pod_labels = std::mem::take(&mut self.pod_labels);
         fresh.zones = self.zones.take();
+        fresh.census = std::mem::take(&mut self.census);
         fresh.alloc_probe = self.alloc_probe;
         fresh.alloc_probe_first_ns = self.alloc_probe_first_ns;
         fresh.newest_ns = self.newest_ns;
@@ -552,6 +561,7 @@ impl Sink for Aggregator {
 
     fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
         self.zones = Some((snapshot.ts_ns, snapshot.zones()));
+        self.census.observe_text(snapshot.ts_ns, snapshot.pagetypeinfo.as_deref());
         Ok(())
     }
 
@@ -630,6 +640,7 @@ impl Snapshot {
             counters: self.counters,
             zones_ts_ns: self.zones_ts_ns,
             zones: self.zones.clone(),
+            pageblocks: self.pageblocks.clone(),
             alloc_probe: self.alloc_probe,
             ..Snapshot::default()
         }

@@ -7,7 +7,8 @@ use crate::{
     aggregate::ORDERS,
     event::{Failure, migratetype_name},
     gfp::GfpTable,
-    host::buddyinfo::ZoneFree,
+    event::FailureHook,
+    host::{buddyinfo::ZoneFree, memcg::MemcgState},
     identity::starting_task,
 };
 
@@ -40,6 +41,8 @@ pub struct IncidentFacts<'a> {
     pub page_size: u64,
     pub sysctls: &'a [(String, String)],
     pub window: &'a WindowStats,
+    /// The failing cgroup and its ancestors as read when the failure arrived, nearest first.
+    pub memcg: &'a [MemcgState],
 }
 
 /// Why the allocation most likely failed, from the zone state at its order.
@@ -65,6 +68,16 @@ pub fn verdict(zones: &[ZoneFree], order: u32, accounted: bool) -> Verdict {
 
 fn kib(order: u32, page_size: u64) -> u64 {
     (page_size << order) / 1024
+}
+
+/// For a memcg verdict (or a failure the memcg charge hook saw): the cgroup's limit, usage
+/// and failure counters at the failure.
+fn memcg_section(out: &mut String, f: &IncidentFacts<'_>, accounted: bool) {
+    let memcg = f.trigger.hook == FailureHook::MemcgCharge || verdict(f.zones, f.trigger.order, accounted) == Verdict::CgroupLimit;
+    if memcg {
+        out.push('\n');
+        super::memcg::render_section(out, f.cgroup_path, f.memcg);
+    }
 }
 
 pub fn render(f: &IncidentFacts<'_>) -> String {
@@ -137,6 +150,7 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
             idx.fragmentation.map_or("– (a block exists)".to_string(), |v| format!("{v:.3}")),
         );
     }
+    memcg_section(&mut out, f, accounted);
     let w = f.window;
     let _ = writeln!(out, "\n## Around it ({} s before, {} s after)\n", w.before_s, w.after_s);
     let orders: Vec<String> = (0..ORDERS).filter(|&o| w.by_order[o] > 0).map(|o| format!("order {o}: {}", w.by_order[o])).collect();
@@ -183,7 +197,7 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "\n## In this bundle\n\n- `trace.ftr`: the events around the failure (`fragtrace report trace.ftr`, `fragtrace top --replay trace.ftr`)\n- `failures.jsonl`: the failing events with stacks, ancestry and identity\n- `snapshots/`: buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat, sysctls, kernel release and cmdline at the moment of the failure"
+        "\n## In this bundle\n\n- `trace.ftr`: the events around the failure (`fragtrace report trace.ftr`, `fragtrace top --replay trace.ftr`)\n- `failures.jsonl`: the failing events with stacks, ancestry and identity\n- `memcg.json`: the failing memory cgroup's and its ancestors' limit, usage and failure counters when the failure arrived\n- `snapshots/`: buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat, sysctls, kernel release and cmdline at the moment of the failure"
     );
     out
 }
@@ -237,6 +251,7 @@ mod tests {
             page_size: 4096,
             sysctls: &[("vm.min_free_kbytes".into(), "67584".into())],
             window: &window,
+            memcg: &[],
         });
         for needle in [
             "runc:[1:CHILD]",

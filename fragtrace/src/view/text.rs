@@ -180,6 +180,7 @@ pub fn render(input: &RenderInput<'_>) -> String {
             let _ = writeln!(out, "  node {} {:<8}{}", z.node, z.zone, blocks.join(""));
         }
     }
+    super::census::render(&mut out, &s.pageblocks);
     out
 }
 
