@@ -1,13 +1,13 @@
 //! SUMMARY.md: what failed, who, where in the kernel, what the zones looked like at the
-//! failing order, and what to do next. A pure function of the incident's facts.
+//! failing order, the memory cgroup's limit and usage for a memcg verdict, and what to do
+//! next. A pure function of the incident's facts.
 
 use std::fmt::Write;
 
 use crate::{
     aggregate::ORDERS,
-    event::{Failure, migratetype_name},
+    event::{Failure, FailureHook, migratetype_name},
     gfp::GfpTable,
-    event::FailureHook,
     host::{buddyinfo::ZoneFree, memcg::MemcgState},
     identity::starting_task,
 };
@@ -267,5 +267,55 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_memcg_verdict_gives_the_cgroups_limit_usage_and_failcnt() {
+        use crate::host::memcg::{MemcgState, MemcgVersion};
+        let gfp = GfpTable { names: vec![GfpName { value: 0x400cc0, name: "GFP_KERNEL_ACCOUNT".into() }] };
+        let trigger = Failure {
+            task: Task { ts_ns: 1, cpu: 0, pid: 7, tgid: 7, cgroup_id: 7, comm: "exe".into() },
+            order: 6,
+            gfp_mask: 0x400cc0,
+            migratetype: 0,
+            stack_id: None,
+            ancestry: vec![],
+            captured_cgroup: None,
+            hook: Default::default(),
+        };
+        let memcg = [MemcgState {
+            path: "/pod/c1".into(),
+            version: MemcgVersion::V1,
+            limit_bytes: Some(2 << 20),
+            usage_bytes: Some(2027520),
+            max_usage_bytes: Some(2 << 20),
+            failcnt: Some(37),
+            kmem_usage_bytes: None,
+            kmem_failcnt: None,
+            events: Default::default(),
+        }];
+        let window = WindowStats::default();
+        let (usable, fragmented) = ([zone(&[0, 0, 0, 0, 0, 0, 5])], [zone(&[5000, 100])]);
+        let mut facts = IncidentFacts {
+            host: "h",
+            kernel: "6.18",
+            when: "t",
+            trigger: &trigger,
+            gfp: &gfp,
+            stack: None,
+            cgroup_path: Some("/pod/c1"),
+            identity: vec![],
+            zones: &usable,
+            page_size: 4096,
+            sysctls: &[],
+            window: &window,
+            memcg: &memcg,
+        };
+        let line = "- `/pod/c1`: limit **2.0 MiB** (2097152 bytes), usage **1.9 MiB** (97% of the limit), max usage 2.0 MiB, failcnt **37**";
+        let text = render(&facts);
+        assert!(text.contains("## Memory cgroup at the failure") && text.contains(line), "{text}");
+        facts.zones = &fragmented;
+        let text = render(&facts);
+        assert!(!text.contains("## Memory cgroup"), "a fragmentation verdict: {text}");
     }
 }
