@@ -94,7 +94,7 @@ mod tests {
         w.observe(0, &table(200, 7700, 100));
         w.observe(10_000_000_000, &table(204, 7694, 102));
         let text = w.render();
-        assert!(text.contains("node 0 Normal: 306 of 8002 pageblocks (3.8%) are unmovable or reclaimable"), "{text}");
+        assert!(text.contains("node 0 Normal: 306 of 8000 pageblocks (3.8%) are unmovable or reclaimable"), "{text}");
         assert!(text.contains("! node 0 Normal: 6 more unmovable/reclaimable pageblocks within 10 s"), "{text}");
         assert!(text.contains("+6 unmovable+reclaimable over 10 s, +2160.0/h"), "{text}");
         let (zones, error) = w.to_json();

@@ -278,8 +278,8 @@ fn with_census(window_ns: u64) -> (Snapshot, Rates) {
         )
     };
     let mut census = crate::census::PageblockCensus::default();
-    census.observe_text(NOW - window_ns, Some(&table(207, 317)));
-    census.observe_text(NOW, Some(&table(217, 322)));
+    census.observe_text(NOW, Some(&table(207, 317)));
+    census.observe_text(NOW + window_ns, Some(&table(217, 322)));
     s.pageblocks = census.zones;
     (s, r)
 }
@@ -292,8 +292,8 @@ fn the_zones_pane_shows_the_pageblock_census_and_its_growth() {
     panes::zones::render(&sc, buf.area, &mut buf);
     let t = text(&buf);
     check("pane-zones-census", &t);
-    assert!(t.contains("n0 Normal       217    322     +15     +7.5/h"), "{t}");
-    assert!(t.contains("n0 DMA            1      0      +0         -"), "{t}");
+    assert!(t.contains("n0 Normal       217    322     +15    +7.5/h"), "{t}");
+    assert!(t.contains("n0 DMA            1      0      +0    +0.0/h"), "{t}");
     assert!(!t.contains("n0 DMA32      0"), "only movable blocks: no census row\n{t}");
     let wide = full("census", &sc, 160, 48);
     assert!(wide.contains("PAGEBLOCKS") && wide.contains("+7.5/h"), "{wide}");

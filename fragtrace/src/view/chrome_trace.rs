@@ -476,7 +476,7 @@ mod tests {
         let counters = with_ph(&trace, "C");
         let names: Vec<&str> = counters.iter().filter_map(|c| c["name"].as_str()).collect();
         assert_eq!(names, ["pageblocks node 0 DMA", "pageblocks node 0 DMA32", "pageblocks node 0 Normal"]);
-        assert_eq!(counters[2]["args"], json!({"Unmovable": 207, "Movable": 7476, "Reclaimable": 317, "HighAtomic": 0, "Isolate": 0}));
+        assert_eq!(counters[2]["args"], json!({"Unmovable": 205, "Movable": 7478, "Reclaimable": 317, "HighAtomic": 0, "Isolate": 0}));
     }
 
     #[test]
