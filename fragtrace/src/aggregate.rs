@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::{
+    census::{PageblockCensus, ZoneCensus},
     definitions::Definitions,
     event::{Counters, Event, Extfrag, Failure, FailureHook, Stall, StallKind},
     host::{buddyinfo::ZoneFree, clock::monotonic_ns, zones::ZoneSnapshot},
@@ -223,6 +224,9 @@ pub struct Snapshot {
     /// The latest zone snapshot: CLOCK_MONOTONIC time and free blocks per zone.
     pub zones_ts_ns: Option<u64>,
     pub zones: Vec<ZoneFree>,
+    /// Pageblocks per migratetype and zone, first and latest (`/proc/pagetypeinfo`; empty
+    /// when it was unreadable).
+    pub pageblocks: Vec<ZoneCensus>,
     /// `None` for recordings made before the gate existed.
     pub alloc_probe: Option<AllocProbeSummary>,
 }
@@ -274,6 +278,7 @@ pub struct Aggregator {
     /// The stream's cgroup paths and workloads (see [`Sink::use_definitions`]).
     definitions: Definitions,
     zones: Option<(u64, Vec<ZoneFree>)>,
+    census: PageblockCensus,
     stall_hists: HashMap<(StallKind, i32), (Histogram<u64>, u64)>,
     stall_comm: HashMap<String, u64>,
     ooms: Vec<OomSummary>,
@@ -309,6 +314,7 @@ impl Aggregator {
             by_cgroup: HashMap::default(),
             definitions: Definitions::new(),
             zones: None,
+            census: PageblockCensus::default(),
             stall_hists: HashMap::default(),
             stall_comm: HashMap::default(),
             ooms: Vec::new(),
@@ -546,17 +552,20 @@ impl Aggregator {
             oom_total: self.oom_total,
             zones_ts_ns: self.zones.as_ref().map(|z| z.0),
             zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
+            pageblocks: self.census.zones.clone(),
             alloc_probe: self.alloc_probe_summary(),
         }
     }
 
-    /// Forget everything counted so far. Definitions (cgroup paths), the zone state and the
-    /// kernel counters are facts, not counts, and are kept.
+    /// Forget everything counted so far. Definitions (cgroup paths), the zone state (with the
+    /// pageblock census: "since start" stays the session's start) and the kernel counters
+    /// are facts, not counts, and are kept.
     pub fn reset(&mut self) {
         let mut fresh = Self::new(self.pageblock_order, self.nowarn_bit, self.live);
         fresh.counters = self.counters;
         fresh.definitions = self.definitions.clone();
         fresh.zones = self.zones.take();
+        fresh.census = std::mem::take(&mut self.census);
         fresh.alloc_probe = self.alloc_probe;
         fresh.alloc_probe_first_ns = self.alloc_probe_first_ns;
         fresh.newest_ns = self.newest_ns;
@@ -571,6 +580,7 @@ impl Sink for Aggregator {
 
     fn zones(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
         self.zones = Some((snapshot.ts_ns, snapshot.zones()));
+        self.census.observe_text(snapshot.ts_ns, snapshot.pagetypeinfo.as_deref());
         Ok(())
     }
 
@@ -639,6 +649,7 @@ impl Snapshot {
             counters: self.counters,
             zones_ts_ns: self.zones_ts_ns,
             zones: self.zones.clone(),
+            pageblocks: self.pageblocks.clone(),
             alloc_probe: self.alloc_probe,
             ..Snapshot::default()
         }

@@ -122,6 +122,7 @@ pub struct Metrics {
     free_blocks: Family<ZoneOrderLabels, Gauge>,
     unusable: Family<ZoneOrderLabels, Gauge<f64, AtomicU64>>,
     fragmentation: Family<ZoneOrderLabels, Gauge<f64, AtomicU64>>,
+    pageblocks: pageblocks::PageblockGauges,
     stalls: Family<StallLabels, Histogram>,
     ooms: Counter,
     dropped: Counter,
@@ -167,6 +168,7 @@ impl Metrics {
             "Fragmentation index for allocations of this order, 0-1 (near 1: a failure would be from fragmentation, near 0: from lack of memory); -1 when a free block of the order exists",
             fragmentation.clone(),
         );
+        let pageblocks = pageblocks::register(&mut registry);
         let stalls = Family::<StallLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(1e-5, 4.0, 10)));
         registry.register(
             "stall_seconds",
@@ -224,6 +226,7 @@ impl Metrics {
             free_blocks,
             unusable,
             fragmentation,
+            pageblocks,
             stalls,
             ooms,
             dropped,
@@ -444,6 +447,7 @@ impl Sink for MetricsSink {
                 self.metrics.fragmentation.get_or_create(&labels).set(indices.fragmentation.unwrap_or(-1.0));
             }
         }
+        pageblocks::update(&self.metrics.pageblocks, snapshot.pagetypeinfo.as_deref());
         Ok(())
     }
 
@@ -464,6 +468,8 @@ impl Sink for MetricsSink {
         self.tick(0, c)
     }
 }
+
+mod pageblocks;
 
 #[cfg(test)]
 mod tests;

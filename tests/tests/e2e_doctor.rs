@@ -43,4 +43,29 @@ fn doctor_reports_every_zone_and_measures_compaction() {
     let out = fragtrace().args(["doctor", "--duration", "1s", "--json"]).output().expect("doctor");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(doc["applied"].is_null());
+    census_matches_pagetypeinfo(&doc);
+    // The text report shows the census too.
+    let out = fragtrace().args(["doctor", "--duration", "1s"]).output().expect("doctor");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PAGEBLOCKS per migratetype") && text.contains("unmovable+reclaimable over "), "{text}");
+}
+
+/// Root reads /proc/pagetypeinfo: one census entry per zone of its "Number of blocks type"
+/// table, sampled at the start and the end of the 1 s window.
+fn census_matches_pagetypeinfo(doc: &Value) {
+    assert!(doc["pageblocks_error"].is_null(), "{doc}");
+    let pti = fragtrace::host::procfs::parse_pagetypeinfo(&std::fs::read_to_string("/proc/pagetypeinfo").expect("root reads pagetypeinfo"));
+    let census = doc["pageblocks"].as_array().expect("pageblocks");
+    assert_eq!(census.len(), pti.pageblocks.len(), "{census:?}");
+    for (z, row) in census.iter().zip(&pti.pageblocks) {
+        assert_eq!((z["node"].as_u64(), z["zone"].as_str()), (Some(u64::from(row.node)), Some(row.zone.as_str())));
+        let window = z["window_s"].as_f64().expect("window_s");
+        assert!((0.9..30.0).contains(&window), "first and last sample span the 1 s window: {z}");
+        let total = |s: &str| z[s]["blocks"].as_object().expect("blocks").values().map(|v| v.as_u64().expect("count")).sum::<u64>();
+        let now: u64 = row.counts.iter().map(|(_, n)| n).sum();
+        assert_eq!((total("first"), total("last")), (now, now), "a zone's pageblocks change type, not number: {z}");
+        for (t, _) in &row.counts {
+            assert!(z["growth"][t].is_i64() && z["growth_per_hour"][t].is_f64(), "{t}: {z}");
+        }
+    }
 }

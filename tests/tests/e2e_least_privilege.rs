@@ -87,6 +87,8 @@ fn top_and_serve_work_as_an_unprivileged_user() {
     let (mut top, _lines, seen) = spawn_until(user.fragtrace(&THREE).args(["top", "--json", "--interval", "1s"]), Says::Stdout, "\"kind\":\"top\"");
     let doc: serde_json::Value = serde_json::from_str(seen.last().expect("line")).expect("top --json");
     assert!(doc["zones"].as_array().is_some_and(|z| !z.is_empty()), "zones from /proc as an unprivileged user: {doc}");
+    // /proc/pagetypeinfo is mode 0400: CAP_DAC_READ_SEARCH reads it.
+    assert!(doc["pageblocks"].as_array().is_some_and(|z| !z.is_empty()), "the pageblock census with CAP_DAC_READ_SEARCH: {doc}");
     assert_eq!(creds(top.id()).0, THREE_BITS);
     signal(&top, libc::SIGTERM);
     assert!(top.wait().expect("exit").success());
@@ -97,6 +99,7 @@ fn top_and_serve_work_as_an_unprivileged_user() {
     let (status, body) = get(&addr, "/metrics");
     assert_eq!(status, 200);
     assert!(body.contains("fragtrace_zone_free_blocks"), "zone metrics as an unprivileged user:\n{body}");
+    assert!(body.contains("fragtrace_pageblocks{"), "pageblock gauges with CAP_DAC_READ_SEARCH:\n{body}");
     assert_eq!(creds(serve.id()).0, THREE_BITS);
     signal(&serve, libc::SIGTERM);
     assert!(serve.wait().expect("exit").success(), "{seen:?}");

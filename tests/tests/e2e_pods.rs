@@ -2,7 +2,7 @@
 //! (cgroupfs and systemd drivers), the runtime's OCI bundle with pod annotations, and the
 //! failing task a `runc:[1:CHILD]` that lives for a millisecond.
 
-use std::{process::Stdio, time::Duration};
+use std::{path::Path, process::Stdio, time::Duration};
 
 use fragtrace_tests::{
     MemCgroupPath,
@@ -112,6 +112,27 @@ fn a_child_in_a_systemd_crio_pod_is_attributed() {
     }
 }
 
+/// The bundle's memcg.json and SUMMARY.md give the failing cgroup's limit as the test set it,
+/// its usage at the limit and the charges it refused.
+fn memcg_numbers_are_the_cgroups(bundle: &Path, summary: &str, leaf: &Path, path: &str) {
+    let limit: u64 = std::fs::read_to_string(leaf.join("memory.limit_in_bytes")).expect("limit").trim().parse().expect("number");
+    let memcg: Value = serde_json::from_slice(&std::fs::read(bundle.join("memcg.json")).expect("memcg.json")).expect("memcg.json is JSON");
+    assert_eq!(memcg["cgroup"], path, "{memcg}");
+    let ours = &memcg["chain"][0];
+    assert_eq!((ours["path"].as_str(), ours["version"].as_str()), (Some(path), Some("v1")), "{memcg}");
+    assert_eq!(ours["limit_bytes"].as_u64(), Some(limit), "the limit the test set: {memcg}");
+    let usage = ours["usage_bytes"].as_u64().expect("usage_bytes");
+    // The order-6 charge (256 KiB) exceeds the 128 KiB of headroom whatever the usage was.
+    assert!(usage > 0 && usage <= limit, "usage {usage} within the limit {limit}: {memcg}");
+    assert!(ours["failcnt"].as_u64().is_some_and(|n| n >= 1), "the limit refused at least the failing charge: {memcg}");
+    assert!(ours["max_usage_bytes"].as_u64().is_some_and(|m| m >= usage && m <= limit), "{memcg}");
+    let parents: Vec<&str> = memcg["chain"].as_array().expect("chain").iter().skip(1).filter_map(|c| c["path"].as_str()).collect();
+    assert_eq!(parents, [path.rsplit_once('/').expect("parent").0, "/kubepods"], "every ancestor below the root, nearest first");
+    let line = format!("- `{path}`: limit **{}** ({limit} bytes), usage **", fragtrace::capture::memcg::human_bytes(limit));
+    assert!(summary.contains("## Memory cgroup at the failure") && summary.contains(&line), "SUMMARY.md lacks {line:?}:\n{summary}");
+    assert!(summary.contains(&format!("failcnt **{}**", ours["failcnt"])), "{summary}");
+}
+
 #[test]
 fn capture_writes_a_bundle_for_the_pod_and_times_out_with_status_2() {
     let _serial = require_root();
@@ -152,6 +173,7 @@ fn capture_writes_a_bundle_for_the_pod_and_times_out_with_status_2() {
         let f = bundle.join("snapshots").join(format!("{snapshot}.txt"));
         assert!(std::fs::metadata(&f).is_ok_and(|m| m.len() > 0), "{} missing or empty", f.display());
     }
+    memcg_numbers_are_the_cgroups(bundle, &summary, &cgroup.leaf, &format!("/kubepods/pod{uid}/{container}"));
     let failures = json_lines(&std::fs::read(bundle.join("failures.jsonl")).expect("failures.jsonl"));
     let ours: Vec<&Value> = failures.iter().filter(|f| f["tgid"] == trigger.child_pid).collect();
     assert_eq!(ours.len(), 4, "{failures:?}");

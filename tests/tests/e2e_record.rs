@@ -158,5 +158,11 @@ fn a_full_disk_stops_the_recorder_and_keeps_what_was_written() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(!doc["zones"].as_array().expect("zones").is_empty(), "the snapshots written before the disk filled are read");
+    // The recorded pagetypeinfo replays into the pageblock census: first and last sample apart.
+    let census = doc["pageblocks"].as_array().expect("pageblocks");
+    let normal = census.iter().find(|z| z["zone"] == "Normal").unwrap_or_else(|| panic!("a Normal zone: {census:?}"));
+    assert!(normal["last"]["ts_ns"].as_u64() > normal["first"]["ts_ns"].as_u64(), "{normal}");
+    assert!(normal["last"]["blocks"]["Unmovable"].as_u64().is_some_and(|n| n > 0), "{normal}");
+    assert!(normal["unmovable_reclaimable"]["growth_per_hour"].is_f64(), "{normal}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning"), "the cut is reported");
 }

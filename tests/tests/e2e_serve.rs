@@ -89,6 +89,12 @@ fn serve_and_scrape(binary: &Path) {
     assert!(scraped.is_some(), "Prometheus never saw the failures by order 6..9 within 45 s: {by_order:?}");
     assert_eq!(query(&prom_addr, "fragtrace_build_info"), Some(1.0));
     assert!(query(&prom_addr, "sum(fragtrace_zone_free_blocks)").is_some_and(|n| n > 0.0), "zone gauges scraped");
+    // Pageblocks change migratetype, not number: the scraped sum is the kernel's total.
+    let pti = fragtrace::host::procfs::parse_pagetypeinfo(&std::fs::read_to_string("/proc/pagetypeinfo").expect("pagetypeinfo"));
+    let blocks: u64 = pti.pageblocks.iter().flat_map(|z| z.counts.iter().map(|(_, n)| n)).sum();
+    assert_eq!(query(&prom_addr, "sum(fragtrace_pageblocks)"), Some(blocks as f64), "pageblock gauges scraped");
+    let normal_unmovable = query(&prom_addr, "sum(fragtrace_pageblocks{zone=\"Normal\",migratetype=\"Unmovable\"})");
+    assert!(normal_unmovable.is_some_and(|n| n > 0.0), "the kernel's own memory sits in unmovable pageblocks: {normal_unmovable:?}");
     assert!(query(&prom_addr, "sum(fragtrace_stall_seconds_count{kind=\"memcg_reclaim\"})").is_some_and(|n| n > 0.0), "stall histogram scraped");
     assert_eq!(query(&prom_addr, "up{job=\"fragtrace\"}"), Some(1.0));
 

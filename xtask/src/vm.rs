@@ -214,6 +214,16 @@ fn check_mode(blocks: &BTreeMap<String, String>, mode: &str, checks: &mut Vec<(S
         biggest.is_some_and(|z| z["state"] == "fragmented") && unusable4 >= 0.99,
         format!("{}", biggest.cloned().unwrap_or(Value::Null)),
     );
+    // The pageblock census parses this kernel's /proc/pagetypeinfo by its header names, live
+    // (doctor) and from the recording's zone records (report).
+    let has_unmovable = |census: &Value| {
+        census.as_array().is_some_and(|zones| !zones.is_empty() && zones.iter().any(|z| z["last"]["blocks"]["Unmovable"].as_u64().is_some_and(|n| n > 0)))
+    };
+    check(
+        format!("{mode}: doctor and report have the pageblock census, with unmovable pageblocks"),
+        doctor["pageblocks_error"].is_null() && has_unmovable(&doctor["pageblocks"]) && has_unmovable(&report["pageblocks"]),
+        format!("doctor {} {}; report {}", doctor["pageblocks"], doctor["pageblocks_error"], report["pageblocks"]),
+    );
     Ok(())
 }
 

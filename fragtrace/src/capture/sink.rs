@@ -11,6 +11,7 @@ use std::{
 use super::{
     bundle,
     flight::{Flight, Item},
+    memcg,
     summary::{IncidentFacts, WindowStats, render},
 };
 use crate::{
@@ -18,7 +19,7 @@ use crate::{
     definitions::Definitions,
     event::{Counters, Event, Failure},
     filter::EventFilter,
-    host::{buddyinfo::{self, ZoneFree}, zones::ZoneSnapshot},
+    host::{buddyinfo::{self, ZoneFree}, memcg::MemcgState, zones::ZoneSnapshot},
     identity::Workload,
     record::{Recorder, RecorderOptions, RecordingHeader},
     sink::{Sink, SinkError},
@@ -70,6 +71,7 @@ struct Active {
     trigger: Failure,
     when: String,
     zones: Vec<ZoneFree>,
+    memcg: Vec<MemcgState>,
     sysctls: Vec<(String, String)>,
     stats: WindowStats,
     failures: Vec<Failure>,
@@ -152,6 +154,9 @@ impl CaptureSink {
         std::fs::create_dir(&dir)?;
         // The state at the moment of the failure, before anything else takes time.
         let zones = buddyinfo::read().unwrap_or_default();
+        let cgroup = self.definitions.cgroup_path(trigger.task.cgroup_id);
+        let memcg = memcg::read_now(cgroup.as_deref());
+        memcg::write_json(&dir, cgroup.as_deref(), &memcg)?;
         let sysctls = bundle::take(&dir)?;
         let mut incident_header = header.clone();
         incident_header.recording_id = format!("{}-{}", header.recording_id, self.captured.len() + 1);
@@ -198,6 +203,7 @@ impl CaptureSink {
             trigger,
             when,
             zones,
+            memcg,
             sysctls,
             stats,
             failures,
@@ -235,6 +241,7 @@ impl CaptureSink {
             page_size: header.kernel.page_size,
             sysctls: &a.sysctls,
             window: &a.stats,
+            memcg: &a.memcg,
         });
         std::fs::write(a.dir.join("SUMMARY.md"), text)?;
         eprintln!("fragtrace: captured {}", a.dir.display());

@@ -1,13 +1,14 @@
 //! SUMMARY.md: what failed, who, where in the kernel, what the zones looked like at the
-//! failing order, and what to do next. A pure function of the incident's facts.
+//! failing order, the memory cgroup's limit and usage for a memcg verdict, and what to do
+//! next. A pure function of the incident's facts.
 
 use std::fmt::Write;
 
 use crate::{
     aggregate::ORDERS,
-    event::{Failure, migratetype_name},
+    event::{Failure, FailureHook, migratetype_name},
     gfp::GfpTable,
-    host::buddyinfo::ZoneFree,
+    host::{buddyinfo::ZoneFree, memcg::MemcgState},
     identity::starting_task,
 };
 
@@ -40,6 +41,8 @@ pub struct IncidentFacts<'a> {
     pub page_size: u64,
     pub sysctls: &'a [(String, String)],
     pub window: &'a WindowStats,
+    /// The failing cgroup and its ancestors as read when the failure arrived, nearest first.
+    pub memcg: &'a [MemcgState],
 }
 
 /// Why the allocation most likely failed, from the zone state at its order.
@@ -65,6 +68,16 @@ pub fn verdict(zones: &[ZoneFree], order: u32, accounted: bool) -> Verdict {
 
 fn kib(order: u32, page_size: u64) -> u64 {
     (page_size << order) / 1024
+}
+
+/// For a memcg verdict (or a failure the memcg charge hook saw): the cgroup's limit, usage
+/// and failure counters at the failure.
+fn memcg_section(out: &mut String, f: &IncidentFacts<'_>, accounted: bool) {
+    let memcg = f.trigger.hook == FailureHook::MemcgCharge || verdict(f.zones, f.trigger.order, accounted) == Verdict::CgroupLimit;
+    if memcg {
+        out.push('\n');
+        super::memcg::render_section(out, f.cgroup_path, f.memcg);
+    }
 }
 
 pub fn render(f: &IncidentFacts<'_>) -> String {
@@ -137,6 +150,7 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
             idx.fragmentation.map_or("– (a block exists)".to_string(), |v| format!("{v:.3}")),
         );
     }
+    memcg_section(&mut out, f, accounted);
     let w = f.window;
     let _ = writeln!(out, "\n## Around it ({} s before, {} s after)\n", w.before_s, w.after_s);
     let orders: Vec<String> = (0..ORDERS).filter(|&o| w.by_order[o] > 0).map(|o| format!("order {o}: {}", w.by_order[o])).collect();
@@ -183,7 +197,7 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "\n## In this bundle\n\n- `trace.ftr`: the events around the failure (`fragtrace report trace.ftr`, `fragtrace top --replay trace.ftr`)\n- `failures.jsonl`: the failing events with stacks, ancestry and identity\n- `snapshots/`: buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat, sysctls, kernel release and cmdline at the moment of the failure"
+        "\n## In this bundle\n\n- `trace.ftr`: the events around the failure (`fragtrace report trace.ftr`, `fragtrace top --replay trace.ftr`)\n- `failures.jsonl`: the failing events with stacks, ancestry and identity\n- `memcg.json`: the failing memory cgroup's and its ancestors' limit, usage and failure counters when the failure arrived\n- `snapshots/`: buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat, sysctls, kernel release and cmdline at the moment of the failure"
     );
     out
 }
@@ -237,6 +251,7 @@ mod tests {
             page_size: 4096,
             sysctls: &[("vm.min_free_kbytes".into(), "67584".into())],
             window: &window,
+            memcg: &[],
         });
         for needle in [
             "runc:[1:CHILD]",
@@ -252,5 +267,55 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_memcg_verdict_gives_the_cgroups_limit_usage_and_failcnt() {
+        use crate::host::memcg::{MemcgState, MemcgVersion};
+        let gfp = GfpTable { names: vec![GfpName { value: 0x400cc0, name: "GFP_KERNEL_ACCOUNT".into() }] };
+        let trigger = Failure {
+            task: Task { ts_ns: 1, cpu: 0, pid: 7, tgid: 7, cgroup_id: 7, comm: "exe".into() },
+            order: 6,
+            gfp_mask: 0x400cc0,
+            migratetype: 0,
+            stack_id: None,
+            ancestry: vec![],
+            captured_cgroup: None,
+            hook: Default::default(),
+        };
+        let memcg = [MemcgState {
+            path: "/pod/c1".into(),
+            version: MemcgVersion::V1,
+            limit_bytes: Some(2 << 20),
+            usage_bytes: Some(2027520),
+            max_usage_bytes: Some(2 << 20),
+            failcnt: Some(37),
+            kmem_usage_bytes: None,
+            kmem_failcnt: None,
+            events: Default::default(),
+        }];
+        let window = WindowStats::default();
+        let (usable, fragmented) = ([zone(&[0, 0, 0, 0, 0, 0, 5])], [zone(&[5000, 100])]);
+        let mut facts = IncidentFacts {
+            host: "h",
+            kernel: "6.18",
+            when: "t",
+            trigger: &trigger,
+            gfp: &gfp,
+            stack: None,
+            cgroup_path: Some("/pod/c1"),
+            identity: vec![],
+            zones: &usable,
+            page_size: 4096,
+            sysctls: &[],
+            window: &window,
+            memcg: &memcg,
+        };
+        let line = "- `/pod/c1`: limit **2.0 MiB** (2097152 bytes), usage **1.9 MiB** (97% of the limit), max usage 2.0 MiB, failcnt **37**";
+        let text = render(&facts);
+        assert!(text.contains("## Memory cgroup at the failure") && text.contains(line), "{text}");
+        facts.zones = &fragmented;
+        let text = render(&facts);
+        assert!(!text.contains("## Memory cgroup"), "a fragmentation verdict: {text}");
     }
 }

@@ -16,7 +16,8 @@ use super::{Exit, FilterArgs, ProbeArgs, live, parse_duration};
 #[command(after_help = "Waits for an allocation failure that matches the filters, then writes a bundle \
 directory: trace.ftr (the --before window before it and the --after window after it), \
 failures.jsonl, snapshots/ (buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat, sysctls at that \
-moment) and SUMMARY.md. Exit status: 0 when something was captured, 2 when --timeout passed \
+moment), memcg.json (the failing memory cgroup's and its ancestors' limit, usage and failure \
+counters when the failure arrived) and SUMMARY.md. Exit status: 0 when something was captured, 2 when --timeout passed \
 without a match, 1 on errors.\n\n\
 Examples:\n  \
   sudo fragtrace capture --comm 'runc*' --min-order 4 -o /var/tmp/incidents\n  \

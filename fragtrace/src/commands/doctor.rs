@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use fragtrace::{
     aggregate::Aggregator,
-    doctor::{DoctorInput, Pressure, Sysctls, diagnose, render::render},
+    doctor::{DoctorInput, Pressure, Sysctls, census::CensusWindow, diagnose, render::render},
     host::{buddyinfo::{self, ZoneFree}, procfs::{parse_vmstat, vmstat_rates}},
     session::RunOptions,
 };
@@ -25,7 +25,8 @@ pub enum Remedy {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Samples for --duration: the zones' free lists, the kernel's compaction and reclaim \
-counters, and (as root, with eBPF) the allocation failures meanwhile. Then says, per zone, which orders \
+counters, the pageblocks per migratetype (/proc/pagetypeinfo: root or CAP_DAC_READ_SEARCH) at the start and \
+the end, and (as root, with eBPF) the allocation failures meanwhile. Then says, per zone, which orders \
 are unavailable and why, whether compaction keeps up, and what to do, with commands computed from this \
 machine's numbers. Nothing is changed unless --apply is given.\n\n\
 Examples:\n  \
@@ -103,6 +104,7 @@ fn apply(remedy: Remedy, failing_orders: &[usize]) -> anyhow::Result<serde_json:
 pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let sysctls = Sysctls::read();
     let vm_before = read_vmstat();
+    let mut census = CensusWindow::start();
     let started = Instant::now();
     // The probes tell who fails while sampling; without them (no root, no BPF) the verdict
     // still stands on the zones and counters.
@@ -126,6 +128,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         }
     };
     let vm_after = read_vmstat();
+    census.sample();
     let rates = vmstat_rates(&vm_before, &vm_after, started.elapsed().as_secs_f64());
     let pressure = Pressure {
         seconds: rates.seconds,
@@ -151,10 +154,12 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         None => None,
     };
     if args.json {
-        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied});
+        let (pageblocks, pageblocks_error) = census.to_json();
+        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied, "pageblocks": pageblocks, "pageblocks_error": pageblocks_error});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&diagnosis));
+        print!("{}", census.render());
         if let Some(a) = applied {
             println!("\nAPPLIED {} in {:.2} s — free blocks of order ≥ N (ordinary zones), before → after:", a["remedy"], a["seconds"].as_f64().unwrap_or(0.0));
             for o in a["orders"].as_array().into_iter().flatten() {

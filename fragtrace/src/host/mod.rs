@@ -1,5 +1,6 @@
 //! Facts about the machine we run on, read from the kernel's own files: the clock, the kernel
-//! release and hostname, BTF, tracefs, procfs (buddyinfo, zone state), kallsyms and cgroups.
+//! release and hostname, BTF, tracefs, procfs (buddyinfo, zone state), kallsyms, cgroups and
+//! memory cgroups' counters.
 //!
 //! The bottom layer: nothing here imports from the pipeline (`probe`, `session`, `aggregate`,
 //! views, sinks, `record`); everything above may use it. Parsers take text so they can be fed
@@ -10,6 +11,7 @@ pub mod buddyinfo;
 pub mod cgroup;
 pub mod clock;
 pub mod kallsyms;
+pub mod memcg;
 pub mod procfs;
 pub mod system;
 pub mod tracefs;

@@ -201,3 +201,30 @@ fn idle_pods_give_their_series_up_to_new_ones() {
     let text = metrics.encode();
     assert!(pod(&text, "b") && pod(&text, "c") && !pod(&text, "d"), "{text}");
 }
+
+#[test]
+fn pageblock_census_gauges_per_zone_and_migratetype() {
+    let opts = options(false, 0);
+    let metrics = Arc::new(Metrics::new(&opts));
+    let mut sink = MetricsSink::new(metrics.clone(), table(), 9, &opts);
+    let buddyinfo = "Node 0, zone   Normal   100   50   0   0   0   0   0   0   0   0   0\n".to_string();
+    sink.zones(&ZoneSnapshot { ts_ns: 1, buddyinfo: buddyinfo.clone(), pagetypeinfo: None }).unwrap();
+    assert!(!metrics.encode().contains("fragtrace_pageblocks{"), "no series before a readable pagetypeinfo");
+    let pti = include_str!("../../testdata/procfs/pagetypeinfo-6.18-live-2.txt");
+    sink.zones(&ZoneSnapshot { ts_ns: 2, buddyinfo: buddyinfo.clone(), pagetypeinfo: Some(pti.into()) }).unwrap();
+    let text = metrics.encode();
+    for line in [
+        "fragtrace_pageblocks{node=\"0\",zone=\"Normal\",migratetype=\"Unmovable\"} 205",
+        "fragtrace_pageblocks{node=\"0\",zone=\"Normal\",migratetype=\"Movable\"} 7478",
+        "fragtrace_pageblocks{node=\"0\",zone=\"Normal\",migratetype=\"Reclaimable\"} 317",
+        "fragtrace_pageblocks{node=\"0\",zone=\"DMA32\",migratetype=\"HighAtomic\"} 0",
+        "fragtrace_pageblocks{node=\"0\",zone=\"DMA\",migratetype=\"Isolate\"} 0",
+    ] {
+        assert!(text.contains(line), "{line} missing: {text}");
+    }
+    assert_eq!(text.lines().filter(|l| l.starts_with("fragtrace_pageblocks{")).count(), 3 * 5, "3 zones × 5 migratetypes");
+    assert!(text.contains("# TYPE fragtrace_pageblocks gauge"), "{text}");
+    // A later snapshot without it (the file became unreadable) leaves the last values.
+    sink.zones(&ZoneSnapshot { ts_ns: 3, buddyinfo, pagetypeinfo: None }).unwrap();
+    assert!(metrics.encode().contains("fragtrace_pageblocks{node=\"0\",zone=\"Normal\",migratetype=\"Unmovable\"} 205"));
+}

@@ -552,3 +552,36 @@ fn replay_feeds_the_shared_definitions_that_json_lines_looks_up() {
     assert_eq!(first["cgroup"], "/pods/10");
     assert_eq!(first["stack"], serde_json::json!(["frame_0", "__alloc_pages_noprof"]));
 }
+
+/// The pageblock census of a recording comes from the zone records' pagetypeinfo, which
+/// every recording made as root carries: no record kind of its own, so files written before
+/// the census existed have one too, and older readers read new files unchanged.
+#[test]
+fn a_recording_replays_into_a_pageblock_census_with_its_growth() {
+    let dir = TempDir::new("census");
+    let path = dir.file("census.ftr");
+    let table = |unmovable: u64, reclaimable: u64| {
+        format!(
+            "Page block order: 9\nPages per block:  512\n\nNumber of blocks type     Unmovable      Movable  Reclaimable   HighAtomic      Isolate \n\
+             Node 0, zone   Normal {unmovable:>12} {:>12} {reclaimable:>12}            0            0 \n",
+            8000 - unmovable - reclaimable
+        )
+    };
+    let mut rec = Recorder::create(RecorderOptions::new(&path), header()).unwrap();
+    let hour = 3_600_000_000_000;
+    for (i, (u, r)) in [(200, 300), (203, 300), (212, 306)].into_iter().enumerate() {
+        let ts_ns = 1_000_000_000 + i as u64 * hour;
+        rec.zones(&ZoneSnapshot { ts_ns, buddyinfo: "Node 0, zone Normal 1 2 3\n".into(), pagetypeinfo: Some(table(u, r)) }).unwrap();
+    }
+    rec.zones(&ZoneSnapshot { ts_ns: 1_000_000_000 + 3 * hour, buddyinfo: "Node 0, zone Normal 1 2 3\n".into(), pagetypeinfo: None }).unwrap();
+    rec.finish(&Counters::default()).unwrap();
+    let files = open_all(std::slice::from_ref(&path)).unwrap();
+    let mut aggregator = crate::aggregate::Aggregator::new(9, 0, false);
+    replay(&files, &ReplayOptions::default(), &mut [&mut aggregator]).unwrap();
+    let census = aggregator.snapshot().pageblocks;
+    assert_eq!(census.len(), 1);
+    let z = &census[0];
+    assert_eq!((z.first.count("Unmovable"), z.last.count("Unmovable")), (Some(200), Some(212)));
+    assert_eq!((z.growth("Unmovable"), z.growth("Reclaimable"), z.pinned_growth()), (12, 6, 18));
+    assert_eq!(z.per_hour(z.pinned_growth()), Some(9.0), "18 blocks over the 2 h between the first and last readable sample");
+}

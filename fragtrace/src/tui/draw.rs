@@ -7,7 +7,7 @@ use ratatui::{
 };
 
 use super::{
-    panes::{extfrag, failures, footer, header, help, orders, stacks, stalls, zones},
+    panes::{extfrag, failures, footer, header, help, orders, stacks, stalls, zones, zones_census},
     screen::Screen,
 };
 
@@ -28,7 +28,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
         let s = &screen.snapshot;
         let stall_rows = (s.stalls.len().max(s.ooms.len() + 1) as u16 + 4).clamp(3, 14);
         let [zon, ext, stl, _] = Layout::vertical([
-            Constraint::Length(zone_rows + 3),
+            Constraint::Length(zone_rows + 3 + zones_census::rows(screen, 3)),
             Constraint::Length(extfrag_rows),
             Constraint::Length(stall_rows),
             Constraint::Min(0),
@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
         // On short terminals the failures pane gets the rows: the stall panes shrink to a
         // line and the middle row loses one.
         let short = area.height < 30;
-        let zone_height = zone_rows.min(3) + 3;
+        let zone_height = zone_rows.min(3) + 3 + zones_census::rows(screen, 1);
         let (mid_height, stall_height) = if short { (6, 1) } else { (7, 1) };
         let [fail, mid, zon, stl] = Layout::vertical([
             Constraint::Min(5),

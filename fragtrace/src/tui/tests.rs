@@ -263,3 +263,45 @@ fn the_header_says_when_the_per_allocation_probe_is_idle() {
     let t = full("alloc-probe-on", &screen(s, r, UiState::default()), 160, 48);
     assert!(t.lines().next().unwrap_or("").contains("per-alloc probe on for 3s (memcg reclaim)"), "{t}");
 }
+
+/// The normal snapshot with a census: Normal gained 15 unmovable/reclaimable pageblocks in
+/// two hours, DMA32 has only movable ones (no row), DMA one unmovable block (a row).
+fn with_census(window_ns: u64) -> (Snapshot, Rates) {
+    let (mut s, r) = normal();
+    let table = |u: u64, r: u64| {
+        format!(
+            "Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic      Isolate \n\
+             Node 0, zone      DMA            1            7            0            0            0 \n\
+             Node 0, zone    DMA32            0         1528            0            0            0 \n\
+             Node 0, zone   Normal {u:>12} {:>12} {r:>12}            0            0 \n",
+            8000 - u - r
+        )
+    };
+    let mut census = crate::census::PageblockCensus::default();
+    census.observe_text(NOW, Some(&table(207, 317)));
+    census.observe_text(NOW + window_ns, Some(&table(217, 322)));
+    s.pageblocks = census.zones;
+    (s, r)
+}
+
+#[test]
+fn the_zones_pane_shows_the_pageblock_census_and_its_growth() {
+    let (s, r) = with_census(7_200_000_000_000);
+    let sc = screen(s, r, UiState::default());
+    let mut buf = Buffer::empty(Rect::new(0, 0, 78, 12));
+    panes::zones::render(&sc, buf.area, &mut buf);
+    let t = text(&buf);
+    check("pane-zones-census", &t);
+    assert!(t.contains("n0 Normal       217    322     +15    +7.5/h"), "{t}");
+    assert!(t.contains("n0 DMA            1      0      +0    +0.0/h"), "{t}");
+    assert!(!t.contains("n0 DMA32      0"), "only movable blocks: no census row\n{t}");
+    let wide = full("census", &sc, 160, 48);
+    assert!(wide.contains("PAGEBLOCKS") && wide.contains("+7.5/h"), "{wide}");
+    let narrow = full("census", &sc, 80, 24);
+    assert!(narrow.contains("n0 Normal       217    322     +15"), "the zone with the most such blocks: {narrow}");
+    // Under a minute: growth, but no hourly rate extrapolated from seconds.
+    let (s, r) = with_census(10_000_000_000);
+    let mut buf = Buffer::empty(Rect::new(0, 0, 78, 12));
+    panes::zones::render(&screen(s, r, UiState::default()), buf.area, &mut buf);
+    assert!(text(&buf).contains("n0 Normal       217    322     +15         -"), "{}", text(&buf));
+}

@@ -188,6 +188,18 @@ impl<W: Write> ChromeTrace<W> {
         })
     }
 
+    /// `pageblocks node N ZONE`, one series per migratetype (/proc/pagetypeinfo, in
+    /// recordings made as root): a growing unmovable/reclaimable band is fragmentation that
+    /// compaction cannot undo.
+    fn pageblock_counters(&mut self, snapshot: &ZoneSnapshot) -> Result<(), SinkError> {
+        let Some(text) = snapshot.pagetypeinfo.as_deref() else { return Ok(()) };
+        for row in crate::host::procfs::parse_pagetypeinfo(text).pageblocks {
+            let series: Map<String, Value> = row.counts.iter().map(|(t, n)| (t.clone(), json!(n))).collect();
+            self.counter(&format!("pageblocks node {} {}", row.node, row.zone), snapshot.ts_ns, series)?;
+        }
+        Ok(())
+    }
+
     fn counter(&mut self, name: &str, ts_ns: u64, args: Map<String, Value>) -> Result<(), SinkError> {
         let event = json!({"name": name, "ph": "C", "ts": self.ts_us(ts_ns), "pid": COUNTERS_PID, "tid": 0, "args": args});
         self.write(&event)
@@ -288,7 +300,7 @@ impl<W: Write> Sink for ChromeTrace<W> {
             bands.insert(high_key.clone(), json!(mib(high, split)));
             self.counter(&format!("free MiB node {} {}", zone.node, zone.zone), snapshot.ts_ns, bands)?;
         }
-        Ok(())
+        self.pageblock_counters(snapshot)
     }
 
     /// Cumulative totals, one counter each: the viewer's slope is the rate, and separate
@@ -453,6 +465,18 @@ mod tests {
         assert_eq!(mib["args"], json!({"below order 9": 20.0 / 1024.0, "order 9+": 4.0}));
         let named: Vec<_> = with_ph(&trace, "M").iter().filter(|m| m["name"] == "process_name").map(|m| m["args"]["name"].clone()).collect();
         assert_eq!(named, vec![json!("zones (/proc/buddyinfo) and counters")], "named once");
+    }
+
+    #[test]
+    fn pageblock_counters_from_pagetypeinfo() {
+        let pti = include_str!("../../testdata/procfs/pagetypeinfo-6.18-live-2.txt");
+        let (trace, _) = export(|t| {
+            t.zones(&ZoneSnapshot { ts_ns: START + 1000, buddyinfo: String::new(), pagetypeinfo: Some(pti.into()) }).unwrap();
+        });
+        let counters = with_ph(&trace, "C");
+        let names: Vec<&str> = counters.iter().filter_map(|c| c["name"].as_str()).collect();
+        assert_eq!(names, ["pageblocks node 0 DMA", "pageblocks node 0 DMA32", "pageblocks node 0 Normal"]);
+        assert_eq!(counters[2]["args"], json!({"Unmovable": 205, "Movable": 7478, "Reclaimable": 317, "HighAtomic": 0, "Isolate": 0}));
     }
 
     #[test]

@@ -238,5 +238,6 @@ pub fn report_document(
         "oom_kills": {"total": s.oom_total, "recent": s.ooms},
         "dropped": s.lost,
         "zones": s.zones.iter().map(|z| json!({"node": z.node, "zone": z.zone, "free_blocks": z.free_blocks, "free_pages": z.free_pages()})).collect::<Vec<_>>(),
+        "pageblocks": s.pageblocks.iter().map(crate::census::ZoneCensus::to_json).collect::<Vec<_>>(),
     })
 }

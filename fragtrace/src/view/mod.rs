@@ -1,5 +1,6 @@
 //! Views and output sinks.
 
+pub mod census;
 pub mod chrome_trace;
 pub mod json;
 pub mod text;

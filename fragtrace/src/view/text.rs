@@ -220,6 +220,7 @@ fn zones(out: &mut String, s: &Snapshot) {
         let blocks: Vec<String> = z.free_blocks.iter().map(|n| format!("{n:>6}")).collect();
         let _ = writeln!(out, "  node {} {:<8}{}", z.node, z.zone, blocks.join(""));
     }
+    super::census::render(out, &s.pageblocks);
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod orders;
 pub mod stacks;
 pub mod stalls;
 pub mod zones;
+pub mod zones_census;
 
 use ratatui::{
     style::{Color, Modifier, Style},

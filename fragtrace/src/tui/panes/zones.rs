@@ -1,5 +1,6 @@
 //! Zones: free blocks per order as a heat row (from /proc/buddyinfo), free memory, and the
-//! kernel's unusable-free-space and fragmentation indices for one order.
+//! kernel's unusable-free-space and fragmentation indices for one order; below them the
+//! pageblock census ([`zones_census`]).
 
 use ratatui::{
     buffer::Buffer,
@@ -9,7 +10,7 @@ use ratatui::{
     widgets::{Paragraph, Widget},
 };
 
-use super::{DIM, WARN, block};
+use super::{DIM, WARN, block, zones_census};
 use crate::tui::screen::Screen;
 
 /// A cell for a free-block count: darker and emptier as blocks run out (log scale).
@@ -37,6 +38,10 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     // When they do not all fit, show the zones with the most free memory (a near-empty DMA
     // zone matters less than node 1's Normal), in node order, and say how many are hidden.
     let room = area.height.saturating_sub(3) as usize;
+    // The pageblock census takes the rows left once every zone has one (a header and up
+    // to three zones).
+    let census = zones_census::lines(screen, room.saturating_sub(zones.len() + 1).min(3));
+    let room = room - census.len();
     let mut shown: Vec<&crate::host::buddyinfo::ZoneFree> = zones.iter().collect();
     let hidden = shown.len().saturating_sub(room.max(1));
     if hidden > 0 {
@@ -63,5 +68,6 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     if hidden > 0 {
         lines.push(Line::styled(format!("+{} more zones", zones.len() - shown.len()), DIM));
     }
+    lines.extend(census);
     Paragraph::new(lines).block(block).render(area, buf);
 }
