@@ -118,13 +118,16 @@ fn constructed_failures_get_their_causes() {
 
 #[test]
 fn conditions_hook_kernel_range_and_flags() {
-    // nf_conntrack frames matched only as an allocator failure.
+    // Printed frames (offset, module) match by function name.
     let table = Era::V3_10.table();
     let conntrack = frames(&["kmem_cache_create", "nf_conntrack_init_net+0xf1/0x260 [nf_conntrack]"]);
-    let mut input = CauseInput { frames: &conntrack, order: Some(5), hook: Some(Hook::Allocator), ..CauseInput::default() };
+    let input = CauseInput { frames: &conntrack, order: Some(5), hook: Some(Hook::Allocator), ..CauseInput::default() };
     assert_eq!(find(&input).map(|c| c.id.as_str()), Some("nf-conntrack-netns-cache"));
-    input.hook = Some(Hook::Memcg);
-    assert!(find(&input).is_none(), "the hook condition");
+    // The hook condition: only that hook, and an unknown hook meets none.
+    let hooked = Catalogue::parse("[[cause]]\nid = \"m\"\ntitle = \"t\"\nexplanation = \"e\"\nfixed_in = \"\"\nremedy = \"r\"\nreferences = [\"x\"]\n[[cause.match]]\nhook = \"memcg\"\n").expect("catalogue");
+    let memcg = CauseInput { hook: Some(Hook::Memcg), ..CauseInput::default() };
+    assert!(hooked.find(&memcg).is_some());
+    assert!(hooked.find(&CauseInput { hook: Some(Hook::Allocator), ..memcg }).is_none() && hooked.find(&CauseInput::default()).is_none());
     // The header-only runc line: only on kernels up to 4.6 when the kernel is named.
     let mut runc = CauseInput {
         comm: Some("runc:[1:CHILD]"),

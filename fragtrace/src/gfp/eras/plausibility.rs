@@ -145,8 +145,9 @@ mod tests {
             let guess = best_guess(mask, false).expect("guess");
             assert_eq!(guess.era, "5.1+", "{mask:#x}: {guess:?}");
         }
-        // 4.4–4.9's GFP_ATOMIC (fixture 23): only that era reads it cleanly.
-        assert_eq!(best_guess(0x2080020, false).map(|g| (g.era, g.confidence)), Some(("4.4", "likely")));
+        // 4.4–4.9's GFP_ATOMIC (fixture 23): 4.4 reads it best (another era reads it without
+        // contradictions too, so the guess stays weak).
+        assert_eq!(best_guess(0x2080020, false).map(|g| g.era), Some("4.4"));
     }
 
     #[test]
