@@ -95,10 +95,13 @@ fn real_reports_get_their_causes() {
 /// Entries without a public report, tested by [`constructed_failures_get_their_causes`].
 const CONSTRUCTED: &[&str] = &["pipe-resize-memcg", "bpf-map-area", "hugetlb-pool-growth", "khugepaged-collapse", "thp-fault-fallback", "kvmalloc-fallback"];
 
+/// (comm, order, mask, hook, stack innermost first, expected cause id).
+type Constructed = (&'static str, u32, u64, FailureHook, &'static [&'static str], &'static str);
+
 #[test]
 fn constructed_failures_get_their_causes() {
     const KERNEL_ACCOUNT: u64 = 0x400cc0;
-    let cases: [(&str, u32, u64, FailureHook, &[&str], &str); 7] = [
+    let cases: [Constructed; 7] = [
         // What the e2e test records on this host (tests/tests/e2e_causes.rs), frame for frame.
         ("alloc-trigger", 6, KERNEL_ACCOUNT | 0x40000, FailureHook::MemcgCharge, &["__alloc_frozen_pages_noprof", "___kmalloc_large_node", "__kmalloc_large_noprof", "pipe_resize_ring", "pipe_set_size", "pipe_fcntl", "do_fcntl"], "pipe-resize-memcg"),
         ("bpftool", 3, KERNEL_ACCOUNT | 0x10000 | 0x2000, FailureHook::PageAllocator, &["__kmalloc_node_noprof", "__bpf_map_area_alloc", "array_map_alloc", "map_create", "__sys_bpf"], "bpf-map-area"),

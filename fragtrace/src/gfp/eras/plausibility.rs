@@ -92,7 +92,7 @@ pub fn rank(mask: u64, hex_only: bool) -> Vec<EraReading> {
             EraReading { era, flags, unknown_bits, score, objections: found.into_iter().map(|(_, o)| o).collect() }
         })
         .collect();
-    readings.sort_by(|a, b| b.score.cmp(&a.score));
+    readings.sort_by_key(|r| std::cmp::Reverse(r.score));
     readings
 }
 
