@@ -93,3 +93,20 @@ fn capture_summary_names_the_known_cause() {
         assert!(summary.contains(needle), "SUMMARY.md lacks {needle:?}:\n{summary}");
     }
 }
+
+#[test]
+fn doctor_names_the_cause_of_failures_while_sampling() {
+    let _serial = require_root();
+    let mut doctor = KillOnDrop(fragtrace().args(["doctor", "--duration", "6s"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("doctor"));
+    let err = lines_of(doctor.stderr.take().expect("stderr"));
+    let out = lines_of(doctor.stdout.take().expect("stdout"));
+    // Sampling starts once the probes are attached.
+    let mut seen = Vec::new();
+    wait_for(&err, "sampling for", &mut seen);
+    provoke_failures("causes-doctor");
+    let status = doctor.wait_timeout(Duration::from_secs(30));
+    assert!(status.is_some_and(|s| s.success()), "doctor did not finish: {seen:?}");
+    let text: Vec<String> = out.iter().collect();
+    let text = text.join("\n");
+    assert!(text.contains("KNOWN CAUSES") && text.contains("(pipe-resize-memcg): 4 failure(s) caught while sampling, by alloc-trigger"), "{text}");
+}

@@ -76,7 +76,8 @@ pub fn render(findings: &[CauseFinding]) -> String {
     }
     let _ = writeln!(out, "\nKNOWN CAUSES of recent failures (fragtrace/causes.toml)");
     for f in findings {
-        let _ = writeln!(out, "  • {} ({}): {} failure(s) in the {}, by {}", f.title, f.id, f.failures, f.source, f.comms.join(", "));
+        let source = if f.source == "live" { "caught while sampling" } else { "in the kernel log" };
+        let _ = writeln!(out, "  • {} ({}): {} failure(s) {source}, by {}", f.title, f.id, f.failures, f.comms.join(", "));
         if let Some(fixed) = &f.fixed_in {
             let _ = writeln!(out, "    fixed in: {fixed}");
         }
