@@ -17,12 +17,13 @@
 //! |---|---|
 //! | outputs | [`view`], [`tui`], [`capture`], [`metrics`], [`http`], [`record`], [`doctor`] (the binary's `commands` sits above them) |
 //! | live wiring | [`session`], and [`probe`] beside it (loading eBPF) |
-//! | pipeline | [`aggregate`], [`definitions`] (the stream's stack, cgroup and workload tables, shared with the sinks), [`filter`], [`identity`], [`decode`], [`kernel_log`], [`sink`] (the trait the outputs implement) |
+//! | pipeline | [`aggregate`], [`causes`] (the known-causes catalogue and its matcher), [`definitions`] (the stream's stack, cgroup and workload tables, shared with the sinks), [`filter`], [`identity`], [`decode`], [`kernel_log`], [`sink`] (the trait the outputs implement) |
 //! | values | [`event`], [`census`] (pageblocks per migratetype over time), [`probe_status`] (the probe's facts without the loading), [`gfp`], [`timespec`] |
 //! | host facts | [`host`] (clock, release, BTF, tracefs, procfs, kallsyms, cgroups), [`text`]; they import nothing above |
 
 pub mod aggregate;
 pub mod capture;
+pub mod causes;
 pub mod census;
 pub mod decode;
 pub mod definitions;

@@ -5,6 +5,7 @@
 
 pub mod bundle;
 pub mod flight;
+mod known_cause;
 pub mod memcg;
 pub mod sink;
 pub mod summary;

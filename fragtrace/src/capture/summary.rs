@@ -133,6 +133,7 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
             let _ = writeln!(out, "(no stack captured)\n");
         }
     }
+    out.push_str(&super::known_cause::section(f));
     let _ = writeln!(out, "## Zones at the failure, for order {}\n", t.order);
     let _ = writeln!(out, "| zone | free MiB | free blocks ≥ order {} | unusable index | fragmentation index |", t.order);
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");

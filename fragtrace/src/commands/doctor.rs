@@ -101,6 +101,24 @@ fn apply(remedy: Remedy, failing_orders: &[usize]) -> anyhow::Result<serde_json:
     Ok(json!({"remedy": format!("{remedy:?}"), "seconds": took.as_secs_f64(), "orders": per_order, "zones": zones}))
 }
 
+/// Known causes of the failure reports in the running kernel's log; nothing when the log
+/// cannot be read (`dmesg_restrict` without root): the doctor goes on without them.
+fn kernel_log_causes() -> Vec<fragtrace::doctor::causes::CauseFinding> {
+    use fragtrace::kernel_log::{analyze::{EraChoice, analyze}, parse::Parser, source::Kmsg};
+    let Ok(mut kmsg) = Kmsg::open(false) else { return Vec::new() };
+    let mut parser = Parser::new();
+    let mut reports = Vec::new();
+    while let Ok(Some(record)) = kmsg.next_record() {
+        for line in record.lines() {
+            reports.extend(parser.push_line(line));
+        }
+    }
+    reports.extend(parser.finish());
+    let choice = EraChoice::Auto { fallback: fragtrace::gfp::eras::Era::for_release(&fragtrace::host::system::kernel_release()) };
+    let analyses: Vec<_> = reports.into_iter().map(|r| analyze(r, &choice)).collect();
+    fragtrace::doctor::causes::from_kernel_log(&analyses)
+}
+
 pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let sysctls = Sysctls::read();
     let vm_before = read_vmstat();
@@ -108,8 +126,10 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // The probes tell who fails while sampling; without them (no root, no BPF) the verdict
     // still stands on the zones and counters.
+    let mut live_causes = Vec::new();
     let (snapshot, pageblock_order, page_size) = match live::start_session(&args.probe).await {
         Ok(mut session) => {
+            let (definitions, gfp) = (session.definitions().clone(), session.probes().kernel.gfp.clone());
             let k = &session.probes().kernel;
             let (pageblock, page_size) = (k.pageblock_order, k.page_size);
             let mut aggregator = Aggregator::new(pageblock, k.gfp.value_of("__GFP_NOWARN").unwrap_or(0), true);
@@ -119,7 +139,9 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
             let stop = live::stop_signal(Some(args.duration), Arc::new(Notify::new()))?;
             let run = RunOptions { tick: Duration::from_secs(1), zones_every: None, filter: Default::default() };
             session.run(&mut [&mut aggregator], &run, stop).await?;
-            (Some(aggregator.snapshot()), pageblock, page_size)
+            let snapshot = aggregator.snapshot();
+            live_causes = fragtrace::doctor::causes::from_snapshot(&snapshot, &definitions, &gfp);
+            (Some(snapshot), pageblock, page_size)
         }
         Err(e) => {
             eprintln!("fragtrace: sampling without the probes (no failure attribution): {e:#}");
@@ -153,13 +175,15 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         Some(r) => Some(apply(r, &failing)?),
         None => None,
     };
+    let causes = [live_causes, kernel_log_causes()].concat();
     if args.json {
         let (pageblocks, pageblocks_error) = census.to_json();
-        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied, "pageblocks": pageblocks, "pageblocks_error": pageblocks_error});
+        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied, "pageblocks": pageblocks, "pageblocks_error": pageblocks_error, "causes": causes});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&diagnosis));
         print!("{}", census.render());
+        print!("{}", fragtrace::doctor::causes::render(&causes));
         if let Some(a) = applied {
             println!("\nAPPLIED {} in {:.2} s — free blocks of order ≥ N (ordinary zones), before → after:", a["remedy"], a["seconds"].as_f64().unwrap_or(0.0));
             for o in a["orders"].as_array().into_iter().flatten() {

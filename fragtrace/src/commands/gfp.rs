@@ -3,14 +3,14 @@
 use clap::Args;
 use fragtrace::gfp::{
     GfpTable,
-    eras::{Era, decode_all, value_in},
+    eras::{Era, best_guess, decode_all, rank, value_in},
 };
 use serde_json::json;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
   fragtrace gfp 0x10c0d0 --kernel 3.10        GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG\n  \
-  fragtrace gfp 0x10c0d0 --all-eras           why a mask from an unknown kernel is ambiguous\n  \
+  fragtrace gfp 0x10c0d0 --all-eras           every era's reading, and the most plausible one as a guess\n  \
   fragtrace gfp GFP_KERNEL --kernel 4.4       0x24000c0\n  \
   fragtrace gfp 0x442dc0 --kernel running     the live kernel's own table")]
 pub struct GfpArgs {
@@ -79,6 +79,31 @@ fn value_of_names(names: &str, table: &Table) -> Result<u64, String> {
     })
 }
 
+/// `--all-eras` for a mask: every era's reading, then the most plausible one marked as a
+/// guess (gfp/eras/plausibility.rs says how readings are scored).
+fn all_eras(value: &str, mask: u64, json_only: bool) -> serde_json::Value {
+    let rows = decode_all(mask);
+    let ranked = rank(mask, false);
+    let guess = best_guess(mask, false);
+    if !json_only {
+        for (era, names, _) in &rows {
+            println!("{value:<12} {:<10} {}", era.label(), names.join("|"));
+        }
+        if let Some(g) = &guess {
+            println!("{value:<12} best guess: {} era: {} ({}: {})", g.era, g.flags.join("|"), g.confidence, g.reason);
+        }
+    }
+    let objections = |era: Era| ranked.iter().find(|r| r.era == era).map(|r| (r.score, r.objections.clone())).unwrap_or_default();
+    let eras: Vec<_> = rows
+        .iter()
+        .map(|(era, names, rest)| {
+            let (score, against) = objections(*era);
+            json!({"era": era.label(), "flags": names, "unknown_bits": format!("{rest:#x}"), "score": score, "objections": against})
+        })
+        .collect();
+    json!({"input": value, "eras": eras, "guess": guess})
+}
+
 pub fn run(args: GfpArgs) -> anyhow::Result<()> {
     let mut out = Vec::new();
     for value in &args.values {
@@ -95,13 +120,7 @@ pub fn run(args: GfpArgs) -> anyhow::Result<()> {
                 out.push(json!({"input": value, "eras": rows.iter().map(|(era, v)| json!({"era": era, "value": v.as_ref().ok().map(|v| format!("{v:#x}"))})).collect::<Vec<_>>()}));
                 continue;
             };
-            let rows = decode_all(mask);
-            if !args.json {
-                for (era, names, _) in &rows {
-                    println!("{value:<12} {:<10} {}", era.label(), names.join("|"));
-                }
-            }
-            out.push(json!({"input": value, "eras": rows.iter().map(|(era, names, rest)| json!({"era": era.label(), "flags": names, "unknown_bits": format!("{rest:#x}")})).collect::<Vec<_>>()}));
+            out.push(all_eras(value, mask, args.json));
             continue;
         }
         let table = match args.kernel.as_deref() {

@@ -4,6 +4,7 @@
 //! of memory, whether compaction keeps up, and what to do, cheapest first, with the exact
 //! commands computed from this machine's numbers.
 
+pub mod causes;
 pub mod census;
 pub mod diagnose;
 pub mod render;

@@ -15,9 +15,12 @@
 //! An era spans several releases whose layouts differ in details; the table follows one
 //! representative release and `tables.rs` documents where the others differ.
 
+mod plausibility;
 mod tables;
 #[cfg(test)]
 mod tests;
+
+pub use plausibility::{EraGuess, EraReading, best_guess, rank};
 
 use serde::Serialize;
 

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::parse::{Report, ReportKind, ZoneLine};
 use crate::{
-    gfp::{GfpTable, eras::{Era, decode_all}},
+    causes::Cause,
+    gfp::{GfpTable, eras::{Era, EraGuess, best_guess, decode_all}},
     host::kallsyms::is_allocator_frame,
 };
 
@@ -35,6 +36,8 @@ pub struct GfpDecode {
     pub source: String,
     /// When the era is unknown: every distinct decode, so the ambiguity is visible.
     pub candidates: Vec<Candidate>,
+    /// When the era is unknown: the most plausible era's decode, marked as a guess.
+    pub guess: Option<EraGuess>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -66,6 +69,8 @@ pub struct Analysis {
     /// Callers that asked for memory, outermost first (`nf_conntrack_init_net →
     /// kmem_cache_create`).
     pub path: Vec<String>,
+    /// Failures: the known cause from the catalogue (`causes.toml`), if one matches.
+    pub cause: Option<&'static Cause>,
 }
 
 fn parse_mask(hex: &str) -> Option<u64> {
@@ -74,22 +79,22 @@ fn parse_mask(hex: &str) -> Option<u64> {
 
 pub fn decode_gfp(report: &Report, choice: &EraChoice) -> GfpDecode {
     if let Some(names) = report.gfp_names.as_ref().filter(|n| !n.is_empty()) {
-        return GfpDecode { flags: names.clone(), source: "printed".into(), candidates: Vec::new() };
+        return GfpDecode { flags: names.clone(), source: "printed".into(), candidates: Vec::new(), guess: None };
     }
     let Some(mask) = report.gfp_mask.as_deref().and_then(parse_mask) else {
-        return GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates: Vec::new() };
+        return GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates: Vec::new(), guess: None };
     };
     let own = report.kernel_release.as_deref().and_then(Era::for_release);
     let era = match choice {
         EraChoice::Running(table) => match own {
             Some(era) if report.kernel_release.as_deref() != Some(crate::host::system::kernel_release().as_str()) => Some(era),
-            _ => return GfpDecode { flags: table.decode(mask), source: "running".into(), candidates: Vec::new() },
+            _ => return GfpDecode { flags: table.decode(mask), source: "running".into(), candidates: Vec::new(), guess: None },
         },
         EraChoice::Fixed(era) => Some(*era),
         EraChoice::Auto { fallback } => own.or(*fallback),
     };
     match era {
-        Some(era) => GfpDecode { flags: era.table().decode(mask), source: format!("table:{}", era.label()), candidates: Vec::new() },
+        Some(era) => GfpDecode { flags: era.table().decode(mask), source: format!("table:{}", era.label()), candidates: Vec::new(), guess: None },
         None => {
             let mut candidates: Vec<Candidate> = Vec::new();
             for (era, flags, _) in decode_all(mask) {
@@ -97,7 +102,7 @@ pub fn decode_gfp(report: &Report, choice: &EraChoice) -> GfpDecode {
                     candidates.push(Candidate { era: era.label(), flags });
                 }
             }
-            GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates }
+            GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates, guess: best_guess(mask, report.gfp_names.is_none()) }
         }
     }
 }
@@ -161,7 +166,8 @@ pub fn analyze(report: Report, choice: &EraChoice) -> Analysis {
     let gfp = decode_gfp(&report, choice);
     let verdict = (report.kind == ReportKind::Failure).then(|| verdict(&report, &gfp.flags));
     let path = call_path(&report.call_trace, 2);
-    Analysis { report, gfp, verdict, path }
+    let cause = (report.kind == ReportKind::Failure).then(|| super::cause::of(&report, &gfp, choice)).flatten();
+    Analysis { report, gfp, verdict, path, cause }
 }
 
 impl Analysis {
@@ -177,6 +183,7 @@ impl Analysis {
             "gfp_flags": self.gfp.flags,
             "gfp_source": self.gfp.source,
             "gfp_candidates": self.gfp.candidates,
+            "gfp_era_guess": self.gfp.guess,
             "kernel_release": r.kernel_release,
             "cpuset": r.cpuset,
             "mems_allowed": r.mems_allowed,
@@ -188,6 +195,7 @@ impl Analysis {
             "stall_ms": r.stall_ms,
             "oom": r.oom,
             "verdict": self.verdict,
+            "cause": crate::causes::to_json(self.cause),
         })
     }
 }

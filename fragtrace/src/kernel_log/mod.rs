@@ -11,6 +11,7 @@
 //! `dmesg_restrict` may reserve to root).
 
 pub mod analyze;
+mod cause;
 pub mod parse;
 pub mod source;
 pub mod summary;

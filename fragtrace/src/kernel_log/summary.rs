@@ -21,7 +21,11 @@ fn groups(analyses: &[Analysis]) -> Vec<(GroupKey, usize, String)> {
     let mut map: BTreeMap<GroupKey, (usize, String)> = BTreeMap::new();
     for a in analyses.iter().filter(|a| a.report.kind == ReportKind::Failure) {
         let key = (a.report.comm.clone().unwrap_or_else(|| "?".into()), a.report.order, a.report.gfp_mask.clone().unwrap_or_else(|| "?".into()));
-        let flags = if a.gfp.flags.is_empty() { format!("({})", a.gfp.source) } else { format!("{} ({})", a.gfp.flags.join("|"), a.gfp.source) };
+        let flags = match &a.gfp.guess {
+            Some(g) if a.gfp.flags.is_empty() => format!("{} (best guess: {} era, {})", g.flags.join("|"), g.era, g.confidence),
+            _ if a.gfp.flags.is_empty() => format!("({})", a.gfp.source),
+            _ => format!("{} ({})", a.gfp.flags.join("|"), a.gfp.source),
+        };
         let e = map.entry(key).or_insert((0, flags));
         e.0 += 1;
     }
@@ -83,6 +87,7 @@ fn render_raw(analyses: &[Analysis], source: &str) -> String {
                 v.reason
             );
         }
+        known_causes(&mut out, analyses);
         let p = paths(analyses);
         if !p.is_empty() {
             let _ = writeln!(out, "\nCALL PATHS (who asked for the memory)");
@@ -116,9 +121,35 @@ fn render_raw(analyses: &[Analysis], source: &str) -> String {
             for c in &a.gfp.candidates {
                 let _ = writeln!(out, "    {:<10} {}", c.era, c.flags.join("|"));
             }
+            if let Some(g) = &a.gfp.guess {
+                let _ = writeln!(out, "    best guess: {} era: {} ({}: {})", g.era, g.flags.join("|"), g.confidence, g.reason);
+            }
         }
     }
     out
+}
+
+/// Failures whose known cause the catalogue names: each cause once, with its report lines.
+fn known_causes(out: &mut String, analyses: &[Analysis]) {
+    let mut by_cause: BTreeMap<&str, (&crate::causes::Cause, Vec<usize>)> = BTreeMap::new();
+    for a in analyses {
+        if let Some(c) = a.cause {
+            by_cause.entry(c.id.as_str()).or_insert((c, Vec::new())).1.push(a.report.line);
+        }
+    }
+    if by_cause.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nKNOWN CAUSES (fragtrace/causes.toml)");
+    for (id, (c, lines)) in by_cause {
+        let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
+        let _ = writeln!(out, "  {id}: {} (line {})", c.title, lines.join(", "));
+        let _ = writeln!(out, "    why: {}", c.explanation);
+        if !c.fixed_in.is_empty() {
+            let _ = writeln!(out, "    fixed in: {}", c.fixed_in);
+        }
+        let _ = writeln!(out, "    remedy: {}", c.remedy);
+    }
 }
 
 /// The summary object ending `--json` / `--jsonl` output.
@@ -132,5 +163,17 @@ pub fn summary_json(analyses: &[Analysis]) -> Value {
         "verdicts": {"fragmentation": verdicts(Verdict::Fragmentation), "exhaustion": verdicts(Verdict::Exhaustion), "unknown": verdicts(Verdict::Unknown)},
         "groups": groups(analyses).into_iter().map(|((comm, order, mode), n, flags)| json!({"comm": comm, "order": order, "gfp_mask": mode, "gfp": flags, "count": n})).collect::<Vec<_>>(),
         "paths": paths(analyses).into_iter().map(|(p, n)| json!({"path": p, "count": n})).collect::<Vec<_>>(),
+        "causes": cause_counts(analyses),
     })
+}
+
+/// `[{"id": …, "title": …, "count": n}]`, most frequent first.
+fn cause_counts(analyses: &[Analysis]) -> Value {
+    let mut map: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+    for c in analyses.iter().filter_map(|a| a.cause) {
+        map.entry(c.id.as_str()).or_insert((c.title.as_str(), 0)).1 += 1;
+    }
+    let mut v: Vec<_> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
+    Value::Array(v.into_iter().map(|(id, (title, n))| json!({"id": id, "title": title, "count": n})).collect())
 }

@@ -71,6 +71,7 @@ impl<W: Write> JsonLines<W> {
                 m.insert("container_starting".into(), json!(crate::identity::starting_task(&f.task.comm, &f.ancestry).is_some()));
                 let stack = f.stack_id.and_then(|id| self.definitions.stack(id));
                 m.insert("stack".into(), json!(stack.as_deref().unwrap_or(&[])));
+                m.insert("cause".into(), crate::causes::failure_json(f, stack.as_deref(), &self.gfp));
                 m.insert("ancestry".into(), json!(f.ancestry.iter().map(|a| json!({"pid": a.pid, "comm": a.comm})).collect::<Vec<_>>()));
                 Value::Object(m)
             }
@@ -198,6 +199,7 @@ pub fn report_document(
                 "comm": g.comm, "order": g.order, "gfp_mask": format!("{:#x}", g.gfp_mask),
                 "gfp_flags": gfp.decode(g.gfp_mask), "count": g.count, "last_seen_ns": g.last_seen_ns,
                 "top_stack": g.top_stack.and_then(|id| stacks.stack(id)).as_deref().unwrap_or(&[]),
+                "cause": crate::causes::to_json(crate::causes::of_group(&g.comm, g.order, g.gfp_mask, g.top_stack.and_then(|id| stacks.stack(id)).as_deref(), gfp)),
             })
         })
         .collect();

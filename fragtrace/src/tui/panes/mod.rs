@@ -1,5 +1,6 @@
 //! One module per pane; each renders from the immutable `Screen` into a buffer region.
 
+pub mod cause;
 pub mod extfrag;
 pub mod failures;
 pub mod footer;

@@ -25,6 +25,7 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
     }
     for (id, count) in &row.stacks {
         lines.push(Line::styled(format!("{} failures · stack {id}", compact(*count)), Style::new().add_modifier(Modifier::BOLD)));
+        lines.extend(super::cause::lines(screen, row, *id, width));
         match screen.stacks.stack(*id) {
             Some(frames) if !frames.is_empty() => lines.extend(frames.iter().map(|f| Line::raw(format!("  {}", fit(f, width))))),
             _ => lines.push(Line::styled("  (stack not captured)", DIM)),

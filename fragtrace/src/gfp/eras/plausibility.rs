@@ -1,0 +1,160 @@
+//! Which era's reading of a mask is plausible, for masks from a kernel nobody named.
+//!
+//! Every era decodes every mask, but in the wrong era a real mask turns into combinations the
+//! kernel never builds. Each reading starts at 100 and loses points per objection:
+//!
+//! - bits the era has no name for (−40): beyond its width, or unused;
+//! - `__GFP_NOFAIL` with `__GFP_NORETRY` or `__GFP_RETRY_MAYFAIL` (−50): "must not fail" with
+//!   "may fail early"; the allocator warns about it and callers never ask for it;
+//! - `__GFP_MOVABLE` with `__GFP_RECLAIMABLE` (−40): both migratetype bits, which
+//!   `gfp_migratetype()` treats as a bug (`GFP_MOVABLE_MASK`);
+//! - more than one zone modifier among `__GFP_DMA`, `__GFP_HIGHMEM`, `__GFP_DMA32` (−40):
+//!   `GFP_ZONE_BAD`;
+//! - `__GFP_ATOMIC` with direct reclaim (−30): "cannot sleep" with "may sleep to reclaim";
+//! - `__GFP_IO`/`__GFP_FS` without direct reclaim (`__GFP_WAIT` before 4.4) (−15): they only
+//!   say what direct reclaim may do, so masks built from GFP_KERNEL keep them together; rare
+//!   callers do strip reclaim alone, hence the small weight;
+//! - a report header that printed only hex (−20 for the 4.10+ eras): kernels print the names
+//!   next to the mask from 4.6 on, so a hex-only header comes from an older kernel.
+//!
+//! The best reading is a guess, and says so: `likely` when it is the only reading without
+//! objections, `weak` otherwise.
+
+use serde::Serialize;
+
+use super::{Era, decode_split};
+
+/// One era's reading of a mask and what speaks against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EraReading {
+    pub era: Era,
+    pub flags: Vec<String>,
+    pub unknown_bits: u64,
+    pub score: i32,
+    pub objections: Vec<String>,
+}
+
+/// The most plausible era for a mask from an unknown kernel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EraGuess {
+    pub era: &'static str,
+    pub flags: Vec<String>,
+    pub score: i32,
+    /// `likely`: the only reading without objections; `weak`: others are as plausible or it
+    /// has objections itself.
+    pub confidence: &'static str,
+    pub reason: String,
+    #[serde(skip)]
+    pub era_value: Era,
+}
+
+fn has(era: Era, mask: u64, name: &str) -> bool {
+    era.table().value_of(name).is_some_and(|v| v != 0 && mask & v == v)
+}
+
+fn objections(era: Era, mask: u64, unknown_bits: u64, hex_only: bool) -> Vec<(i32, String)> {
+    let set = |name: &str| has(era, mask, name);
+    let mut out = Vec::new();
+    if unknown_bits != 0 {
+        out.push((40, format!("bits {unknown_bits:#x} have no name in this era")));
+    }
+    if set("__GFP_NOFAIL") && (set("__GFP_NORETRY") || set("__GFP_RETRY_MAYFAIL")) {
+        out.push((50, "__GFP_NOFAIL with __GFP_NORETRY/__GFP_RETRY_MAYFAIL cannot happen".into()));
+    }
+    if set("__GFP_MOVABLE") && set("__GFP_RECLAIMABLE") {
+        out.push((40, "both migratetype bits (__GFP_MOVABLE and __GFP_RECLAIMABLE)".into()));
+    }
+    if ["__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32"].iter().filter(|z| set(z)).count() > 1 {
+        out.push((40, "more than one zone modifier (GFP_ZONE_BAD)".into()));
+    }
+    let reclaim = if era == Era::V3_10 { "__GFP_WAIT" } else { "__GFP_DIRECT_RECLAIM" };
+    if set("__GFP_ATOMIC") && set(reclaim) {
+        out.push((30, "__GFP_ATOMIC with direct reclaim".into()));
+    }
+    if (set("__GFP_IO") || set("__GFP_FS")) && !set(reclaim) {
+        out.push((15, format!("__GFP_IO/__GFP_FS without {reclaim}")));
+    }
+    if hex_only && matches!(era, Era::V4_10 | Era::V4_15 | Era::V5_1) {
+        out.push((20, "kernels of this era print the flag names next to the mask".into()));
+    }
+    out
+}
+
+/// Every era's reading of `mask`, most plausible first (ties: oldest first). `hex_only`: the
+/// mask comes from a report header that printed no flag names.
+pub fn rank(mask: u64, hex_only: bool) -> Vec<EraReading> {
+    let mut readings: Vec<EraReading> = Era::ALL
+        .iter()
+        .map(|&era| {
+            let (flags, unknown_bits) = decode_split(&era.table(), mask);
+            let found = objections(era, mask, unknown_bits, hex_only);
+            let score = 100 - found.iter().map(|(w, _)| w).sum::<i32>();
+            EraReading { era, flags, unknown_bits, score, objections: found.into_iter().map(|(_, o)| o).collect() }
+        })
+        .collect();
+    readings.sort_by_key(|r| std::cmp::Reverse(r.score));
+    readings
+}
+
+/// The best reading of `mask` as a guess; `None` for 0 (nothing to read).
+pub fn best_guess(mask: u64, hex_only: bool) -> Option<EraGuess> {
+    if mask == 0 {
+        return None;
+    }
+    let ranked = rank(mask, hex_only);
+    let best = ranked.first()?;
+    let clean = |r: &EraReading| r.objections.is_empty();
+    let alone = clean(best) && ranked.iter().skip(1).all(|r| !clean(r));
+    let rivals: Vec<&str> = ranked.iter().skip(1).filter(|r| r.score == best.score).map(|r| r.era.label()).collect();
+    let reason = if alone {
+        let others: Vec<String> = ranked.iter().skip(1).map(|r| format!("{}: {}", r.era.label(), r.objections.join("; "))).collect();
+        format!("the only era without contradictions ({})", others.join(" · "))
+    } else if !rivals.is_empty() {
+        format!("as plausible as {} (score {})", rivals.join(", "), best.score)
+    } else {
+        format!("highest score {} of 100: {}", best.score, best.objections.join("; "))
+    };
+    Some(EraGuess {
+        era: best.era.label(),
+        flags: best.flags.iter().cloned().chain((best.unknown_bits != 0).then(|| format!("{:#x}", best.unknown_bits))).collect(),
+        score: best.score,
+        confidence: if alone { "likely" } else { "weak" },
+        reason,
+        era_value: best.era,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tke_runc_mask_is_most_plausibly_3_10() {
+        // mode:0x10c0d0 from the TKE doc's one-liners (fixture 39), which name no kernel.
+        let guess = best_guess(0x10c0d0, true).expect("guess");
+        assert_eq!((guess.era, guess.confidence), ("3.10", "likely"), "{guess:?}");
+        assert_eq!(guess.flags, ["GFP_KERNEL", "__GFP_COMP", "__GFP_ZERO", "__GFP_KMEMCG"]);
+        let five = rank(0x10c0d0, false).into_iter().find(|r| r.era == Era::V5_1).expect("5.1+");
+        assert!(five.objections.iter().any(|o| o.contains("__GFP_NOFAIL")), "{five:?}");
+    }
+
+    #[test]
+    fn modern_masks_are_read_in_the_modern_era() {
+        // 0x40cc0 (GFP_KERNEL|__GFP_COMP, fixture 29) and 0xcc0 (GFP_KERNEL, fixture 17).
+        for mask in [0x40cc0, 0xcc0, 0x40dc0] {
+            let guess = best_guess(mask, false).expect("guess");
+            assert_eq!(guess.era, "5.1+", "{mask:#x}: {guess:?}");
+        }
+        // 4.4–4.9's GFP_ATOMIC (fixture 23): 4.4 reads it best (another era reads it without
+        // contradictions too, so the guess stays weak).
+        assert_eq!(best_guess(0x2080020, false).map(|g| g.era), Some("4.4"));
+    }
+
+    #[test]
+    fn an_ambiguous_mask_is_a_weak_guess() {
+        // 0x20: GFP_ATOMIC before 4.4, __GFP_HIGH alone after: nothing contradicts either.
+        let guess = best_guess(0x20, true).expect("guess");
+        assert_eq!(guess.confidence, "weak", "{guess:?}");
+        assert_eq!(best_guess(0, false), None);
+    }
+}
