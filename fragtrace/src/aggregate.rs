@@ -6,6 +6,13 @@
 //! `event` runs once per event (millions per second when replaying a file), so the per-event
 //! path looks strings up by `&str` and only allocates for a key it has never seen.
 
+mod polluters;
+
+pub use polluters::{
+    CgroupPolluter, CommPolluter, FallbackKind, HARM_FRAGMENTING, HARM_OTHER, HARM_STOLEN, HarmCounts, PodPolluter, PollutersSnapshot,
+    StackPolluter,
+};
+
 use std::{
     sync::{
         Arc,
@@ -224,6 +231,8 @@ pub struct Snapshot {
     pub zones: Vec<ZoneFree>,
     /// `None` for recordings made before the gate existed.
     pub alloc_probe: Option<AllocProbeSummary>,
+    /// Who fragments: extfrag fallbacks per comm, cgroup, pod and stack, by harm.
+    pub polluters: PollutersSnapshot,
 }
 
 #[derive(Default)]
@@ -262,6 +271,7 @@ pub struct Aggregator {
     /// Kept apart from the groups, which are bounded: the totals stay exact.
     extfrag_fragmenting: u64,
     extfrag_severe: u64,
+    polluters: polluters::Polluters,
     lost: u64,
     lag_us: Histogram<u64>,
     alloc_probe: Option<AllocProbeSummary>,
@@ -297,6 +307,7 @@ impl Aggregator {
             extfrag_total: 0,
             extfrag_fragmenting: 0,
             extfrag_severe: 0,
+            polluters: polluters::Polluters::default(),
             lost: 0,
             lag_us: Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds"),
             alloc_probe: None,
@@ -387,6 +398,7 @@ impl Aggregator {
         let fragmenting = e.fragmenting(self.pageblock_order);
         self.extfrag_fragmenting += u64::from(fragmenting);
         self.extfrag_severe += u64::from(e.severe());
+        self.polluters.record(e, self.pageblock_order);
         // Real kernels have fewer than 8 migratetypes; a hostile file may claim any.
         if !has_room(&self.extfrag, &(e.alloc_migratetype, e.fallback_migratetype), 64) {
             return;
@@ -509,6 +521,7 @@ impl Aggregator {
             zones_ts_ns: self.zones.as_ref().map(|z| z.0),
             zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
             alloc_probe: self.alloc_probe_summary(),
+            polluters: self.polluters.snapshot(&self.cgroup_paths, &self.pod_labels),
         }
     }
 
@@ -533,9 +546,9 @@ impl Sink for Aggregator {
         // churning pods and few failures they would pile up. When full, only the definitions
         // of cgroups with failure counts are kept (the next full pass is MAX_KEYS away).
         if self.cgroup_paths.len() >= 2 * MAX_KEYS && !self.cgroup_paths.contains_key(&id) {
-            let counted = &self.by_cgroup;
-            self.cgroup_paths.retain(|k, _| counted.contains_key(k));
-            self.pod_labels.retain(|k, _| counted.contains_key(k));
+            let (counted, polluters) = (&self.by_cgroup, &self.polluters);
+            self.cgroup_paths.retain(|k, _| counted.contains_key(k) || polluters.has_cgroup(k));
+            self.pod_labels.retain(|k, _| counted.contains_key(k) || polluters.has_cgroup(k));
         }
         match (self.cgroup_paths.get(&id), path) {
             // A cgroup defined again after it was removed resolves to nothing: keep its name.
@@ -558,7 +571,7 @@ impl Sink for Aggregator {
     fn workload(&mut self, cgroup_id: u64, workload: &Workload) -> Result<(), SinkError> {
         // Bounded with the cgroup definitions (see `cgroup` above).
         if let Some(label) = workload.pod_label()
-            && (self.pod_labels.len() < 2 * MAX_KEYS || self.by_cgroup.contains_key(&cgroup_id))
+            && (self.pod_labels.len() < 2 * MAX_KEYS || self.by_cgroup.contains_key(&cgroup_id) || self.polluters.has_cgroup(&cgroup_id))
         {
             self.pod_labels.insert(cgroup_id, label);
         }
@@ -811,7 +824,7 @@ mod tests {
             agg.event(&Event::Failure(f)).unwrap();
             let stall = Stall { task: t, kind: StallKind::Compaction, order: i as i32, gfp_mask: 0, duration_ns: 1_000_000, result: 0 };
             agg.event(&Event::Stall(stall)).unwrap();
-            agg.event(&Event::Extfrag(Extfrag { task: task("x", i), alloc_order: 0, fallback_order: 3, alloc_migratetype: i as i32, fallback_migratetype: 1, change_ownership: false })).unwrap();
+            agg.event(&Event::Extfrag(Extfrag { task: task("x", i), alloc_order: 0, fallback_order: 3, alloc_migratetype: i as i32, fallback_migratetype: 1, change_ownership: false, stack_id: None })).unwrap();
         }
         let s = agg.snapshot();
         assert_eq!(s.failures, n, "totals are exact");
@@ -873,7 +886,7 @@ mod tests {
         for (comm, order, gfp, stack) in [("a", 4, 0x2000u64, Some(1)), ("a", 4, 0x2000, Some(2)), ("a", 4, 0x2000, Some(2)), ("b", 12, 0xcc0, None)] {
             agg.event(&Event::Failure(Failure { task: task(comm, 5), order, gfp_mask: gfp, migratetype: 0, stack_id: stack, ancestry: vec![], captured_cgroup: None, hook: Default::default() })).unwrap();
         }
-        agg.event(&Event::Extfrag(Extfrag { task: task("c", 6), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false })).unwrap();
+        agg.event(&Event::Extfrag(Extfrag { task: task("c", 6), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false, stack_id: None })).unwrap();
         agg.event(&Event::Lost(Lost { ts_ns: 7, count: 5 })).unwrap();
         let s = agg.snapshot();
         assert_eq!(s.failures, 4);

@@ -5,6 +5,7 @@
 
 pub mod bundle;
 pub mod flight;
+pub mod polluters;
 pub mod sink;
 pub mod summary;
 

@@ -106,8 +106,10 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // The probes tell who fails while sampling; without them (no root, no BPF) the verdict
     // still stands on the zones and counters.
+    let mut stacks = fragtrace::definitions::Definitions::new();
     let (snapshot, pageblock_order, page_size) = match live::start_session(&args.probe) {
         Ok(mut session) => {
+            stacks = session.definitions().clone();
             let k = &session.probes().kernel;
             let (pageblock, page_size) = (k.pageblock_order, k.page_size);
             let mut aggregator = Aggregator::new(pageblock, k.gfp.value_of("__GFP_NOWARN").unwrap_or(0), true);
@@ -151,10 +153,12 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         None => None,
     };
     if args.json {
-        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied});
+        let who = fragtrace::doctor::polluters::json(snapshot.as_ref(), &stacks);
+        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied, "who_fragments": who});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&diagnosis));
+        print!("{}", fragtrace::doctor::polluters::text(snapshot.as_ref(), &stacks, args.duration.as_secs_f64()));
         if let Some(a) = applied {
             println!("\nAPPLIED {} in {:.2} s — free blocks of order ≥ N (ordinary zones), before → after:", a["remedy"], a["seconds"].as_f64().unwrap_or(0.0));
             for o in a["orders"].as_array().into_iter().flatten() {

@@ -5,6 +5,7 @@
 //! commands computed from this machine's numbers.
 
 pub mod diagnose;
+pub mod polluters;
 pub mod render;
 pub mod settings;
 

@@ -263,3 +263,35 @@ fn the_header_says_when_the_per_allocation_probe_is_idle() {
     let t = full("alloc-probe-on", &screen(s, r, UiState::default()), 160, 48);
     assert!(t.lines().next().unwrap_or("").contains("per-alloc probe on for 3s (memcg reclaim)"), "{t}");
 }
+
+fn fragmenting() -> (Snapshot, Rates) {
+    use crate::aggregate::{CommPolluter, HarmCounts, PodPolluter, PollutersSnapshot, StackPolluter};
+    let (mut s, r) = normal();
+    s.polluters = PollutersSnapshot {
+        by_comm: vec![
+            CommPolluter { comm: "alloc-trigger".into(), counts: HarmCounts { stolen: 41, fragmenting: 300, other: 2 } },
+            CommPolluter { comm: "kworker/u8:3".into(), counts: HarmCounts { stolen: 0, fragmenting: 10, other: 4900 } },
+        ],
+        by_pod: vec![PodPolluter { pod: "shop/web-0".into(), counts: HarmCounts { stolen: 41, fragmenting: 300, other: 2 } }],
+        stacks: vec![StackPolluter { stack_id: 7, counts: HarmCounts { stolen: 5, fragmenting: 30, other: 0 } }],
+        stacks_sampled: 35,
+        ..Default::default()
+    };
+    (s, r)
+}
+
+#[test]
+fn who_fragments_pane_and_line() {
+    let (s, r) = fragmenting();
+    let t = full("who-fragments", &screen(s.clone(), r.clone(), UiState::default()), 160, 48);
+    assert!(t.contains("Who fragments"), "{t}");
+    let first = t.lines().position(|l| l.contains("alloc-trigger")).expect("alloc-trigger listed");
+    let second = t.lines().position(|l| l.contains("kworker/u8:3")).expect("kworker listed");
+    assert!(first < second, "ranked by harm, not by count: {t}");
+    assert!(t.contains("pod shop/web-0") && t.contains("stack pipe_resize_ring"), "{t}");
+    let t = full("who-fragments", &screen(s.clone(), r.clone(), UiState::default()), 80, 24);
+    assert!(t.contains("worst: alloc-trigger harm 1312 (41 stolen)"), "{t}");
+    let mut buf = Buffer::empty(Rect::new(0, 0, 78, 12));
+    panes::polluters::render(&screen(s, r, UiState::default()), buf.area, &mut buf);
+    check("pane-polluters", &text(&buf));
+}

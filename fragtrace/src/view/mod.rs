@@ -2,4 +2,5 @@
 
 pub mod chrome_trace;
 pub mod json;
+pub mod polluters;
 pub mod text;
