@@ -152,9 +152,10 @@ impl Polluters {
     pub fn record(&mut self, e: &Extfrag, pageblock_order: u32) {
         let kind = FallbackKind::of(e, pageblock_order);
         let comm = e.task.comm.as_str();
+        let room = self.by_comm.len() < MAX_KEYS;
         match self.by_comm.get_mut(comm) {
             Some(c) => c.add(kind),
-            None if self.by_comm.len() < MAX_KEYS => self.by_comm.entry(comm.to_string()).or_default().add(kind),
+            None if room => self.by_comm.entry(comm.to_string()).or_default().add(kind),
             None => self.by_comm.entry(OTHER.to_string()).or_default().add(kind),
         }
         let cgroup = if has_room(&self.by_cgroup, &e.task.cgroup_id, MAX_KEYS) { e.task.cgroup_id } else { OTHER_CGROUP };
