@@ -270,7 +270,7 @@ fn fragmenting() -> (Snapshot, Rates) {
     s.polluters = PollutersSnapshot {
         by_comm: vec![
             CommPolluter { comm: "alloc-trigger".into(), counts: HarmCounts { stolen: 41, fragmenting: 300, other: 2 } },
-            CommPolluter { comm: "kworker/u8:3".into(), counts: HarmCounts { stolen: 0, fragmenting: 10, other: 4900 } },
+            CommPolluter { comm: "kworker/u8:3".into(), counts: HarmCounts { stolen: 0, fragmenting: 10, other: 900 } },
         ],
         by_pod: vec![PodPolluter { pod: "shop/web-0".into(), counts: HarmCounts { stolen: 41, fragmenting: 300, other: 2 } }],
         stacks: vec![StackPolluter { stack_id: 7, counts: HarmCounts { stolen: 5, fragmenting: 30, other: 0 } }],

@@ -39,8 +39,8 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("{frag}% fragmenting"), if frag >= 50 { WARN } else { Style::new() }),
         Span::raw(format!(" · {} severe", compact(s.extfrag_severe))),
     ])];
-    if let Some(worst) = s.polluters.by_comm.first() {
-        // The full "who fragments" pane needs a wide terminal; its first row fits anywhere.
+    if let Some(worst) = s.polluters.by_comm.first().filter(|_| narrow) {
+        // Narrow terminals have no room for the "who fragments" pane: its first row, here.
         let c = &worst.counts;
         lines.push(Line::styled(format!("worst: {} harm {} ({} stolen)", worst.comm, compact(c.harm()), compact(c.stolen)), WARN));
     }
