@@ -11,11 +11,14 @@ use std::{
 use fragtrace_tests::{
     SysctlGuard, built_binary,
     cli::{KillOnDrop, TempPath, report_json, signal, start_recorder, wait_for},
-    mem_available, require_root, run_trigger,
+    mem_available, poll, require_root, run_trigger,
 };
 use serde_json::Value;
 
-const FILL_MIB: u64 = 384;
+/// Fills of growing size until the trigger's fallbacks are on record: right after another
+/// fill (e2e_extfrag, or a run of this test) the blocks it stole are free and unmovable, and
+/// a fill can be served from them without any fallback.
+const FILLS_MIB: [u64; 3] = [1024, 2048, 3072];
 const BACKGROUND_MIB: u64 = 256;
 const MIN_AVAILABLE: u64 = 8 << 30;
 
@@ -27,7 +30,7 @@ fn count(row: &Value, key: &str) -> u64 {
 fn the_process_that_steals_pageblocks_ranks_first() {
     let _serial = require_root();
     assert!(
-        mem_available() > MIN_AVAILABLE + ((FILL_MIB + BACKGROUND_MIB) << 20) + (512 << 20),
+        mem_available() > MIN_AVAILABLE + ((FILLS_MIB[2] + BACKGROUND_MIB) << 20) + (512 << 20),
         "MemAvailable {} MiB is too low to run this test safely (needs > 8 GiB after it)",
         mem_available() >> 20
     );
@@ -42,8 +45,19 @@ fn the_process_that_steals_pageblocks_ranks_first() {
             .spawn()
             .expect("spawning pagefault-bench"),
     );
-    let trigger = run_trigger(&["fill-pipes", &FILL_MIB.to_string()], Duration::from_secs(120));
-    assert!(trigger.errnos.iter().all(|&e| e == 0), "F_SETPIPE_SZ failed: {:?}", trigger.errnos);
+    for mib in FILLS_MIB {
+        let trigger = run_trigger(&["fill-pipes", &mib.to_string()], Duration::from_secs(120));
+        assert!(trigger.errnos.iter().all(|&e| e == 0), "F_SETPIPE_SZ failed: {:?}", trigger.errnos);
+        // The recorder writes a block every second: wait for it to hold the fill's fallbacks.
+        let stole = poll(Duration::from_secs(3), || {
+            let doc = report_json(&file);
+            doc["extfrag"]["by_comm"].as_array()?.iter().any(|c| c["comm"] == "alloc-trigger").then_some(())
+        });
+        if stole.is_some() {
+            break;
+        }
+        eprintln!("polluters: a {mib} MiB fill caused no fallback (free unmovable blocks left by an earlier fill); filling more");
+    }
     drop(background);
     // SIGINT drains the ring buffer and closes the file cleanly.
     signal(&recorder, libc::SIGINT);
