@@ -3,7 +3,7 @@
 use core::mem::size_of;
 
 /// Bumped whenever a record's layout changes; the decoder refuses other versions.
-pub const ABI_VERSION: u16 = 4;
+pub const ABI_VERSION: u16 = 5;
 
 /// `TASK_COMM_LEN` in the kernel.
 pub const COMM_LEN: usize = 16;
@@ -89,8 +89,13 @@ pub struct OomEvent {
 }
 const _: () = assert!(size_of::<OomEvent>() == 80);
 
-/// `FailureEvent::stack_id` when `bpf_get_stackid` failed (map full, no frames).
+/// `FailureEvent::stack_id` / `ExtfragEvent::stack_id` when `bpf_get_stackid` failed (map
+/// full, no frames).
 pub const NO_STACK: i32 = -1;
+
+/// `ExtfragEvent::stack_id` of a fallback whose stack was not taken: extfrag stacks are
+/// sampled (every `EXTFRAG_STACK_EVERY`-th fallback per CPU), the fallback itself is not.
+pub const NOT_SAMPLED: i32 = -2;
 
 /// Common first part of every record. Fields are ordered largest-alignment-last-free so no
 /// implicit padding exists.
@@ -194,7 +199,9 @@ pub struct ExtfragEvent {
     pub fallback_migratetype: i32,
     /// Non-zero when the whole pageblock changed migratetype.
     pub change_ownership: i32,
-    pub _pad: u32,
+    /// Id in the `EXTFRAG_STACKS` map (not `STACKS`: extfrag stacks never take failure
+    /// stacks' room), [`NO_STACK`] or [`NOT_SAMPLED`].
+    pub stack_id: i32,
 }
 const _: () = assert!(size_of::<ExtfragEvent>() == 72);
 

@@ -6,6 +6,13 @@
 //! `event` runs once per event (millions per second when replaying a file), so the per-event
 //! path looks strings up by `&str` and only allocates for a key it has never seen.
 
+mod polluters;
+
+pub use polluters::{
+    CgroupPolluter, CommPolluter, FallbackKind, HARM_FRAGMENTING, HARM_OTHER, HARM_STOLEN, HarmCounts, PodPolluter, PollutersSnapshot,
+    StackPolluter,
+};
+
 use std::{
     sync::{
         Arc,
@@ -229,6 +236,8 @@ pub struct Snapshot {
     pub pageblocks: Vec<ZoneCensus>,
     /// `None` for recordings made before the gate existed.
     pub alloc_probe: Option<AllocProbeSummary>,
+    /// Who fragments: extfrag fallbacks per comm, cgroup, pod and stack, by harm.
+    pub polluters: PollutersSnapshot,
 }
 
 /// Failures of one cgroup, with its path and workload as the stream's [`Definitions`] had
@@ -288,6 +297,7 @@ pub struct Aggregator {
     /// Kept apart from the groups, which are bounded: the totals stay exact.
     extfrag_fragmenting: u64,
     extfrag_severe: u64,
+    polluters: polluters::Polluters,
     lost: u64,
     lag_us: Histogram<u64>,
     alloc_probe: Option<AllocProbeSummary>,
@@ -323,6 +333,7 @@ impl Aggregator {
             extfrag_total: 0,
             extfrag_fragmenting: 0,
             extfrag_severe: 0,
+            polluters: polluters::Polluters::default(),
             lost: 0,
             lag_us: Histogram::new_with_bounds(1, 60_000_000, 2).expect("static histogram bounds"),
             alloc_probe: None,
@@ -431,6 +442,7 @@ impl Aggregator {
         let fragmenting = e.fragmenting(self.pageblock_order);
         self.extfrag_fragmenting += u64::from(fragmenting);
         self.extfrag_severe += u64::from(e.severe());
+        self.polluters.record(e, self.pageblock_order, &self.definitions);
         // Real kernels have fewer than 8 migratetypes; a hostile file may claim any.
         if !has_room(&self.extfrag, &(e.alloc_migratetype, e.fallback_migratetype), 64) {
             return;
@@ -554,6 +566,7 @@ impl Aggregator {
             zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
             pageblocks: self.census.zones.clone(),
             alloc_probe: self.alloc_probe_summary(),
+            polluters: self.polluters.snapshot(),
         }
     }
 
@@ -826,7 +839,7 @@ mod tests {
             agg.event(&Event::Failure(f)).unwrap();
             let stall = Stall { task: t, kind: StallKind::Compaction, order: i as i32, gfp_mask: 0, duration_ns: 1_000_000, result: 0 };
             agg.event(&Event::Stall(stall)).unwrap();
-            agg.event(&Event::Extfrag(Extfrag { task: task("x", i), alloc_order: 0, fallback_order: 3, alloc_migratetype: i as i32, fallback_migratetype: 1, change_ownership: false })).unwrap();
+            agg.event(&Event::Extfrag(Extfrag { task: task("x", i), alloc_order: 0, fallback_order: 3, alloc_migratetype: i as i32, fallback_migratetype: 1, change_ownership: false, stack_id: None })).unwrap();
         }
         let s = agg.snapshot();
         assert_eq!(s.failures, n, "totals are exact");
@@ -913,7 +926,7 @@ mod tests {
         for (comm, order, gfp, stack) in [("a", 4, 0x2000u64, Some(1)), ("a", 4, 0x2000, Some(2)), ("a", 4, 0x2000, Some(2)), ("b", 12, 0xcc0, None)] {
             agg.event(&Event::Failure(Failure { task: task(comm, 5), order, gfp_mask: gfp, migratetype: 0, stack_id: stack, ancestry: vec![], captured_cgroup: None, hook: Default::default() })).unwrap();
         }
-        agg.event(&Event::Extfrag(Extfrag { task: task("c", 6), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false })).unwrap();
+        agg.event(&Event::Extfrag(Extfrag { task: task("c", 6), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false, stack_id: None })).unwrap();
         agg.event(&Event::Lost(Lost { ts_ns: 7, count: 5 })).unwrap();
         let s = agg.snapshot();
         assert_eq!(s.failures, 4);

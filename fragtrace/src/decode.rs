@@ -10,7 +10,7 @@ use fragtrace_ebpf::{
 };
 use thiserror::Error;
 
-use crate::event::{Ancestor, Event, Extfrag, Failure, FailureHook, OomKill, Stall, StallKind, Task};
+use crate::event::{Ancestor, EXTFRAG_STACK_BIT, Event, Extfrag, Failure, FailureHook, OomKill, Stall, StallKind, Task};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -165,6 +165,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 alloc_migratetype: r.i32(offset_of!(ExtfragEvent, alloc_migratetype)),
                 fallback_migratetype: r.i32(offset_of!(ExtfragEvent, fallback_migratetype)),
                 change_ownership: r.i32(offset_of!(ExtfragEvent, change_ownership)) != 0,
+                // NO_STACK, NOT_SAMPLED and kernel error codes are negative: no stack.
+                stack_id: u32::try_from(r.i32(offset_of!(ExtfragEvent, stack_id))).ok().map(|id| id | EXTFRAG_STACK_BIT),
             }))
         }
         kind::STALL => {
@@ -243,7 +245,7 @@ pub fn encode_extfrag(e: &ExtfragEvent) -> Vec<u8> {
     for v in [e.alloc_order, e.fallback_order, e.alloc_migratetype, e.fallback_migratetype, e.change_ownership] {
         out.extend_from_slice(&v.to_ne_bytes());
     }
-    out.extend_from_slice(&e._pad.to_ne_bytes());
+    out.extend_from_slice(&e.stack_id.to_ne_bytes());
     out
 }
 
@@ -293,12 +295,17 @@ mod tests {
             alloc_migratetype: 0,
             fallback_migratetype: 1,
             change_ownership: 1,
-            _pad: 0,
+            stack_id: 5,
         };
         let Event::Extfrag(x) = decode(&encode_extfrag(&e)).unwrap() else { panic!("not extfrag") };
         assert_eq!((x.alloc_order, x.fallback_order, x.alloc_migratetype, x.fallback_migratetype), (0, 10, 0, 1));
         assert!(x.change_ownership);
         assert!(!x.fragmenting(9));
+        assert_eq!(x.stack_id, Some(5 | EXTFRAG_STACK_BIT), "extfrag stack ids never collide with failures'");
+        for unsampled in [fragtrace_ebpf::NOT_SAMPLED, NO_STACK] {
+            let Event::Extfrag(x) = decode(&encode_extfrag(&ExtfragEvent { stack_id: unsampled, ..e })).unwrap() else { panic!() };
+            assert_eq!(x.stack_id, None);
+        }
     }
 
     #[test]

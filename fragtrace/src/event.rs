@@ -104,7 +104,22 @@ pub struct Extfrag {
     pub alloc_migratetype: i32,
     pub fallback_migratetype: i32,
     pub change_ownership: bool,
+    /// The fallback's kernel stack, when it was sampled ([`EXTFRAG_STACK_EVERY`]): an id
+    /// with [`EXTFRAG_STACK_BIT`] set, so it never collides with a failure's stack id.
+    #[serde(default)]
+    pub stack_id: Option<u32>,
 }
+
+/// The kernel takes the stack of every this-many-th extfrag fallback on each CPU (the first
+/// included): `bpf_get_stackid` costs about a microsecond and extfrag can storm at tens of
+/// thousands a second. Every fallback is still counted and attributed to its task and
+/// cgroup; only the stacks are a sample.
+pub const EXTFRAG_STACK_EVERY: u32 = 8;
+
+/// Set in the stack ids of extfrag stacks: they come from a map of their own
+/// (`EXTFRAG_STACKS`), whose ids would otherwise collide with the failures' (kernel stack
+/// ids are below the maps' sizes, far under this bit).
+pub const EXTFRAG_STACK_BIT: u32 = 1 << 31;
 
 impl Extfrag {
     /// Fragmenting: the fallback split a block smaller than a pageblock, mixing migratetypes
@@ -177,6 +192,15 @@ impl Event {
             Event::Stall(s) => Some(&s.task),
             Event::Oom(o) => Some(&o.task),
             Event::Lost(_) => None,
+        }
+    }
+
+    /// The event's kernel stack id, if it has one (failures, sampled extfrag fallbacks).
+    pub fn stack_id(&self) -> Option<u32> {
+        match self {
+            Event::Failure(f) => f.stack_id,
+            Event::Extfrag(e) => e.stack_id,
+            _ => None,
         }
     }
 

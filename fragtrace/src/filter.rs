@@ -285,6 +285,7 @@ mod tests {
             alloc_migratetype: 0,
             fallback_migratetype: 1,
             change_ownership: false,
+            stack_id: None,
         })
     }
 

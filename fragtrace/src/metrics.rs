@@ -119,6 +119,7 @@ pub struct Metrics {
     failures: Family<FailureLabels, Counter>,
     pod_failures: Family<PodLabels, Counter>,
     extfrag: Family<ExtfragLabels, Counter>,
+    polluters: Family<polluters::PolluterLabels, Counter>,
     free_blocks: Family<ZoneOrderLabels, Gauge>,
     unusable: Family<ZoneOrderLabels, Gauge<f64, AtomicU64>>,
     fragmentation: Family<ZoneOrderLabels, Gauge<f64, AtomicU64>>,
@@ -154,6 +155,7 @@ impl Metrics {
             "Allocations that fell back to another migratetype's free list (kmem:mm_page_alloc_extfrag); fragmenting = the fallback split a block smaller than a pageblock",
             extfrag.clone(),
         );
+        let polluters = polluters::register(&mut registry);
         let free_blocks = Family::<ZoneOrderLabels, Gauge>::default();
         registry.register("zone_free_blocks", "Free blocks per node, zone and order (/proc/buddyinfo)", free_blocks.clone());
         let unusable = Family::<ZoneOrderLabels, Gauge<f64, AtomicU64>>::default();
@@ -223,6 +225,7 @@ impl Metrics {
             failures,
             pod_failures,
             extfrag,
+            polluters,
             free_blocks,
             unusable,
             fragmentation,
@@ -330,6 +333,7 @@ pub struct MetricsSink {
     /// Last kernel counters, to turn cumulative values into increments.
     last: Counters,
     gfp_classes: HashMap<u64, &'static str>,
+    polluter_series: polluters::PolluterSeries,
 }
 
 impl MetricsSink {
@@ -346,6 +350,7 @@ impl MetricsSink {
             labelled_pods: Default::default(),
             last: Counters::default(),
             gfp_classes: HashMap::new(),
+            polluter_series: Default::default(),
         }
     }
 
@@ -421,6 +426,8 @@ impl Sink for MetricsSink {
                     fragmenting: if e.fragmenting(self.pageblock_order) { "true" } else { "false" },
                 };
                 self.metrics.extfrag.get_or_create(&labels).inc();
+                let who = self.polluter_series.labels(e, self.pageblock_order, &self.definitions, self.pod_labels);
+                self.metrics.polluters.get_or_create(&who).inc();
             }
             Event::Stall(s) => {
                 let kind = match s.kind {
@@ -470,6 +477,8 @@ impl Sink for MetricsSink {
 }
 
 mod pageblocks;
+mod polluters;
+pub use polluters::MAX_POLLUTER_SERIES;
 
 #[cfg(test)]
 mod tests;

@@ -385,8 +385,7 @@ impl Session {
                 }
             }
         }
-        if let Event::Failure(f) = event
-            && let Some(id) = f.stack_id
+        if let Some(id) = event.stack_id()
             && !self.definitions.has_stack(id)
         {
             let frames = self.probes.stack(id).map(|ips| self.kallsyms.symbolize_stack(&ips)).unwrap_or_default();

@@ -1,7 +1,8 @@
 //! `cargo xtask bench ns-per-run`: the kernel's own accounting of each eBPF program's cost
 //! (`kernel.bpf_stats_enabled`: run count and total run time per program, from `bpftool prog
 //! show --json`), for fragtrace's programs and the bpftrace one-liner, while the page-fault
-//! workload runs and a failure storm passes through the failure path. Enabling the stats
+//! workload runs, a failure storm passes through the failure path and pipes full of
+//! unmovable pages make the allocator steal movable pageblocks (the extfrag program). Enabling the stats
 //! adds two clock reads per run, so absolute figures are a little higher than without.
 
 use std::{process::Command, time::Duration};
@@ -9,6 +10,9 @@ use std::{process::Command, time::Duration};
 use anyhow::{Context, bail};
 
 use crate::proc::{Ready, Restore, TightMemcg, Tracer, today};
+
+/// `fragtrace::event::EXTFRAG_STACK_EVERY` (xtask does not link the library).
+const EXTFRAG_STACK_EVERY: u32 = 8;
 
 const START: &str = "<!-- nsrun-bench:start -->";
 const END: &str = "<!-- nsrun-bench:end -->";
@@ -63,7 +67,40 @@ fn exercise(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<()> {
     if !storm.status.success() {
         bail!("alloc-trigger storm failed: {}", String::from_utf8_lossy(&storm.stderr));
     }
+    extfrag_fallbacks()
+}
+
+/// Pipes filled with unmovable pages beyond the free unmovable pool: extfrag fallbacks, so
+/// the extfrag program (and its sampled stacks) is measured too. Skipped, with a word, when
+/// it would take MemAvailable below 8 GiB.
+fn extfrag_fallbacks() -> anyhow::Result<()> {
+    // Beyond the free unmovable pool (which earlier fills leave behind: the blocks they
+    // stole are free and unmovable again), or the fill is served without any fallback.
+    let fill_mib = free_unmovable_mib() + 384;
+    let available_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemAvailable:")?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
+        .unwrap_or(0);
+    if available_kib < (8 << 20) + ((fill_mib + 512) << 10) {
+        eprintln!("bench ns-per-run: MemAvailable {} MiB is too low to fill pipes safely; extfrag not exercised", available_kib >> 10);
+        return Ok(());
+    }
+    let fill = Command::new("target/release/alloc-trigger").args(["fill-pipes", &fill_mib.to_string()]).output().context("alloc-trigger fill-pipes")?;
+    if !fill.status.success() {
+        bail!("alloc-trigger fill-pipes failed: {}", String::from_utf8_lossy(&fill.stderr));
+    }
     Ok(())
+}
+
+/// Free unmovable memory, MiB (/proc/pagetypeinfo: free blocks per order and migratetype).
+fn free_unmovable_mib() -> u64 {
+    let text = std::fs::read_to_string("/proc/pagetypeinfo").unwrap_or_default();
+    let pages: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("Node") && l.contains("type    Unmovable"))
+        .flat_map(|l| l.split_whitespace().skip(6).enumerate().filter_map(|(order, n)| Some(n.parse::<u64>().ok()? << order)).collect::<Vec<_>>())
+        .sum();
+    pages * 4 / 1024
 }
 
 pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
@@ -108,7 +145,7 @@ pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
     std::fs::remove_file("target/bench/nsrun.ftr").ok();
     let mut s = format!(
         "{START}\nIn-kernel cost per program run (`kernel.bpf_stats_enabled=1`, from `bpftool prog show`), while \
-         `pagefault-bench` ran {seconds} s and then a 1-s failure storm, {} — {}:\n\n\
+         `pagefault-bench` ran {seconds} s, then a 1-s failure storm, then `alloc-trigger fill-pipes` beyond the free unmovable pool (extfrag fallbacks), {} — {}:\n\n\
          | tool | program | runs | ns/run |\n|---|---|---:|---:|\n",
         crate::bench::machine(),
         today()
@@ -120,7 +157,9 @@ pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
     s.push_str(&format!(
         "\nProgram names are cut to 15 characters by the kernel. `mm_page_alloc_b…`/`mm_page_alloc_c…` run on every \
          page allocation (almost all successes: one load and one compare); the others run only on the \
-         slow path.\n\nReproduce: `cargo xtask bench ns-per-run --seconds {seconds}`\n{END}"
+         slow path. `mm_page_alloc_extfrag` runs per extfrag fallback and takes the kernel stack of every \
+         {EXTFRAG_STACK_EVERY}th fallback per CPU (`bpf_get_stackid`, into a map of its own): its ns/run \
+         averages sampled and unsampled runs.\n\nReproduce: `cargo xtask bench ns-per-run --seconds {seconds}`\n{END}"
     ));
     println!("{s}");
     if update {

@@ -9,12 +9,12 @@ use aya_ebpf::{
     programs::tracing::StackIdContext,
 };
 use fragtrace_ebpf::{
-    ABI_VERSION, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, TaskLayout, counter, kind,
+    ABI_VERSION, EventHeader, ExtfragEvent, FailureEvent, NO_STACK, NOT_SAMPLED, TaskLayout, counter, kind,
 };
 
 use super::{
     diag,
-    maps::{EVENTS, STACKS, count},
+    maps::{EVENTS, EXTFRAG_STACKS, STACKS, count, count_on_cpu},
     task,
 };
 
@@ -119,9 +119,29 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
     entry.submit(0);
 }
 
+/// Whether the `n`-th fallback on this CPU (from 1) gets its stack taken.
 #[inline(always)]
-pub fn emit_extfrag(e: Extfrag) {
-    count(counter::EXTFRAG);
+fn sampled(n: u64, every: u32) -> bool {
+    match every {
+        0 => false,
+        1 => true,
+        // `every` ≥ 2 here: no division by zero for the verifier to reject.
+        e => n % u64::from(e) == 1,
+    }
+}
+
+#[inline(always)]
+pub fn emit_extfrag<C: EbpfContext + StackIdContext>(ctx: &C, stack_every: u32, e: Extfrag) {
+    let n = count_on_cpu(counter::EXTFRAG);
+    // ~1 µs per stack, and extfrag can storm: only a sample pays for it.
+    let stack_id = if !sampled(n, stack_every) {
+        NOT_SAMPLED
+    } else {
+        match ctx.get_stackid(&EXTFRAG_STACKS, 0) {
+            Ok(id) => id as i32,
+            Err(_) => NO_STACK,
+        }
+    };
     let Some(mut entry) = EVENTS.reserve::<ExtfragEvent>(0) else {
         count(counter::DROPPED);
         return;
@@ -133,7 +153,7 @@ pub fn emit_extfrag(e: Extfrag) {
         alloc_migratetype: e.alloc_migratetype,
         fallback_migratetype: e.fallback_migratetype,
         change_ownership: e.change_ownership,
-        _pad: 0,
+        stack_id,
     });
     entry.submit(0);
 }

@@ -19,6 +19,12 @@ static EXTFRAG_LAYOUT: Global<ExtfragLayout> = Global::new(ExtfragLayout {
     _pad: 0,
 });
 
+/// Take the kernel stack of every this-many-th fallback on each CPU (the first included);
+/// 0: none. Set by the loader (`fragtrace::event::EXTFRAG_STACK_EVERY`); every fallback is
+/// counted and attributed whatever this says, only the stack is sampled.
+#[unsafe(no_mangle)]
+static EXTFRAG_STACK_EVERY: Global<u32> = Global::new(1);
+
 #[tracepoint(category = "kmem", name = "mm_page_alloc_extfrag")]
 pub fn mm_page_alloc_extfrag(ctx: TracePointContext) -> i32 {
     let _ = try_extfrag(&ctx);
@@ -35,7 +41,7 @@ fn try_extfrag(ctx: &TracePointContext) -> Result<(), i32> {
     } else {
         read(layout.change_ownership_offset)?
     };
-    emit_extfrag(Extfrag {
+    emit_extfrag(ctx, EXTFRAG_STACK_EVERY.load(), Extfrag {
         alloc_order: read(layout.alloc_order_offset)?,
         fallback_order: read(layout.fallback_order_offset)?,
         alloc_migratetype: read(layout.alloc_migratetype_offset)?,

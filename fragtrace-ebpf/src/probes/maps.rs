@@ -14,6 +14,11 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 20, 0);
 #[map]
 pub static STACKS: StackTrace = StackTrace::with_max_entries(16384, 0);
 
+/// Kernel stacks of sampled extfrag fallbacks: a map of their own, so an extfrag storm can
+/// never fill the failures' map. Bounded: fallbacks come from few call paths.
+#[map]
+pub static EXTFRAG_STACKS: StackTrace = StackTrace::with_max_entries(1024, 0);
+
 /// Per-CPU counters indexed by `fragtrace_ebpf::counter::*`; per-CPU so the hot path never
 /// contends on a shared cache line.
 #[map]
@@ -25,5 +30,18 @@ pub fn count(index: u32) {
         // SAFETY: per-CPU slot, programs on one CPU do not preempt each other mid-update
         // for these tracepoints (they run with preemption/migration disabled).
         unsafe { *slot += 1 };
+    }
+}
+
+/// Increments a per-CPU counter and returns this CPU's new value (0 if the slot is missing).
+#[inline(always)]
+pub fn count_on_cpu(index: u32) -> u64 {
+    match COUNTERS.get_ptr_mut(index) {
+        // SAFETY: as in `count`.
+        Some(slot) => unsafe {
+            *slot += 1;
+            *slot
+        },
+        None => 0,
     }
 }

@@ -44,6 +44,7 @@ mod tests {
             page_size: 4096,
             sysctls: &[],
             window,
+            memcg: &[],
         }
     }
 

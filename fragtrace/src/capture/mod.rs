@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod flight;
 mod known_cause;
 pub mod memcg;
+pub mod polluters;
 pub mod sink;
 pub mod summary;
 

@@ -138,6 +138,7 @@ impl CaptureSink {
             Event::Extfrag(e) => {
                 stats.extfrag += 1;
                 stats.extfrag_fragmenting += u64::from(e.fragmenting(pageblock_order));
+                stats.who_fragments.add(e, pageblock_order);
             }
             Event::Lost(l) => stats.lost += l.count,
             Event::Stall(_) | Event::Oom(_) => {}

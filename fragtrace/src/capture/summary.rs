@@ -24,6 +24,8 @@ pub struct WindowStats {
     pub lost: u64,
     /// Events the flight recorder had to forget (storm beyond its memory bound).
     pub overflowed: u64,
+    /// Extfrag fallbacks per process: the "Who fragments" section.
+    pub who_fragments: super::polluters::WindowPolluters,
 }
 
 pub struct IncidentFacts<'a> {
@@ -160,6 +162,7 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
     if w.lost > 0 || w.overflowed > 0 {
         let _ = writeln!(out, "- **incomplete**: {} events dropped by the ring buffer, {} forgotten by the flight recorder", w.lost, w.overflowed);
     }
+    w.who_fragments.write_section(&mut out);
     let _ = writeln!(out, "\n## What to do next\n");
     match verdict(f.zones, t.order, accounted) {
         Verdict::CgroupLimit if starting.is_some() => {

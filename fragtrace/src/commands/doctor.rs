@@ -105,7 +105,7 @@ fn apply(remedy: Remedy, failing_orders: &[usize]) -> anyhow::Result<serde_json:
 /// cannot be read (`dmesg_restrict` without root): the doctor goes on without them.
 fn kernel_log_causes() -> Vec<fragtrace::doctor::causes::CauseFinding> {
     use fragtrace::kernel_log::{analyze::{EraChoice, analyze}, parse::Parser, source::Kmsg};
-    let Ok(mut kmsg) = Kmsg::open(false) else { return Vec::new() };
+    let Ok(mut kmsg) = Kmsg::open() else { return Vec::new() };
     let mut parser = Parser::new();
     let mut reports = Vec::new();
     while let Ok(Some(record)) = kmsg.next_record() {
@@ -127,9 +127,11 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     // The probes tell who fails while sampling; without them (no root, no BPF) the verdict
     // still stands on the zones and counters.
     let mut live_causes = Vec::new();
+    let mut stacks = fragtrace::definitions::Definitions::new();
     let (snapshot, pageblock_order, page_size) = match live::start_session(&args.probe).await {
         Ok(mut session) => {
             let (definitions, gfp) = (session.definitions().clone(), session.probes().kernel.gfp.clone());
+            stacks = definitions.clone();
             let k = &session.probes().kernel;
             let (pageblock, page_size) = (k.pageblock_order, k.page_size);
             let mut aggregator = Aggregator::new(pageblock, k.gfp.value_of("__GFP_NOWARN").unwrap_or(0), true);
@@ -178,12 +180,14 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let causes = [live_causes, kernel_log_causes()].concat();
     if args.json {
         let (pageblocks, pageblocks_error) = census.to_json();
-        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied, "pageblocks": pageblocks, "pageblocks_error": pageblocks_error, "causes": causes});
+        let who = fragtrace::doctor::polluters::json(snapshot.as_ref(), &stacks);
+        let doc = json!({"diagnosis": diagnosis, "sysctls": sysctls, "applied": applied, "pageblocks": pageblocks, "pageblocks_error": pageblocks_error, "causes": causes, "who_fragments": who});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&diagnosis));
         print!("{}", census.render());
         print!("{}", fragtrace::doctor::causes::render(&causes));
+        print!("{}", fragtrace::doctor::polluters::text(snapshot.as_ref(), &stacks, args.duration.as_secs_f64()));
         if let Some(a) = applied {
             println!("\nAPPLIED {} in {:.2} s — free blocks of order ≥ N (ordinary zones), before → after:", a["remedy"], a["seconds"].as_f64().unwrap_or(0.0));
             for o in a["orders"].as_array().into_iter().flatten() {

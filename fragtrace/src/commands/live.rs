@@ -95,5 +95,6 @@ pub fn recording_header(session: &Session, filter: &fragtrace::filter::EventFilt
         failure_hooks: Some(probes.hooks.clone()),
         filter: filter.describe(),
         kernel: probes.kernel.clone(),
+        extfrag_stack_every: Some(fragtrace::event::EXTFRAG_STACK_EVERY),
     }
 }

@@ -184,6 +184,7 @@ fn summary(recording: &Recording, options: &ReplayOptions, format: ReportFormat,
             span_s,
             warnings: report.warnings.iter().map(ToString::to_string).collect(),
             clean_end: report.clean_end,
+            extfrag_stack_every: first.extfrag_stack_every,
         };
         let doc = report_document(&source, &snapshot, &kernel.gfp, &stacks.0);
         serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| ReadError::Sink(SinkError::Json(e)))?;

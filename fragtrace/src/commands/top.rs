@@ -114,6 +114,7 @@ impl BatchTop {
                 span_s: elapsed_s,
                 warnings: vec![],
                 clean_end: true,
+                extfrag_stack_every: Some(fragtrace::event::EXTFRAG_STACK_EVERY),
             };
             let mut doc = report_document(&source, &snapshot, &self.gfp, &self.stacks);
             doc["kind"] = json!("top");

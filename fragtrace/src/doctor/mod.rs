@@ -7,6 +7,7 @@
 pub mod causes;
 pub mod census;
 pub mod diagnose;
+pub mod polluters;
 pub mod render;
 pub mod settings;
 

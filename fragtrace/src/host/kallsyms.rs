@@ -131,7 +131,10 @@ impl Kallsyms {
     }
 
     /// Symbolizes a stack (innermost first) and drops the tracing machinery frames at its top
-    /// (BPF program, trampolines, `__traceiter_*`): they say how we looked, not who allocated.
+    /// (BPF program, `bpf_trace_run*`, trampolines, `__traceiter_*`, `trace_event_raw_event_*`,
+    /// `perf_trace_*`, and the bogus first frame at the end of the kernel's text that names
+    /// `_einittext`): they say how we looked, not who allocated. The one place this happens,
+    /// for failures and extfrag fallbacks alike.
     /// Without a table (kallsyms hidden) every frame is an address: all are kept, since
     /// there is no telling the tracing frames apart, and raw addresses still tell one call
     /// path from another.
@@ -159,7 +162,8 @@ fn is_tracing_frame(name: &str) -> bool {
         "__probestub_",
         "0x",
     ];
-    PREFIXES.iter().any(|p| name.starts_with(p)) || name.ends_with("[bpf]")
+    // A frame at the very end of the kernel's text names the marker; no code lives there.
+    PREFIXES.iter().any(|p| name.starts_with(p)) || name.ends_with("[bpf]") || TEXT_END_MARKERS.contains(&name)
 }
 
 #[cfg(test)]
@@ -202,6 +206,29 @@ garbage line
         assert_eq!(k.resolve(0xffffffffc0002010), "0xffffffffc0002010");
         assert_eq!(k.resolve(0xffffffff83000000), "_einittext");
         assert_eq!(k.symbolize_stack(&[0xffffffffc0002010, 0xffffffff81100410]), vec!["pipe_resize_ring"]);
+    }
+
+    #[test]
+    fn drops_every_kind_of_leading_tracing_frame_and_the_text_end_marker() {
+        let k = Kallsyms::parse(
+            "ffffffff81000000 T _stext\n\
+             ffffffff81010000 T bpf_trace_run2\n\
+             ffffffff81020000 t __bpf_trace_mm_page_alloc_extfrag\n\
+             ffffffff81030000 t trace_event_raw_event_mm_page_alloc_extfrag\n\
+             ffffffff81040000 t perf_trace_mm_page_alloc_extfrag\n\
+             ffffffff81050000 T __traceiter_mm_page_alloc_extfrag\n\
+             ffffffff81100000 t steal_suitable_fallback\n\
+             ffffffff81100400 t __rmqueue_pcplist\n\
+             ffffffff81200000 t bpf_map_alloc_pages\n\
+             ffffffff83000000 T _einittext\n",
+        );
+        let ips = [0xffffffff83000000, 0xffffffff81010010, 0xffffffff81020010, 0xffffffff81030010, 0xffffffff81040010, 0xffffffff81050010, 0xffffffff81100010, 0xffffffff81200010, 0xffffffff81100410];
+        assert_eq!(
+            k.symbolize_stack(&ips),
+            vec!["steal_suitable_fallback", "bpf_map_alloc_pages", "__rmqueue_pcplist"],
+            "only the leading machinery goes; a bpf_ frame deeper down is the caller's"
+        );
+        assert_eq!(k.symbolize_stack(&[0xffffffff83000010, 0xffffffff81100010]), vec!["steal_suitable_fallback"], "past _einittext");
     }
 
     #[test]

@@ -91,6 +91,7 @@ fn cardinality_is_bounded_whatever_the_workload() {
                 alloc_migratetype: (r >> 16) as i32 % 9,
                 fallback_migratetype: (r >> 20) as i32 % 9,
                 change_ownership: r & 1 == 0,
+                stack_id: None,
             }),
             _ => Event::Stall(Stall { task: t, kind: StallKind::MemcgReclaim, order: 0, gfp_mask: r, duration_ns: r % 1_000_000_000, result: 0 }),
         };
@@ -102,7 +103,7 @@ fn cardinality_is_bounded_whatever_the_workload() {
     assert_eq!(pods.len(), 6, "five pods and the overflow bucket: {pods:?}");
     assert!(pods.contains(OVERFLOW_POD));
     // orders 0-10 × 6 classes × 2 + 7 migratetype names² × 2 + stalls + fixed metrics.
-    let bound = 11 * 6 * 2 + 7 * 7 * 2 + 6 + 16 + 20;
+    let bound = 11 * 6 * 2 + 7 * 7 * 2 + 6 + 16 + 20 + 3 * (MAX_POLLUTER_SERIES + 1);
     assert!(series(&text) <= bound, "{} series > {bound}", series(&text));
 }
 
@@ -227,4 +228,33 @@ fn pageblock_census_gauges_per_zone_and_migratetype() {
     // A later snapshot without it (the file became unreadable) leaves the last values.
     sink.zones(&ZoneSnapshot { ts_ns: 3, buddyinfo, pagetypeinfo: None }).unwrap();
     assert!(metrics.encode().contains("fragtrace_pageblocks{node=\"0\",zone=\"Normal\",migratetype=\"Unmovable\"} 205"));
+}
+
+#[test]
+fn polluters_are_labelled_by_comm_pod_and_kind_and_bounded() {
+    let opts = options(true, 5);
+    let metrics = Arc::new(Metrics::new(&opts));
+    let mut sink = MetricsSink::new(metrics.clone(), table(), 9, &opts);
+    let defs = Definitions::new();
+    sink.use_definitions(&defs);
+    let mut w = Workload::default();
+    w.pod.pod_name = Some("web-0".into());
+    w.pod.pod_namespace = Some("shop".into());
+    defs.define_workload(3, w);
+    let fallback = |comm: String, cgroup_id: u64, stolen: bool| {
+        let task = Task { ts_ns: 1, cpu: 0, pid: 1, tgid: 1, cgroup_id, comm };
+        Event::Extfrag(Extfrag { task, alloc_order: 0, fallback_order: 2, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: stolen, stack_id: None })
+    };
+    sink.event(&fallback("alloc-trigger".into(), 3, true)).unwrap();
+    sink.event(&fallback("alloc-trigger".into(), 3, false)).unwrap();
+    for i in 0..100 {
+        sink.event(&fallback(format!("churn-{i}"), 1000 + i, false)).unwrap();
+    }
+    let text = metrics.encode();
+    assert!(text.contains("fragtrace_extfrag_polluter_fallbacks_total{comm=\"alloc-trigger\",pod=\"shop/web-0\",kind=\"stolen\"} 1"), "{text}");
+    assert!(text.contains("fragtrace_extfrag_polluter_fallbacks_total{comm=\"alloc-trigger\",pod=\"shop/web-0\",kind=\"fragmenting\"} 1"), "{text}");
+    let overflow = 100 - (MAX_POLLUTER_SERIES - 1);
+    assert!(text.contains(&format!("fragtrace_extfrag_polluter_fallbacks_total{{comm=\"_other\",pod=\"_other\",kind=\"fragmenting\"}} {overflow}")), "{text}");
+    let polluter_series = text.lines().filter(|l| l.starts_with("fragtrace_extfrag_polluter_fallbacks_total{")).count();
+    assert_eq!(polluter_series, MAX_POLLUTER_SERIES + 2, "20 pairs (one with two kinds) and the overflow");
 }

@@ -97,6 +97,8 @@ pub struct Probes {
     pub ring: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
     stacks: StackTraceMap<MapData>,
+    /// Stacks of sampled extfrag fallbacks (their ids carry `EXTFRAG_STACK_BIT`).
+    extfrag_stacks: StackTraceMap<MapData>,
     /// Events carry the memory cgroup's id, and failures its path and the task's ancestry.
     pub attribution: bool,
     /// Which stall groups of the [probe table](table) are attached (`reclaim`, `memcg-reclaim`,
@@ -147,6 +149,7 @@ impl Probes {
             .override_global("EXTFRAG_LAYOUT", &extfrag, true)
             .override_global("TASK_LAYOUT", &task, true)
             .override_global("STALL_LAYOUT", &stall, true)
+            .override_global("EXTFRAG_STACK_EVERY", &crate::event::EXTFRAG_STACK_EVERY, true)
             .map_max_entries("EVENTS", config.ring_bytes.next_power_of_two().max(4096))
             .load(crate::EBPF_OBJECT)?;
 
@@ -177,6 +180,7 @@ impl Probes {
             ring: maps.ring,
             counters: maps.counters,
             stacks: maps.stacks,
+            extfrag_stacks: maps.extfrag_stacks,
             attribution: task.enabled != 0,
             stall_probes,
             sentinels,
@@ -269,9 +273,12 @@ impl Probes {
         }
     }
 
-    /// Raw instruction pointers of a kernel stack, innermost first.
+    /// Raw instruction pointers of a kernel stack, innermost first; ids with
+    /// `EXTFRAG_STACK_BIT` are looked up in the extfrag fallbacks' own map.
     pub fn stack(&self, id: u32) -> Option<Vec<u64>> {
-        let trace = self.stacks.get(&id, 0).ok()?;
+        let bit = crate::event::EXTFRAG_STACK_BIT;
+        let (map, id) = if id & bit != 0 { (&self.extfrag_stacks, id & !bit) } else { (&self.stacks, id) };
+        let trace = map.get(&id, 0).ok()?;
         Some(trace.frames().iter().map(|f| f.ip).collect())
     }
 }
@@ -305,6 +312,7 @@ struct Maps {
     ring: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
     stacks: StackTraceMap<MapData>,
+    extfrag_stacks: StackTraceMap<MapData>,
     alloc_flag: Array<MapData, u32>,
 }
 
@@ -313,8 +321,10 @@ impl Maps {
         let ring = RingBuf::try_from(take_map(ebpf, "EVENTS")?).map_err(|source| LoadError::Map { name: "EVENTS", source })?;
         let counters = PerCpuArray::try_from(take_map(ebpf, "COUNTERS")?).map_err(|source| LoadError::Map { name: "COUNTERS", source })?;
         let stacks = StackTraceMap::try_from(take_map(ebpf, "STACKS")?).map_err(|source| LoadError::Map { name: "STACKS", source })?;
+        let extfrag_stacks =
+            StackTraceMap::try_from(take_map(ebpf, "EXTFRAG_STACKS")?).map_err(|source| LoadError::Map { name: "EXTFRAG_STACKS", source })?;
         let alloc_flag = Array::try_from(take_map(ebpf, "ALLOC_PROBE")?).map_err(|source| LoadError::Map { name: "ALLOC_PROBE", source })?;
-        Ok(Self { ring, counters, stacks, alloc_flag })
+        Ok(Self { ring, counters, stacks, extfrag_stacks, alloc_flag })
     }
 }
 

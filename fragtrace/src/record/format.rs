@@ -128,6 +128,10 @@ pub struct RecordingHeader {
     pub filter: String,
     /// Tracepoint layouts, GFP name table, pageblock order, page size.
     pub kernel: KernelInfo,
+    /// Extfrag fallbacks carry the stack of every this-many-th one per CPU
+    /// (`event::EXTFRAG_STACK_EVERY`); `None` in recordings made before extfrag stacks.
+    #[serde(default)]
+    pub extfrag_stack_every: Option<u32>,
 }
 
 impl RecordingHeader {

@@ -20,6 +20,9 @@
 //! 13 failure-via  as `failure`, then hook (1 memcg charge, 2 page allocator: `FailureHook`);
 //!            written instead of `failure` when the hook is not the tracepoint, so older
 //!            readers of files without fexit hooks are unaffected
+//! 14 extfrag-stack  as `extfrag`, then stack(id+1): a fallback whose stack was sampled;
+//!            written instead of `extfrag` only then, so files without extfrag stacks read
+//!            as before
 //! Counters gained `stalls` and `ooms` after `stack_errors`.
 //! ```
 //! Δts is the zigzag difference from the previous timestamped record in the block (the first
@@ -51,6 +54,7 @@ const STALL: u8 = 10;
 const OOM: u8 = 11;
 const ALLOC_PROBE: u8 = 12;
 const FAILURE_VIA: u8 = 13;
+const EXTFRAG_STACK: u8 = 14;
 
 /// Longest string a record may carry (pagetypeinfo on a large NUMA machine is the biggest).
 const MAX_STRING: u64 = 4 << 20;
@@ -204,11 +208,14 @@ impl BlockEncoder {
                 }
             }
             Event::Extfrag(e) => {
-                self.task(EXTFRAG, &e.task);
+                self.task(if e.stack_id.is_some() { EXTFRAG_STACK } else { EXTFRAG }, &e.task);
                 for v in [e.alloc_order, e.fallback_order, e.alloc_migratetype, e.fallback_migratetype] {
                     put_varint(&mut self.buf, zigzag(i64::from(v)));
                 }
                 self.buf.push(u8::from(e.change_ownership));
+                if let Some(id) = e.stack_id {
+                    put_varint(&mut self.buf, u64::from(id) + 1);
+                }
             }
             Event::Stall(st) => {
                 self.task(STALL, &st.task);
@@ -411,14 +418,18 @@ impl<'a> BlockDecoder<'a> {
                     };
                     Record::Event(Event::Failure(Failure { task, order, gfp_mask, migratetype, stack_id, ancestry, captured_cgroup: None, hook }))
                 }
-                EXTFRAG => {
+                EXTFRAG | EXTFRAG_STACK => {
                     let task = self.task()?;
                     let alloc_order = self.i32()?;
                     let fallback_order = self.i32()?;
                     let alloc_migratetype = self.i32()?;
                     let fallback_migratetype = self.i32()?;
                     let change_ownership = self.byte()? != 0;
-                    Record::Event(Event::Extfrag(Extfrag { task, alloc_order, fallback_order, alloc_migratetype, fallback_migratetype, change_ownership }))
+                    let stack_id = match tag {
+                        EXTFRAG_STACK => Some(self.u32()?.checked_sub(1).ok_or_else(|| self.err("stack id out of range"))?),
+                        _ => None,
+                    };
+                    Record::Event(Event::Extfrag(Extfrag { task, alloc_order, fallback_order, alloc_migratetype, fallback_migratetype, change_ownership, stack_id }))
                 }
                 LOST => {
                     let ts_ns = self.ts()?;
@@ -554,13 +565,16 @@ mod tests {
         enc.define_stack(3, &["a".into(), "b".into()]);
         enc.define_cgroup(99, Some("/kubepods/pod1"));
         enc.event(&Event::Failure(Failure { task: task.clone(), order: 4, gfp_mask: 0x400cc0, migratetype: 1, stack_id: Some(3), ancestry: vec![Ancestor { pid: 9, comm: "runc".into() }], captured_cgroup: None, hook: Default::default() }));
-        enc.event(&Event::Extfrag(Extfrag { task: Task { ts_ns: 4_999_999_000, ..task }, alloc_order: 0, fallback_order: -1, alloc_migratetype: 0, fallback_migratetype: 2, change_ownership: true }));
+        enc.event(&Event::Extfrag(Extfrag { task: Task { ts_ns: 4_999_999_000, ..task.clone() }, alloc_order: 0, fallback_order: -1, alloc_migratetype: 0, fallback_migratetype: 2, change_ownership: true, stack_id: None }));
+        enc.define_stack(crate::event::EXTFRAG_STACK_BIT | 4, &["steal_suitable_fallback".into()]);
+        enc.event(&Event::Extfrag(Extfrag { task: Task { ts_ns: 5_000_000_100, ..task.clone() }, alloc_order: 0, fallback_order: 2, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false, stack_id: Some(crate::event::EXTFRAG_STACK_BIT | 4) }));
         enc.counters(6_000_000_000, &Counters { allocs_seen: 10, ..Default::default() });
         enc.zones(&ZoneSnapshot { ts_ns: 6_000_000_001, buddyinfo: "Node 0".into(), pagetypeinfo: None });
         let bytes = enc.bytes().to_vec();
         let all: Vec<Record> = BlockDecoder::new(&bytes).collect::<Result<_, _>>().unwrap();
-        assert_eq!(all.len(), 6);
-        assert!(matches!(&all[3], Record::Event(Event::Extfrag(e)) if e.task.ts_ns == 4_999_999_000 && e.fallback_order == -1));
+        assert_eq!(all.len(), 8);
+        assert!(matches!(&all[3], Record::Event(Event::Extfrag(e)) if e.task.ts_ns == 4_999_999_000 && e.fallback_order == -1 && e.stack_id.is_none()));
+        assert!(matches!(&all[5], Record::Event(Event::Extfrag(e)) if e.stack_id == Some(crate::event::EXTFRAG_STACK_BIT | 4)), "{:?}", all[5]);
         for cut in 0..bytes.len() {
             let _ = BlockDecoder::new(&bytes[..cut]).count();
         }

@@ -39,6 +39,7 @@ pub(crate) fn header() -> RecordingHeader {
             pageblock_order: 9,
             page_size: 4096,
         },
+        extfrag_stack_every: None,
     }
 }
 
@@ -127,7 +128,7 @@ fn sample_events(n: u64) -> Vec<Event> {
     (0..n)
         .map(|i| match i % 10 {
             0..=5 => Event::Failure(Failure { task: task(i), order: [4, 6, 9][(i % 3) as usize], gfp_mask: 0x400cc0, migratetype: 0, stack_id: Some((i % 3) as u32), ancestry: if i % 5 == 0 { vec![Ancestor { pid: 1, comm: "runc".into() }, Ancestor { pid: 0, comm: "swapper/0".into() }] } else { vec![] }, captured_cgroup: None, hook: fragtrace_hook(i) }),
-            6..=8 => Event::Extfrag(Extfrag { task: task(i), alloc_order: 0, fallback_order: (i % 11) as i32, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: i % 2 == 0 }),
+            6..=8 => Event::Extfrag(Extfrag { task: task(i), alloc_order: 0, fallback_order: (i % 11) as i32, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: i % 2 == 0, stack_id: None }),
             _ => Event::Lost(Lost { ts_ns: 2_000_000_000 + i * 1000, count: 3 }),
         })
         .collect()

@@ -299,7 +299,7 @@ impl Recorder {
     fn define_for(&mut self, event: &Event) {
         let (task, stack) = match event {
             Event::Failure(f) => (&f.task, f.stack_id),
-            Event::Extfrag(e) => (&e.task, None),
+            Event::Extfrag(e) => (&e.task, e.stack_id),
             Event::Stall(s) => (&s.task, None),
             Event::Oom(o) => (&o.task, None),
             Event::Lost(_) => return,

@@ -7,7 +7,7 @@ use ratatui::{
 };
 
 use super::{
-    panes::{extfrag, failures, footer, header, help, orders, stacks, stalls, zones, zones_census},
+    panes::{extfrag, failures, footer, header, help, orders, polluters, stacks, stalls, zones, zones_census},
     screen::Screen,
 };
 
@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
         let extfrag_rows = (screen.snapshot.extfrag_groups.len() as u16).clamp(1, 12) + 4;
         let s = &screen.snapshot;
         let stall_rows = (s.stalls.len().max(s.ooms.len() + 1) as u16 + 4).clamp(3, 14);
-        let [zon, ext, stl, _] = Layout::vertical([
+        let [zon, ext, stl, who] = Layout::vertical([
             Constraint::Length(zone_rows + 3 + zones_census::rows(screen, 3)),
             Constraint::Length(extfrag_rows),
             Constraint::Length(stall_rows),
@@ -39,6 +39,9 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen) {
         zones::render(screen, zon, buf);
         extfrag::render(screen, ext, buf);
         stalls::render(screen, stl, buf);
+        if polluters::has_data(screen) {
+            polluters::render(screen, who, buf);
+        }
     } else {
         // On short terminals the failures pane gets the rows: the stall panes shrink to a
         // line and the middle row loses one.

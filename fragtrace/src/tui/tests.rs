@@ -284,6 +284,22 @@ fn with_census(window_ns: u64) -> (Snapshot, Rates) {
     (s, r)
 }
 
+fn fragmenting() -> (Snapshot, Rates) {
+    use crate::aggregate::{CommPolluter, HarmCounts, PodPolluter, PollutersSnapshot, StackPolluter};
+    let (mut s, r) = normal();
+    s.polluters = PollutersSnapshot {
+        by_comm: vec![
+            CommPolluter { comm: "alloc-trigger".into(), counts: HarmCounts { stolen: 41, fragmenting: 300, other: 2 } },
+            CommPolluter { comm: "kworker/u8:3".into(), counts: HarmCounts { stolen: 0, fragmenting: 10, other: 900 } },
+        ],
+        by_pod: vec![PodPolluter { pod: "shop/web-0".into(), counts: HarmCounts { stolen: 41, fragmenting: 300, other: 2 } }],
+        stacks: vec![StackPolluter { stack_id: 7, counts: HarmCounts { stolen: 5, fragmenting: 30, other: 0 } }],
+        stacks_sampled: 35,
+        ..Default::default()
+    };
+    (s, r)
+}
+
 #[test]
 fn the_zones_pane_shows_the_pageblock_census_and_its_growth() {
     let (s, r) = with_census(7_200_000_000_000);
@@ -304,4 +320,20 @@ fn the_zones_pane_shows_the_pageblock_census_and_its_growth() {
     let mut buf = Buffer::empty(Rect::new(0, 0, 78, 12));
     panes::zones::render(&screen(s, r, UiState::default()), buf.area, &mut buf);
     assert!(text(&buf).contains("n0 Normal       217    322     +15         -"), "{}", text(&buf));
+}
+
+#[test]
+fn who_fragments_pane_and_line() {
+    let (s, r) = fragmenting();
+    let t = full("who-fragments", &screen(s.clone(), r.clone(), UiState::default()), 160, 48);
+    assert!(t.contains("Who fragments"), "{t}");
+    let first = t.lines().position(|l| l.contains("alloc-trigger")).expect("alloc-trigger listed");
+    let second = t.lines().position(|l| l.contains("kworker/u8:3")).expect("kworker listed");
+    assert!(first < second, "ranked by harm, not by count: {t}");
+    assert!(t.contains("pod shop/web-0") && t.contains("stack pipe_resize_ring"), "{t}");
+    let t = full("who-fragments", &screen(s.clone(), r.clone(), UiState::default()), 80, 24);
+    assert!(t.contains("worst: alloc-trigger harm 1312 (41 stolen)"), "{t}");
+    let mut buf = Buffer::empty(Rect::new(0, 0, 78, 12));
+    panes::polluters::render(&screen(s, r, UiState::default()), buf.area, &mut buf);
+    check("pane-polluters", &text(&buf));
 }

@@ -514,7 +514,7 @@ mod tests {
     #[test]
     fn extfrag_and_lost_events() {
         let (trace, _) = export(|t| {
-            let e = Extfrag { task: task(5, 6, "kswapd0", START), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false };
+            let e = Extfrag { task: task(5, 6, "kswapd0", START), alloc_order: 0, fallback_order: 3, alloc_migratetype: 0, fallback_migratetype: 1, change_ownership: false, stack_id: None };
             t.event(&Event::Extfrag(e)).unwrap();
             t.event(&Event::Lost(Lost { ts_ns: START + 1000, count: 5 })).unwrap();
         });

@@ -83,7 +83,8 @@ impl<W: Write> JsonLines<W> {
                 m.insert("gfp_mask".into(), Value::Null);
                 m.insert("gfp_flags".into(), json!([]));
                 m.insert("migratetype".into(), json!(e.alloc_migratetype));
-                m.insert("stack".into(), json!([]));
+                let stack = e.stack_id.and_then(|id| self.definitions.stack(id));
+                m.insert("stack".into(), json!(stack.as_deref().unwrap_or(&[])));
                 m.insert("alloc_order".into(), json!(e.alloc_order));
                 m.insert("fallback_order".into(), json!(e.fallback_order));
                 m.insert("alloc_migratetype".into(), json!(e.alloc_migratetype));
@@ -162,6 +163,9 @@ pub struct ReportSource<'a> {
     pub span_s: f64,
     pub warnings: Vec<String>,
     pub clean_end: bool,
+    /// Extfrag stacks were taken for every this-many-th fallback per CPU (`None`: no
+    /// extfrag stacks, e.g. a recording made before them).
+    pub extfrag_stack_every: Option<u32>,
 }
 
 /// The gate's history, and what watched failures: `hooks` (the programs), `watched_by` (in
@@ -205,7 +209,7 @@ pub fn report_document(
         .collect();
     let by_order: serde_json::Map<String, Value> =
         s.by_order.iter().enumerate().filter(|(_, n)| **n > 0).map(|(o, n)| (o.to_string(), json!(n))).collect();
-    json!({
+    let mut doc = json!({
         "kind": "report",
         "source": {
             "files": source.files, "hostname": source.hostname, "kernel": source.kernel,
@@ -241,5 +245,9 @@ pub fn report_document(
         "dropped": s.lost,
         "zones": s.zones.iter().map(|z| json!({"node": z.node, "zone": z.zone, "free_blocks": z.free_blocks, "free_pages": z.free_pages()})).collect::<Vec<_>>(),
         "pageblocks": s.pageblocks.iter().map(crate::census::ZoneCensus::to_json).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(extfrag) = doc["extfrag"].as_object_mut() {
+        extfrag.extend(super::polluters::json_fields(&s.polluters, s.extfrag, stacks, source.extfrag_stack_every));
+    }
+    doc
 }

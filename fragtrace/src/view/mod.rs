@@ -3,4 +3,5 @@
 pub mod census;
 pub mod chrome_trace;
 pub mod json;
+pub mod polluters;
 pub mod text;

@@ -64,6 +64,20 @@ fn bar_table<'a>(out: &mut String, title: &str, rows: impl Iterator<Item = (Stri
     }
 }
 
+/// Who fragments: extfrag fallbacks per process and pod, most harmful first.
+fn who_fragments(out: &mut String, s: &crate::aggregate::Snapshot, max_rows: usize) {
+    let p = &s.polluters;
+    if p.by_comm.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nWHO FRAGMENTS (harm: stolen pageblock ×{}, fragmenting ×{}, other ×{})", crate::aggregate::HARM_STOLEN, crate::aggregate::HARM_FRAGMENTING, crate::aggregate::HARM_OTHER);
+    let max = p.by_comm.iter().map(|c| c.counts.harm()).chain(p.by_pod.iter().map(|c| c.counts.harm())).max().unwrap_or(0);
+    let rows = p.by_comm.iter().map(|c| (c.comm.clone(), &c.counts)).chain(p.by_pod.iter().map(|c| (format!("pod {}", c.pod), &c.counts)));
+    for (name, c) in rows.take(max_rows) {
+        let _ = writeln!(out, "          {:<24} harm {:>8}  stolen {:<7} fragmenting {:<7} other {:<7} {}", name, c.harm(), c.stolen, c.fragmenting, c.other, bar(c.harm(), max));
+    }
+}
+
 /// The whole report: header, failures (by group, then broken down), extfrag, stalls, OOM
 /// kills and the zones' free lists.
 pub fn render(input: &RenderInput<'_>) -> String {
@@ -72,6 +86,7 @@ pub fn render(input: &RenderInput<'_>) -> String {
     failure_groups(&mut out, input);
     failure_breakdowns(&mut out, input);
     extfrag(&mut out, input);
+    who_fragments(&mut out, input.snapshot, input.max_rows);
     stalls(&mut out, input.snapshot);
     oom_kills(&mut out, input);
     zones(&mut out, input.snapshot);

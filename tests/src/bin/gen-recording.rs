@@ -98,6 +98,7 @@ fn main() {
             pageblock_order: 9,
             page_size: 4096,
         },
+        extfrag_stack_every: None,
     };
     let options = RecorderOptions { force: true, compress, ..RecorderOptions::new(&output) };
     let mut rec = Recorder::create(options, header).unwrap_or_else(|e| fail(&e.to_string()));
@@ -146,7 +147,7 @@ fn main() {
             }
             700..=998 => {
                 c.extfrag += 1;
-                Event::Extfrag(Extfrag { task, alloc_order: 0, fallback_order: rng.below(11) as i32, alloc_migratetype: 0, fallback_migratetype: 1 + rng.below(2) as i32, change_ownership: rng.below(4) == 0 })
+                Event::Extfrag(Extfrag { task, alloc_order: 0, fallback_order: rng.below(11) as i32, alloc_migratetype: 0, fallback_migratetype: 1 + rng.below(2) as i32, change_ownership: rng.below(4) == 0, stack_id: None })
             }
             _ => {
                 c.dropped += 10;

@@ -46,7 +46,7 @@ fn records() -> Vec<Vec<u8>> {
                     alloc_migratetype: 0,
                     fallback_migratetype: 1,
                     change_ownership: (i % 2) as i32,
-                    _pad: 0,
+                    stack_id: fragtrace_ebpf::NOT_SAMPLED,
                 })
             }
         })

@@ -39,6 +39,11 @@ pub fn render(screen: &Screen, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("{frag}% fragmenting"), if frag >= 50 { WARN } else { Style::new() }),
         Span::raw(format!(" · {} severe", compact(s.extfrag_severe))),
     ])];
+    if let Some(worst) = s.polluters.by_comm.first().filter(|_| narrow) {
+        // Narrow terminals have no room for the "who fragments" pane: its first row, here.
+        let c = &worst.counts;
+        lines.push(Line::styled(format!("worst: {} harm {} ({} stolen)", worst.comm, compact(c.harm()), compact(c.stolen)), WARN));
+    }
     lines.push(Line::styled(
         format!("{:<name_width$} {:>6} {:>7} {:>5} {:>6}", "alloc→fallback", "COUNT", "RATE", "FRAG", "SEVERE"),
         Style::new().add_modifier(Modifier::BOLD),

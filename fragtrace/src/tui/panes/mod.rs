@@ -7,6 +7,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod orders;
+pub mod polluters;
 pub mod stacks;
 pub mod stalls;
 pub mod zones;
