@@ -122,8 +122,9 @@ fn memcg_numbers_are_the_cgroups(bundle: &Path, summary: &str, leaf: &Path, path
     assert_eq!((ours["path"].as_str(), ours["version"].as_str()), (Some(path), Some("v1")), "{memcg}");
     assert_eq!(ours["limit_bytes"].as_u64(), Some(limit), "the limit the test set: {memcg}");
     let usage = ours["usage_bytes"].as_u64().expect("usage_bytes");
-    // The order-6 charge (256 KiB) exceeds the 128 KiB of headroom whatever the usage was.
-    assert!(usage > 0 && usage <= limit, "usage {usage} within the limit {limit}: {memcg}");
+    // The order-6 charge (256 KiB) exceeds the 128 KiB of headroom whatever the usage was;
+    // usage itself may read 0 once the failing task's pages were uncharged (seen in CI).
+    assert!(usage <= limit, "usage {usage} within the limit {limit}: {memcg}");
     assert!(ours["failcnt"].as_u64().is_some_and(|n| n >= 1), "the limit refused at least the failing charge: {memcg}");
     assert!(ours["max_usage_bytes"].as_u64().is_some_and(|m| m >= usage && m <= limit), "{memcg}");
     let parents: Vec<&str> = memcg["chain"].as_array().expect("chain").iter().skip(1).filter_map(|c| c["path"].as_str()).collect();
