@@ -463,6 +463,48 @@ impl Aggregator {
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        let by_cgroup = self.cgroup_counts();
+        Snapshot {
+            counters: self.counters,
+            failures: self.failures,
+            silent_failures: self.silent_failures,
+            by_order: self.by_order,
+            silent_by_order: self.silent_by_order,
+            by_hook: [FailureHook::Tracepoint, FailureHook::MemcgCharge, FailureHook::PageAllocator]
+                .into_iter()
+                .map(|h| (h, self.by_hook[h.code() as usize]))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            by_stack: self.stack_counts(),
+            groups: self.failure_groups(),
+            by_gfp: sorted_by_count(self.by_gfp.iter().map(|(k, v)| (*k, *v))),
+            by_comm: sorted_by_count(self.groups.iter().map(|(comm, m)| (comm.clone(), m.values().map(|g| g.count).sum()))),
+            by_pod: self.pod_counts(&by_cgroup),
+            by_cgroup,
+            extfrag: self.extfrag_total,
+            extfrag_fragmenting: self.extfrag_fragmenting,
+            extfrag_severe: self.extfrag_severe,
+            extfrag_groups: self.extfrag_groups(),
+            lost: self.lost,
+            lag: LagSummary {
+                p50_us: self.lag_us.value_at_quantile(0.5),
+                p99_us: self.lag_us.value_at_quantile(0.99),
+                max_us: self.lag_us.max(),
+            },
+            stalls: self.stall_summaries(),
+            stalls_by_comm: sorted_by_count(self.stall_comm.iter().map(|(c, t)| (c.clone(), *t))),
+            ooms: self.ooms.clone(),
+            oom_total: self.oom_total,
+            zones_ts_ns: self.zones.as_ref().map(|z| z.0),
+            zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
+            pageblocks: self.census.zones.clone(),
+            alloc_probe: self.alloc_probe_summary(),
+            polluters: self.polluters.snapshot(),
+        }
+    }
+
+    /// Failure groups (comm, order, mask), most frequent first, then the newest.
+    fn failure_groups(&self) -> Vec<FailureGroup> {
         let mut groups: Vec<FailureGroup> = self
             .groups
             .iter()
@@ -482,22 +524,27 @@ impl Aggregator {
                 },
             })
             .collect();
+        groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns)).then(a.comm.cmp(&b.comm)));
+        groups
+    }
+
+    fn stack_counts(&self) -> Vec<StackCount> {
         let mut by_stack: Vec<StackCount> =
             self.by_stack.iter().map(|(id, (n, last))| StackCount { stack_id: *id, count: *n, last_seen_ns: *last }).collect();
         by_stack.sort_by(|a, b| b.count.cmp(&a.count).then(a.stack_id.cmp(&b.stack_id)));
-        let mut by_gfp: Vec<(u64, u64)> = self.by_gfp.iter().map(|(k, v)| (*k, *v)).collect();
-        by_gfp.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut by_comm: Vec<(String, u64)> =
-            self.groups.iter().map(|(comm, m)| (comm.clone(), m.values().map(|g| g.count).sum())).collect();
-        by_comm.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut by_cgroup: Vec<CgroupCount> = self
-            .by_cgroup
-            .iter()
-            .map(|(id, tally)| Self::cgroup_count(*id, tally))
-            .collect();
+        by_stack
+    }
+
+    fn cgroup_counts(&self) -> Vec<CgroupCount> {
+        let mut by_cgroup: Vec<CgroupCount> = self.by_cgroup.iter().map(|(id, tally)| Self::cgroup_count(*id, tally)).collect();
         by_cgroup.sort_by(|a, b| b.count.cmp(&a.count).then(a.cgroup_id.cmp(&b.cgroup_id)));
+        by_cgroup
+    }
+
+    /// A pod's failures are its containers' cgroups' summed.
+    fn pod_counts(&self, by_cgroup: &[CgroupCount]) -> Vec<PodCount> {
         let mut pods: HashMap<String, PodCount> = HashMap::default();
-        for c in &by_cgroup {
+        for c in by_cgroup {
             if let Some(label) = self.pod_label(c.cgroup_id) {
                 let p = pods.entry(label).or_insert_with_key(|label| PodCount { pod: label.clone(), count: 0, last_seen_ns: 0, cgroup_ids: Vec::new() });
                 p.count += c.count;
@@ -507,67 +554,32 @@ impl Aggregator {
         }
         let mut by_pod: Vec<PodCount> = pods.into_values().collect();
         by_pod.sort_by(|a, b| b.count.cmp(&a.count).then(a.pod.cmp(&b.pod)));
-        groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_ns.cmp(&a.last_seen_ns)).then(a.comm.cmp(&b.comm)));
-        let mut extfrag_groups: Vec<ExtfragGroup> = self.extfrag.values().cloned().collect();
-        extfrag_groups.sort_by_key(|g| std::cmp::Reverse(g.count));
-        Snapshot {
-            counters: self.counters,
-            failures: self.failures,
-            silent_failures: self.silent_failures,
-            by_order: self.by_order,
-            silent_by_order: self.silent_by_order,
-            by_hook: [FailureHook::Tracepoint, FailureHook::MemcgCharge, FailureHook::PageAllocator]
-                .into_iter()
-                .map(|h| (h, self.by_hook[h.code() as usize]))
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-            by_stack,
-            groups,
-            by_gfp,
-            by_comm,
-            by_cgroup,
-            by_pod,
-            extfrag: self.extfrag_total,
-            extfrag_fragmenting: self.extfrag_fragmenting,
-            extfrag_severe: self.extfrag_severe,
-            extfrag_groups,
-            lost: self.lost,
-            lag: LagSummary {
-                p50_us: self.lag_us.value_at_quantile(0.5),
-                p99_us: self.lag_us.value_at_quantile(0.99),
-                max_us: self.lag_us.max(),
-            },
-            stalls: {
-                let mut v: Vec<StallSummary> = self
-                    .stall_hists
-                    .iter()
-                    .map(|((kind, order), (h, total))| StallSummary {
-                        kind: *kind,
-                        order: *order,
-                        count: h.len(),
-                        p50_us: h.value_at_quantile(0.5),
-                        p90_us: h.value_at_quantile(0.9),
-                        p99_us: h.value_at_quantile(0.99),
-                        max_us: h.max(),
-                        total_us: *total,
-                    })
-                    .collect();
-                v.sort_by_key(|s| (s.kind as u8, s.order));
-                v
-            },
-            stalls_by_comm: {
-                let mut v: Vec<(String, u64)> = self.stall_comm.iter().map(|(c, t)| (c.clone(), *t)).collect();
-                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                v
-            },
-            ooms: self.ooms.clone(),
-            oom_total: self.oom_total,
-            zones_ts_ns: self.zones.as_ref().map(|z| z.0),
-            zones: self.zones.as_ref().map(|z| z.1.clone()).unwrap_or_default(),
-            pageblocks: self.census.zones.clone(),
-            alloc_probe: self.alloc_probe_summary(),
-            polluters: self.polluters.snapshot(),
-        }
+        by_pod
+    }
+
+    fn extfrag_groups(&self) -> Vec<ExtfragGroup> {
+        let mut groups: Vec<ExtfragGroup> = self.extfrag.values().cloned().collect();
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        groups
+    }
+
+    fn stall_summaries(&self) -> Vec<StallSummary> {
+        let mut v: Vec<StallSummary> = self
+            .stall_hists
+            .iter()
+            .map(|((kind, order), (h, total))| StallSummary {
+                kind: *kind,
+                order: *order,
+                count: h.len(),
+                p50_us: h.value_at_quantile(0.5),
+                p90_us: h.value_at_quantile(0.9),
+                p99_us: h.value_at_quantile(0.99),
+                max_us: h.max(),
+                total_us: *total,
+            })
+            .collect();
+        v.sort_by_key(|s| (s.kind as u8, s.order));
+        v
     }
 
     /// Forget everything counted so far. Definitions (cgroup paths), the zone state (with the
@@ -584,6 +596,13 @@ impl Aggregator {
         fresh.newest_ns = self.newest_ns;
         *self = fresh;
     }
+}
+
+/// Key and count pairs, largest count first, ties by key (stable across snapshots).
+fn sorted_by_count<K: Ord>(pairs: impl Iterator<Item = (K, u64)>) -> Vec<(K, u64)> {
+    let mut v: Vec<(K, u64)> = pairs.collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
 }
 
 impl Sink for Aggregator {

@@ -132,6 +132,42 @@ pub struct Metrics {
     events: Counter,
 }
 
+/// Stall latencies from 10 µs to about 2.6 s in ×4 steps.
+fn register_stalls(registry: &mut Registry) -> Family<StallLabels, Histogram> {
+    let stalls = Family::<StallLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(1e-5, 4.0, 10)));
+    registry.register("stall_seconds", "Time tasks stalled in direct reclaim, memory-cgroup reclaim or direct compaction", stalls.clone());
+    stalls
+}
+
+/// The static facts: whether the probes are complete, how failures are watched, and the build.
+fn register_probe_info(registry: &mut Registry, options: &MetricsOptions) {
+        let complete = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        complete.set(i64::from(options.complete));
+        registry.register(
+            "failure_hooks_complete",
+            "1 when the chosen probes see every failure from the first moment (--alloc-probe auto, always or fexit); 0 with on-pressure, which misses failures no slow-path signal precedes",
+            complete,
+        );
+        let probe = Family::<ProbeLabels, Gauge>::default();
+        probe
+            .get_or_create(&ProbeLabels {
+                mode: options.probe_mode.clone(),
+                alloc_probe: options.alloc_probe_policy.clone(),
+                hooks: options.failure_hooks.clone(),
+            })
+            .set(1);
+        registry.register(
+            "probe",
+            "How failures are watched: mm_page_alloc mode (tp_btf or classic), --alloc-probe as resolved (always, fexit, on-pressure), and the programs attached",
+            probe,
+        );
+        // A gauge, not an OpenMetrics info metric: the classic text parsers (promtool, older
+        // scrapers) know only counter, gauge, histogram, summary and untyped.
+        let build = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
+        build.get_or_create(&vec![("version", env!("CARGO_PKG_VERSION"))]).set(1);
+        registry.register("build_info", "fragtrace build information (always 1)", build);
+}
+
 impl Metrics {
     pub fn new(options: &MetricsOptions) -> Self {
         let mut registry = Registry::with_prefix("fragtrace");
@@ -171,12 +207,7 @@ impl Metrics {
             fragmentation.clone(),
         );
         let pageblocks = pageblocks::register(&mut registry);
-        let stalls = Family::<StallLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(1e-5, 4.0, 10)));
-        registry.register(
-            "stall_seconds",
-            "Time tasks stalled in direct reclaim, memory-cgroup reclaim or direct compaction",
-            stalls.clone(),
-        );
+        let stalls = register_stalls(&mut registry);
         let ooms = Counter::default();
         registry.register("oom_kills", "Tasks chosen by the OOM killer (oom:mark_victim)", ooms.clone());
         let dropped = Counter::default();
@@ -193,33 +224,9 @@ impl Metrics {
             "1 while every failure is watched (kmem:mm_page_alloc attached, or fexit programs); with --alloc-probe on-pressure, 0 while idle: failures can be missed then",
             alloc_probe_attached.clone(),
         );
-        let complete = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
-        complete.set(i64::from(options.complete));
-        registry.register(
-            "failure_hooks_complete",
-            "1 when the chosen probes see every failure from the first moment (--alloc-probe auto, always or fexit); 0 with on-pressure, which misses failures no slow-path signal precedes",
-            complete,
-        );
         let events = Counter::default();
         registry.register("events", "Events received from the kernel (after filters)", events.clone());
-        let probe = Family::<ProbeLabels, Gauge>::default();
-        probe
-            .get_or_create(&ProbeLabels {
-                mode: options.probe_mode.clone(),
-                alloc_probe: options.alloc_probe_policy.clone(),
-                hooks: options.failure_hooks.clone(),
-            })
-            .set(1);
-        registry.register(
-            "probe",
-            "How failures are watched: mm_page_alloc mode (tp_btf or classic), --alloc-probe as resolved (always, fexit, on-pressure), and the programs attached",
-            probe,
-        );
-        // A gauge, not an OpenMetrics info metric: the classic text parsers (promtool, older
-        // scrapers) know only counter, gauge, histogram, summary and untyped.
-        let build = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
-        build.get_or_create(&vec![("version", env!("CARGO_PKG_VERSION"))]).set(1);
-        registry.register("build_info", "fragtrace build information (always 1)", build);
+        register_probe_info(&mut registry, options);
         Self {
             registry,
             failures,

@@ -9,7 +9,7 @@ use crate::{
     event::{Failure, FailureHook, migratetype_name},
     gfp::GfpTable,
     host::{buddyinfo::ZoneFree, memcg::MemcgState},
-    identity::starting_task,
+    identity::{StartingTask, starting_task},
 };
 
 /// Counts over the captured window.
@@ -102,6 +102,26 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
         migratetype_name(t.migratetype),
         if silent { " It carried `__GFP_NOWARN`: **dmesg shows nothing** about it." } else { "" },
     );
+    let starting = who_section(&mut out, f);
+    stack_section(&mut out, f.stack);
+    out.push_str(&super::known_cause::section(f));
+    zones_section(&mut out, f);
+    memcg_section(&mut out, f, accounted);
+    window_section(&mut out, f.window);
+    next_steps(&mut out, f, accounted, starting.is_some());
+    if !f.sysctls.is_empty() {
+        let _ = writeln!(out, "\nTunables at the time: {}.", f.sysctls.iter().map(|(k, v)| format!("`{k}` = {v}")).collect::<Vec<_>>().join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "\n## In this bundle\n\n- `trace.ftr`: the events around the failure (`fragtrace report trace.ftr`, `fragtrace top --replay trace.ftr`)\n- `failures.jsonl`: the failing events with stacks, ancestry and identity\n- `memcg.json`: the failing memory cgroup's and its ancestors' limit, usage and failure counters when the failure arrived\n- `snapshots/`: buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat, sysctls, kernel release and cmdline at the moment of the failure"
+    );
+    out
+}
+
+/// Who failed: cgroup, workload, ancestry, whether a container was starting, the kernel.
+fn who_section(out: &mut String, f: &IncidentFacts<'_>) -> Option<StartingTask> {
+    let t = f.trigger;
     let _ = writeln!(out, "## Who\n");
     let _ = writeln!(out, "- cgroup: `{}`", f.cgroup_path.unwrap_or("(unknown)"));
     for line in &f.identity {
@@ -114,7 +134,7 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
         let _ = writeln!(out, "- ancestry: {}", chain.join(" ← "));
     }
     let starting = starting_task(&t.task.comm, &t.ancestry);
-    if let Some(s) = starting {
+    if let Some(s) = &starting {
         let _ = writeln!(
             out,
             "- **while the container was starting**: the failing task was the runtime's own `{}`, {}. The container's own process never ran; under Kubernetes the pod stays in `ContainerCreating`.",
@@ -122,8 +142,13 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
         );
     }
     let _ = writeln!(out, "- kernel: {}\n", f.kernel);
+    starting
+}
+
+/// The kernel path, innermost first (at most 24 frames).
+fn stack_section(out: &mut String, stack: Option<&[String]>) {
     let _ = writeln!(out, "## Kernel path (innermost first)\n");
-    match f.stack {
+    match stack {
         Some(frames) if !frames.is_empty() => {
             let _ = writeln!(out, "```");
             for frame in frames.iter().take(24) {
@@ -135,7 +160,11 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
             let _ = writeln!(out, "(no stack captured)\n");
         }
     }
-    out.push_str(&super::known_cause::section(f));
+}
+
+/// Each zone's free memory and indices for the failed order.
+fn zones_section(out: &mut String, f: &IncidentFacts<'_>) {
+    let t = f.trigger;
     let _ = writeln!(out, "## Zones at the failure, for order {}\n", t.order);
     let _ = writeln!(out, "| zone | free MiB | free blocks ≥ order {} | unusable index | fragmentation index |", t.order);
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
@@ -153,8 +182,10 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
             idx.fragmentation.map_or("– (a block exists)".to_string(), |v| format!("{v:.3}")),
         );
     }
-    memcg_section(&mut out, f, accounted);
-    let w = f.window;
+}
+
+/// What happened in the flight recorder's window around the failure.
+fn window_section(out: &mut String, w: &WindowStats) {
     let _ = writeln!(out, "\n## Around it ({} s before, {} s after)\n", w.before_s, w.after_s);
     let orders: Vec<String> = (0..ORDERS).filter(|&o| w.by_order[o] > 0).map(|o| format!("order {o}: {}", w.by_order[o])).collect();
     let _ = writeln!(out, "- {} failures ({})", w.failures, if orders.is_empty() { "none".into() } else { orders.join(", ") });
@@ -162,10 +193,15 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
     if w.lost > 0 || w.overflowed > 0 {
         let _ = writeln!(out, "- **incomplete**: {} events dropped by the ring buffer, {} forgotten by the flight recorder", w.lost, w.overflowed);
     }
-    w.who_fragments.write_section(&mut out);
+    w.who_fragments.write_section(out);
+}
+
+/// The verdict and what to do about it, cheapest first.
+fn next_steps(out: &mut String, f: &IncidentFacts<'_>, accounted: bool, starting: bool) {
+    let t = f.trigger;
     let _ = writeln!(out, "\n## What to do next\n");
     match verdict(f.zones, t.order, accounted) {
-        Verdict::CgroupLimit if starting.is_some() => {
+        Verdict::CgroupLimit if starting => {
             let _ = writeln!(
                 out,
                 "- A zone had a free block of order ≥ {}, so the **memory-cgroup charge failed** while the runtime was creating the container: the kernel memory of a new container (namespaces, their tables) is charged to the container's cgroup and its parents (the pod's cgroup under Kubernetes), before the container's own limit is applied. Raise the pod's limit (the sum of its containers' limits plus overhead), or shrink what each new namespace allocates (e.g. `net.ipv4.tcp_child_ehash_entries`, per-namespace conntrack tables on old kernels).",
@@ -196,14 +232,6 @@ pub fn render(f: &IncidentFacts<'_>) -> String {
             "- The path goes through **nf_conntrack** while creating a network namespace: kernels 2.6.33–4.6 and RHEL 7 create a per-namespace conntrack cache with an order 4–6 allocation for every new pod. Kernels with the global cache (upstream ~4.7+) do not."
         );
     }
-    if !f.sysctls.is_empty() {
-        let _ = writeln!(out, "\nTunables at the time: {}.", f.sysctls.iter().map(|(k, v)| format!("`{k}` = {v}")).collect::<Vec<_>>().join(", "));
-    }
-    let _ = writeln!(
-        out,
-        "\n## In this bundle\n\n- `trace.ftr`: the events around the failure (`fragtrace report trace.ftr`, `fragtrace top --replay trace.ftr`)\n- `failures.jsonl`: the failing events with stacks, ancestry and identity\n- `memcg.json`: the failing memory cgroup's and its ancestors' limit, usage and failure counters when the failure arrived\n- `snapshots/`: buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat, sysctls, kernel release and cmdline at the moment of the failure"
-    );
-    out
 }
 
 #[cfg(test)]

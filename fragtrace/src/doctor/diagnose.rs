@@ -99,15 +99,28 @@ fn relevant(zones: &[ZoneReport]) -> Vec<&ZoneReport> {
 }
 
 pub fn diagnose(input: &DoctorInput<'_>) -> Diagnosis {
-    let s = input.sysctls;
-    let threshold = s.extfrag_threshold.unwrap_or(500) as f64 / 1000.0;
+    let threshold = input.sysctls.extfrag_threshold.unwrap_or(500) as f64 / 1000.0;
     let zones: Vec<ZoneReport> = input.zones.iter().map(|z| zone_report(z, input.page_size, threshold)).collect();
-    let mut findings = Vec::new();
     let main = relevant(&zones);
-    let fragmented: Vec<&&ZoneReport> = main.iter().filter(|z| z.state == "fragmented").collect();
-    let low: Vec<&&ZoneReport> = main.iter().filter(|z| z.state == "low memory").collect();
-    for z in &main {
-        let avail = z.highest_available_order.map_or("no free memory".to_string(), |o| format!("largest free block order {o} ({} KiB)", (input.page_size << o) / 1024));
+    let fragmented = main.iter().any(|z| z.state == "fragmented");
+    let low = main.iter().any(|z| z.state == "low memory");
+    let mut findings = Vec::new();
+    zone_findings(&mut findings, &main, input.page_size);
+    if let Some(f) = input.failures {
+        failure_findings(&mut findings, f);
+    }
+    if let Some(p) = &input.pressure {
+        pressure_findings(&mut findings, p);
+    }
+    let remedies = remedies(input, fragmented, low);
+    let prevention = prevention(input, fragmented);
+    Diagnosis { zones, findings, remedies, prevention, pressure: input.pressure.clone() }
+}
+
+/// One line per ordinary zone: healthy, fragmented or short of memory, and why.
+fn zone_findings(findings: &mut Vec<String>, main: &[&ZoneReport], page_size: u64) {
+    for z in main {
+        let avail = z.highest_available_order.map_or("no free memory".to_string(), |o| format!("largest free block order {o} ({} KiB)", (page_size << o) / 1024));
         let detail = match z.state.as_str() {
             "healthy" => format!("every order available ({avail})"),
             "fragmented" => {
@@ -124,56 +137,64 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Diagnosis {
         };
         findings.push(format!("node {} {}: {detail}", z.node, z.zone));
     }
-    if let Some(f) = input.failures {
-        if f.failures > 0 {
-            let orders: Vec<String> = f.by_order.iter().enumerate().filter(|(_, n)| **n > 0).map(|(o, n)| format!("order {o} ×{n}")).collect();
-            let who: Vec<String> = f.by_comm.iter().take(5).map(|(c, n)| format!("{c} ×{n}")).collect();
-            let pods: Vec<String> = f.by_pod.iter().take(5).map(|p| format!("{} ×{}", p.pod, p.count)).collect();
-            findings.push(format!(
-                "{} allocation failures while sampling ({}, {} silent), by {}{}",
-                f.failures,
-                orders.join(", "),
-                f.silent_failures,
-                who.join(", "),
-                if pods.is_empty() { String::new() } else { format!("; pods: {}", pods.join(", ")) }
-            ));
-        } else {
-            findings.push("no allocation failure while sampling".into());
-        }
-        for st in &f.stalls {
-            let kind = serde_json::to_value(st.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            findings.push(format!(
-                "{} {kind} stalls at order {}: p50 {} µs, p99 {} µs, max {} µs ({:.1} ms in all)",
-                st.count, st.order, st.p50_us, st.p99_us, st.max_us, st.total_us as f64 / 1000.0
-            ));
-        }
-        if !f.stalls_by_comm.is_empty() {
-            let who: Vec<String> = f.stalls_by_comm.iter().take(5).map(|(c, us)| format!("{c} {:.1} ms", *us as f64 / 1000.0)).collect();
-            findings.push(format!("stalled most: {}", who.join(", ")));
-        }
-        if f.oom_total > 0 {
-            let victims: Vec<String> = f.ooms.iter().map(|o| format!("{} ({})", o.victim_comm, o.victim_pid)).collect();
-            findings.push(format!("{} OOM kills while sampling: {}", f.oom_total, victims.join(", ")));
-        }
+}
+
+/// Who failed while sampling, who stalled, and OOM kills.
+fn failure_findings(findings: &mut Vec<String>, f: &Snapshot) {
+    if f.failures > 0 {
+        let orders: Vec<String> = f.by_order.iter().enumerate().filter(|(_, n)| **n > 0).map(|(o, n)| format!("order {o} ×{n}")).collect();
+        let who: Vec<String> = f.by_comm.iter().take(5).map(|(c, n)| format!("{c} ×{n}")).collect();
+        let pods: Vec<String> = f.by_pod.iter().take(5).map(|p| format!("{} ×{}", p.pod, p.count)).collect();
+        findings.push(format!(
+            "{} allocation failures while sampling ({}, {} silent), by {}{}",
+            f.failures,
+            orders.join(", "),
+            f.silent_failures,
+            who.join(", "),
+            if pods.is_empty() { String::new() } else { format!("; pods: {}", pods.join(", ")) }
+        ));
+    } else {
+        findings.push("no allocation failure while sampling".into());
     }
-    if let Some(p) = &input.pressure {
-        if p.compact_stall_per_s > 0.0 {
-            let ratio = p.compaction_failure_ratio.map_or(String::new(), |r| format!(", {:.0}% of them failed", r * 100.0));
-            let keeping = if p.compaction_failure_ratio.is_some_and(|r| r > 0.5) { ": compaction is NOT keeping up" } else { "" };
-            findings.push(format!("tasks stalled in direct compaction {:.1}/s{ratio}{keeping}", p.compact_stall_per_s));
-        }
-        if p.allocstall_per_s > 0.0 {
-            findings.push(format!("tasks stalled in direct reclaim {:.1}/s: kswapd does not keep free memory ahead of demand", p.allocstall_per_s));
-        }
-        if p.thp_fault_fallback_per_s > 0.0 {
-            findings.push(format!("transparent huge page faults fell back to small pages {:.1}/s", p.thp_fault_fallback_per_s));
-        }
-        if p.compact_stall_per_s == 0.0 && p.allocstall_per_s == 0.0 {
-            findings.push(format!("no direct compaction or reclaim stalls in {:.0} s", p.seconds));
-        }
+    for st in &f.stalls {
+        let kind = serde_json::to_value(st.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        findings.push(format!(
+            "{} {kind} stalls at order {}: p50 {} µs, p99 {} µs, max {} µs ({:.1} ms in all)",
+            st.count, st.order, st.p50_us, st.p99_us, st.max_us, st.total_us as f64 / 1000.0
+        ));
     }
+    if !f.stalls_by_comm.is_empty() {
+        let who: Vec<String> = f.stalls_by_comm.iter().take(5).map(|(c, us)| format!("{c} {:.1} ms", *us as f64 / 1000.0)).collect();
+        findings.push(format!("stalled most: {}", who.join(", ")));
+    }
+    if f.oom_total > 0 {
+        let victims: Vec<String> = f.ooms.iter().map(|o| format!("{} ({})", o.victim_comm, o.victim_pid)).collect();
+        findings.push(format!("{} OOM kills while sampling: {}", f.oom_total, victims.join(", ")));
+    }
+}
+
+/// Compaction and reclaim stalls from /proc/vmstat over the sampling window.
+fn pressure_findings(findings: &mut Vec<String>, p: &Pressure) {
+    if p.compact_stall_per_s > 0.0 {
+        let ratio = p.compaction_failure_ratio.map_or(String::new(), |r| format!(", {:.0}% of them failed", r * 100.0));
+        let keeping = if p.compaction_failure_ratio.is_some_and(|r| r > 0.5) { ": compaction is NOT keeping up" } else { "" };
+        findings.push(format!("tasks stalled in direct compaction {:.1}/s{ratio}{keeping}", p.compact_stall_per_s));
+    }
+    if p.allocstall_per_s > 0.0 {
+        findings.push(format!("tasks stalled in direct reclaim {:.1}/s: kswapd does not keep free memory ahead of demand", p.allocstall_per_s));
+    }
+    if p.thp_fault_fallback_per_s > 0.0 {
+        findings.push(format!("transparent huge page faults fell back to small pages {:.1}/s", p.thp_fault_fallback_per_s));
+    }
+    if p.compact_stall_per_s == 0.0 && p.allocstall_per_s == 0.0 {
+        findings.push(format!("no direct compaction or reclaim stalls in {:.0} s", p.seconds));
+    }
+}
+
+/// What helps now, cheapest first.
+fn remedies(input: &DoctorInput<'_>, fragmented: bool, low: bool) -> Vec<Advice> {
     let mut remedies = Vec::new();
-    if !fragmented.is_empty() {
+    if fragmented {
         let cache = input.cached_kb.map_or(String::new(), |kb| format!(" ({} MiB of page cache now)", kb / 1024));
         remedies.push(Advice {
             name: "drop caches".into(),
@@ -187,7 +208,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Diagnosis {
             cost: "can stall the machine for seconds while it runs (all zones); use with care on a busy node".into(),
             command: "echo 1 > /proc/sys/vm/compact_memory   # or: fragtrace doctor --apply compact (measures before/after)".into(),
         });
-    } else if !low.is_empty() {
+    } else if low {
         remedies.push(Advice {
             name: "free memory".into(),
             why: "the zones are short of memory overall: compaction cannot make blocks out of nothing".into(),
@@ -195,11 +216,17 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Diagnosis {
             command: "fragtrace top (who fails) · ps aux --sort=-rss | head · check memory cgroup limits".into(),
         });
     }
+    remedies
+}
+
+/// Settings that keep it from coming back, computed from this machine's numbers.
+fn prevention(input: &DoctorInput<'_>, fragmented: bool) -> Vec<Advice> {
+    let s = input.sysctls;
     let mut prevention = Vec::new();
     let node_count = nodes(input.zones);
     let pageblock_kb = (input.page_size << input.pageblock_order) / 1024;
     let step = 3 * pageblock_kb * node_count;
-    if !fragmented.is_empty()
+    if fragmented
         && let Some(current) = s.min_free_kbytes
     {
         prevention.push(Advice {
@@ -218,7 +245,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Diagnosis {
             command: "sysctl -w vm.watermark_scale_factor=100".into(),
         });
     }
-    if !fragmented.is_empty() && s.compaction_proactiveness.is_some_and(|c| c < 40) {
+    if fragmented && s.compaction_proactiveness.is_some_and(|c| c < 40) {
         prevention.push(Advice {
             name: "vm.compaction_proactiveness".into(),
             why: format!("compacts in the background before high orders run out (now {})", s.compaction_proactiveness.unwrap_or(0)),
@@ -242,7 +269,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Diagnosis {
             command: "sysctl -w vm.extfrag_threshold=500".into(),
         });
     }
-    Diagnosis { zones, findings, remedies, prevention, pressure: input.pressure.clone() }
+    prevention
 }
 
 #[cfg(test)]

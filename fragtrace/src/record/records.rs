@@ -389,88 +389,15 @@ impl<'a> BlockDecoder<'a> {
             }
             let tag = self.byte()?;
             return Ok(Some(match tag {
-                FAILURE | FAILURE_VIA => {
-                    let task = self.task()?;
-                    let order = self.u32()?;
-                    let gfp_mask = self.varint()?;
-                    let migratetype = self.i32()?;
-                    let stack = self.varint()?;
-                    let stack_id = match stack {
-                        0 => None,
-                        n => Some(u32::try_from(n - 1).map_err(|_| self.err("stack id out of range"))?),
-                    };
-                    let n = self.varint()?;
-                    if n > MAX_ANCESTORS {
-                        return Err(self.err("implausible ancestry"));
-                    }
-                    let mut ancestry = Vec::with_capacity(n as usize);
-                    for _ in 0..n {
-                        let pid = self.u32()?;
-                        let c = self.varint()?;
-                        let comm = self.comms.get(c as usize).ok_or_else(|| self.err("undefined comm"))?.clone();
-                        ancestry.push(Ancestor { pid, comm });
-                    }
-                    let hook = if tag == FAILURE_VIA {
-                        let code = self.varint()?;
-                        FailureHook::from_code(code).ok_or_else(|| self.err("unknown failure hook"))?
-                    } else {
-                        FailureHook::Tracepoint
-                    };
-                    Record::Event(Event::Failure(Failure { task, order, gfp_mask, migratetype, stack_id, ancestry, captured_cgroup: None, hook }))
-                }
-                EXTFRAG | EXTFRAG_STACK => {
-                    let task = self.task()?;
-                    let alloc_order = self.i32()?;
-                    let fallback_order = self.i32()?;
-                    let alloc_migratetype = self.i32()?;
-                    let fallback_migratetype = self.i32()?;
-                    let change_ownership = self.byte()? != 0;
-                    let stack_id = match tag {
-                        EXTFRAG_STACK => Some(self.u32()?.checked_sub(1).ok_or_else(|| self.err("stack id out of range"))?),
-                        _ => None,
-                    };
-                    Record::Event(Event::Extfrag(Extfrag { task, alloc_order, fallback_order, alloc_migratetype, fallback_migratetype, change_ownership, stack_id }))
-                }
+                FAILURE | FAILURE_VIA => self.read_failure(tag)?,
+                EXTFRAG | EXTFRAG_STACK => self.read_extfrag(tag)?,
                 LOST => {
                     let ts_ns = self.ts()?;
                     Record::Event(Event::Lost(Lost { ts_ns, count: self.varint()? }))
                 }
-                STALL => {
-                    let task = self.task()?;
-                    let kind = match self.byte()? {
-                        1 => StallKind::Reclaim,
-                        2 => StallKind::Compaction,
-                        3 => StallKind::MemcgReclaim,
-                        _ => return Err(self.err("unknown stall kind")),
-                    };
-                    let order = self.i32()?;
-                    let gfp_mask = self.varint()?;
-                    let duration_ns = self.varint()?;
-                    let result = unzigzag(self.varint()?);
-                    Record::Event(Event::Stall(Stall { task, kind, order, gfp_mask, duration_ns, result }))
-                }
-                OOM => {
-                    let task = self.task()?;
-                    let victim_pid = self.u32()?;
-                    let c = self.varint()?;
-                    let victim_comm = self.comms.get(c as usize).ok_or_else(|| self.err("undefined comm"))?.clone();
-                    let anon_rss_kb = self.varint()?;
-                    Record::Event(Event::Oom(OomKill { task, victim_pid, victim_comm, anon_rss_kb }))
-                }
-                COUNTERS => {
-                    let ts = self.ts()?;
-                    let c = Counters {
-                        allocs_seen: self.varint()?,
-                        failures: self.varint()?,
-                        extfrag: self.varint()?,
-                        dropped: self.varint()?,
-                        stack_errors: self.varint()?,
-                        stalls: self.varint()?,
-                        ooms: self.varint()?,
-                        slow_path: 0,
-                    };
-                    Record::Counters(ts, c)
-                }
+                STALL => self.read_stall()?,
+                OOM => self.read_oom()?,
+                COUNTERS => self.read_counters()?,
                 COMM => {
                     let comm = self.string()?;
                     self.comms.push(comm);
@@ -499,27 +426,121 @@ impl<'a> BlockDecoder<'a> {
                     let workload = serde_json::from_str(&json).map_err(|_| self.err("workload is not valid JSON"))?;
                     Record::Workload(id, workload)
                 }
-                ZONES => {
-                    let ts_ns = self.ts()?;
-                    let buddyinfo = self.string()?;
-                    let pagetypeinfo = match self.byte()? {
-                        0 => None,
-                        _ => Some(self.string()?),
-                    };
-                    Record::Zones(ZoneSnapshot { ts_ns, buddyinfo, pagetypeinfo })
-                }
-                ALLOC_PROBE => {
-                    let since_ns = self.ts()?;
-                    let attached = self.byte()? != 0;
-                    let reason = match self.varint()? {
-                        0 => None,
-                        code => Some(ArmReason::from_code(code - 1).ok_or_else(|| self.err("unknown alloc-probe reason"))?),
-                    };
-                    Record::AllocProbe(AllocProbeState { attached, reason, since_ns })
-                }
+                ZONES => self.read_zones()?,
+                ALLOC_PROBE => self.read_alloc_probe()?,
                 _ => return Err(self.err("unknown record tag")),
             }));
         }
+    }
+
+    /// A failed allocation, with its ancestry and (FAILURE_VIA) the hook that saw it.
+    fn read_failure(&mut self, tag: u8) -> Result<Record, RecordError> {
+        let task = self.task()?;
+        let order = self.u32()?;
+        let gfp_mask = self.varint()?;
+        let migratetype = self.i32()?;
+        let stack = self.varint()?;
+        let stack_id = match stack {
+            0 => None,
+            n => Some(u32::try_from(n - 1).map_err(|_| self.err("stack id out of range"))?),
+        };
+        let n = self.varint()?;
+        if n > MAX_ANCESTORS {
+            return Err(self.err("implausible ancestry"));
+        }
+        let mut ancestry = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let pid = self.u32()?;
+            let c = self.varint()?;
+            let comm = self.comms.get(c as usize).ok_or_else(|| self.err("undefined comm"))?.clone();
+            ancestry.push(Ancestor { pid, comm });
+        }
+        let hook = if tag == FAILURE_VIA {
+            let code = self.varint()?;
+            FailureHook::from_code(code).ok_or_else(|| self.err("unknown failure hook"))?
+        } else {
+            FailureHook::Tracepoint
+        };
+    Ok(Record::Event(Event::Failure(Failure { task, order, gfp_mask, migratetype, stack_id, ancestry, captured_cgroup: None, hook })))
+    }
+
+    /// An extfrag fallback, with its sampled stack id (EXTFRAG_STACK).
+    fn read_extfrag(&mut self, tag: u8) -> Result<Record, RecordError> {
+        let task = self.task()?;
+        let alloc_order = self.i32()?;
+        let fallback_order = self.i32()?;
+        let alloc_migratetype = self.i32()?;
+        let fallback_migratetype = self.i32()?;
+        let change_ownership = self.byte()? != 0;
+        let stack_id = match tag {
+            EXTFRAG_STACK => Some(self.u32()?.checked_sub(1).ok_or_else(|| self.err("stack id out of range"))?),
+            _ => None,
+        };
+    Ok(Record::Event(Event::Extfrag(Extfrag { task, alloc_order, fallback_order, alloc_migratetype, fallback_migratetype, change_ownership, stack_id })))
+    }
+
+    /// A reclaim or compaction stall.
+    fn read_stall(&mut self) -> Result<Record, RecordError> {
+        let task = self.task()?;
+        let kind = match self.byte()? {
+            1 => StallKind::Reclaim,
+            2 => StallKind::Compaction,
+            3 => StallKind::MemcgReclaim,
+            _ => return Err(self.err("unknown stall kind")),
+        };
+        let order = self.i32()?;
+        let gfp_mask = self.varint()?;
+        let duration_ns = self.varint()?;
+        let result = unzigzag(self.varint()?);
+    Ok(Record::Event(Event::Stall(Stall { task, kind, order, gfp_mask, duration_ns, result })))
+    }
+
+    /// An OOM kill.
+    fn read_oom(&mut self) -> Result<Record, RecordError> {
+        let task = self.task()?;
+        let victim_pid = self.u32()?;
+        let c = self.varint()?;
+        let victim_comm = self.comms.get(c as usize).ok_or_else(|| self.err("undefined comm"))?.clone();
+        let anon_rss_kb = self.varint()?;
+    Ok(Record::Event(Event::Oom(OomKill { task, victim_pid, victim_comm, anon_rss_kb })))
+    }
+
+    /// The kernel's counters at a moment.
+    fn read_counters(&mut self) -> Result<Record, RecordError> {
+        let ts = self.ts()?;
+        let c = Counters {
+            allocs_seen: self.varint()?,
+            failures: self.varint()?,
+            extfrag: self.varint()?,
+            dropped: self.varint()?,
+            stack_errors: self.varint()?,
+            stalls: self.varint()?,
+            ooms: self.varint()?,
+            slow_path: 0,
+        };
+    Ok(Record::Counters(ts, c))
+    }
+
+    /// buddyinfo and pagetypeinfo as read at a moment.
+    fn read_zones(&mut self) -> Result<Record, RecordError> {
+        let ts_ns = self.ts()?;
+        let buddyinfo = self.string()?;
+        let pagetypeinfo = match self.byte()? {
+            0 => None,
+            _ => Some(self.string()?),
+        };
+    Ok(Record::Zones(ZoneSnapshot { ts_ns, buddyinfo, pagetypeinfo }))
+    }
+
+    /// The allocation probe attached or detached.
+    fn read_alloc_probe(&mut self) -> Result<Record, RecordError> {
+        let since_ns = self.ts()?;
+        let attached = self.byte()? != 0;
+        let reason = match self.varint()? {
+            0 => None,
+            code => Some(ArmReason::from_code(code - 1).ok_or_else(|| self.err("unknown alloc-probe reason"))?),
+        };
+    Ok(Record::AllocProbe(AllocProbeState { attached, reason, since_ns }))
     }
 }
 

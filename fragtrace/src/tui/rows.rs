@@ -24,74 +24,11 @@ pub struct FailureRow {
 }
 
 pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
-    let s = &screen.snapshot;
-    let r = &screen.rates;
     let mut rows: Vec<FailureRow> = match screen.ui.group_by {
-        GroupBy::Process => s
-            .groups
-            .iter()
-            .map(|g| FailureRow {
-                key: format!("p\0{}\0{}\0{}", g.comm, g.order, g.gfp_mask),
-                label: g.comm.clone(),
-                order: Some(g.order),
-                // "__GFP_" adds nothing on screen: GFP_KERNEL_ACCOUNT|ZERO|NOWARN|COMP.
-                gfp: Some(screen.gfp.decode_joined(g.gfp_mask).replace("__GFP_", "")),
-                count: g.count,
-                rate: r.groups.get(&(g.comm.clone(), g.order, g.gfp_mask)).copied().unwrap_or(0.0),
-                last_seen_ns: g.last_seen_ns,
-                caller: g.top_stack.and_then(|id| screen.caller(id)),
-                stacks: g.stacks.clone(),
-            })
-            .collect(),
-        GroupBy::Pod => s
-            .by_pod
-            .iter()
-            .map(|p| FailureRow {
-                key: format!("pod\0{}", p.pod),
-                label: p.pod.clone(),
-                order: None,
-                gfp: None,
-                count: p.count,
-                rate: p.cgroup_ids.iter().filter_map(|id| r.cgroups.get(id)).sum(),
-                last_seen_ns: p.last_seen_ns,
-                caller: None,
-                stacks: Vec::new(),
-            })
-            .collect(),
-        GroupBy::Cgroup => s
-            .by_cgroup
-            .iter()
-            .map(|c| FailureRow {
-                key: format!("c\0{}", c.cgroup_id),
-                label: c.path.clone().unwrap_or_else(|| format!("cgroup id {}", c.cgroup_id)),
-                order: None,
-                gfp: None,
-                count: c.count,
-                rate: r.cgroups.get(&c.cgroup_id).copied().unwrap_or(0.0),
-                last_seen_ns: c.last_seen_ns,
-                caller: None,
-                stacks: Vec::new(),
-            })
-            .collect(),
-        GroupBy::Stack => s
-            .by_stack
-            .iter()
-            .map(|st| FailureRow {
-                key: format!("s\0{}", st.stack_id),
-                // Stacks that share a caller differ further down: say which one this is.
-                label: match screen.caller(st.stack_id) {
-                    Some(caller) => format!("{caller} (stack {})", st.stack_id),
-                    None => format!("stack {}", st.stack_id),
-                },
-                order: None,
-                gfp: None,
-                count: st.count,
-                rate: r.stacks.get(&st.stack_id).copied().unwrap_or(0.0),
-                last_seen_ns: st.last_seen_ns,
-                caller: None,
-                stacks: vec![(st.stack_id, st.count)],
-            })
-            .collect(),
+        GroupBy::Process => process_rows(screen),
+        GroupBy::Pod => pod_rows(screen),
+        GroupBy::Cgroup => cgroup_rows(screen),
+        GroupBy::Stack => stack_rows(screen),
     };
     if !screen.ui.filter.is_empty() {
         let needle = screen.ui.filter.to_lowercase();
@@ -108,4 +45,89 @@ pub fn failure_rows(screen: &Screen) -> Vec<FailureRow> {
         SortBy::Order => rows.sort_by(|a, b| b.order.cmp(&a.order).then(b.count.cmp(&a.count))),
     }
     rows
+}
+
+/// One row per process.
+fn process_rows(screen: &Screen) -> Vec<FailureRow> {
+    let (s, r) = (&screen.snapshot, &screen.rates);
+    s
+        .groups
+        .iter()
+        .map(|g| FailureRow {
+            key: format!("p\0{}\0{}\0{}", g.comm, g.order, g.gfp_mask),
+            label: g.comm.clone(),
+            order: Some(g.order),
+            // "__GFP_" adds nothing on screen: GFP_KERNEL_ACCOUNT|ZERO|NOWARN|COMP.
+            gfp: Some(screen.gfp.decode_joined(g.gfp_mask).replace("__GFP_", "")),
+            count: g.count,
+            rate: r.groups.get(&(g.comm.clone(), g.order, g.gfp_mask)).copied().unwrap_or(0.0),
+            last_seen_ns: g.last_seen_ns,
+            caller: g.top_stack.and_then(|id| screen.caller(id)),
+            stacks: g.stacks.clone(),
+        })
+        .collect()
+}
+
+/// One row per pod.
+fn pod_rows(screen: &Screen) -> Vec<FailureRow> {
+    let (s, r) = (&screen.snapshot, &screen.rates);
+    s
+        .by_pod
+        .iter()
+        .map(|p| FailureRow {
+            key: format!("pod\0{}", p.pod),
+            label: p.pod.clone(),
+            order: None,
+            gfp: None,
+            count: p.count,
+            rate: p.cgroup_ids.iter().filter_map(|id| r.cgroups.get(id)).sum(),
+            last_seen_ns: p.last_seen_ns,
+            caller: None,
+            stacks: Vec::new(),
+        })
+        .collect()
+}
+
+/// One row per cgroup.
+fn cgroup_rows(screen: &Screen) -> Vec<FailureRow> {
+    let (s, r) = (&screen.snapshot, &screen.rates);
+    s
+        .by_cgroup
+        .iter()
+        .map(|c| FailureRow {
+            key: format!("c\0{}", c.cgroup_id),
+            label: c.path.clone().unwrap_or_else(|| format!("cgroup id {}", c.cgroup_id)),
+            order: None,
+            gfp: None,
+            count: c.count,
+            rate: r.cgroups.get(&c.cgroup_id).copied().unwrap_or(0.0),
+            last_seen_ns: c.last_seen_ns,
+            caller: None,
+            stacks: Vec::new(),
+        })
+        .collect()
+}
+
+/// One row per stack.
+fn stack_rows(screen: &Screen) -> Vec<FailureRow> {
+    let (s, r) = (&screen.snapshot, &screen.rates);
+    s
+        .by_stack
+        .iter()
+        .map(|st| FailureRow {
+            key: format!("s\0{}", st.stack_id),
+            // Stacks that share a caller differ further down: say which one this is.
+            label: match screen.caller(st.stack_id) {
+                Some(caller) => format!("{caller} (stack {})", st.stack_id),
+                None => format!("stack {}", st.stack_id),
+            },
+            order: None,
+            gfp: None,
+            count: st.count,
+            rate: r.stacks.get(&st.stack_id).copied().unwrap_or(0.0),
+            last_seen_ns: st.last_seen_ns,
+            caller: None,
+            stacks: vec![(st.stack_id, st.count)],
+        })
+        .collect()
 }
