@@ -226,12 +226,6 @@ fn next_steps(out: &mut String, f: &IncidentFacts<'_>, accounted: bool, starting
             let _ = writeln!(out, "- **Low memory**: the zones have little free memory at all (fragmentation index near 0). Look for memory pressure (reclaim, OOM kills) rather than fragmentation.");
         }
     }
-    if f.stack.is_some_and(|s| s.iter().any(|fr| fr.contains("nf_conntrack"))) {
-        let _ = writeln!(
-            out,
-            "- The path goes through **nf_conntrack** while creating a network namespace: kernels 2.6.33–4.6 and RHEL 7 create a per-namespace conntrack cache with an order 4–6 allocation for every new pod. Kernels with the global cache (upstream ~4.7+) do not."
-        );
-    }
 }
 
 #[cfg(test)]
@@ -293,7 +287,7 @@ mod tests {
             "pod: default/web-0",
             "nf_conntrack_init_net",
             "**Fragmentation**",
-            "per-namespace conntrack cache",
+            "nf_conntrack's per-network-namespace slab cache at container start",
             "`vm.min_free_kbytes` = 67584",
             "order 6: 3",
         ] {
