@@ -11,9 +11,6 @@ use anyhow::{Context, bail};
 
 use crate::proc::{Ready, Restore, TightMemcg, Tracer, today};
 
-/// `fragtrace::event::EXTFRAG_STACK_EVERY` (xtask does not link the library).
-const EXTFRAG_STACK_EVERY: u32 = 8;
-
 const START: &str = "<!-- nsrun-bench:start -->";
 const END: &str = "<!-- nsrun-bench:end -->";
 
@@ -157,8 +154,8 @@ pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
     s.push_str(&format!(
         "\nProgram names are cut to 15 characters by the kernel. `mm_page_alloc_b…`/`mm_page_alloc_c…` run on every \
          page allocation (almost all successes: one load and one compare); the others run only on the \
-         slow path. `mm_page_alloc_extfrag` runs per extfrag fallback and takes the kernel stack of every \
-         {EXTFRAG_STACK_EVERY}th fallback per CPU (`bpf_get_stackid`, into a map of its own): its ns/run \
+         slow path. `mm_page_alloc_extfrag` runs per extfrag fallback and takes the kernel stack of a \
+         sample of fallbacks (`fragtrace::event::EXTFRAG_STACK_EVERY`, per CPU; `bpf_get_stackid`, into a map of its own): its ns/run \
          averages sampled and unsampled runs.\n\nReproduce: `cargo xtask bench ns-per-run --seconds {seconds}`\n{END}"
     ));
     println!("{s}");

@@ -95,6 +95,7 @@ struct BatchTop {
     draw_on_finish: bool,
     /// Live: the stall/OOM probes attached on this kernel.
     collected: Option<Vec<String>>,
+    extfrag_stack_every: Option<u32>,
 }
 
 impl BatchTop {
@@ -114,7 +115,7 @@ impl BatchTop {
                 span_s: elapsed_s,
                 warnings: vec![],
                 clean_end: true,
-                extfrag_stack_every: Some(fragtrace::event::EXTFRAG_STACK_EVERY),
+                extfrag_stack_every: self.extfrag_stack_every,
             };
             let mut doc = report_document(&source, &snapshot, &self.gfp, &self.stacks);
             doc["kind"] = json!("top");
@@ -212,6 +213,8 @@ struct Source {
     pageblock_order: u32,
     page_size: u64,
     nowarn: u64,
+    /// How extfrag stacks were sampled; `None` for recordings made before extfrag stacks.
+    extfrag_stack_every: Option<u32>,
 }
 
 fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, interval_s: f64) -> BatchTop {
@@ -233,6 +236,7 @@ fn batch_view(args: &TopArgs, src: &Source, filter: &EventFilter, live: bool, in
         rows: args.rows,
         draw_on_finish: !live,
         collected: None,
+        extfrag_stack_every: src.extfrag_stack_every,
     }
 }
 
@@ -267,6 +271,7 @@ impl Source {
             pageblock_order: h.kernel.pageblock_order,
             page_size: h.kernel.page_size,
             nowarn: h.kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
+            extfrag_stack_every: h.extfrag_stack_every,
         }
     }
 
@@ -281,6 +286,7 @@ impl Source {
             pageblock_order: kernel.pageblock_order,
             page_size: kernel.page_size,
             nowarn: kernel.gfp.value_of("__GFP_NOWARN").unwrap_or(0),
+            extfrag_stack_every: Some(fragtrace::event::EXTFRAG_STACK_EVERY),
         }
     }
 }
