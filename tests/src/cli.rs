@@ -139,6 +139,12 @@ pub fn start_recorder(file: &Path, extra: &[&str]) -> (KillOnDrop, mpsc::Receive
     spawn_until(fragtrace().args(["record", "--duration", "120s", "-o"]).arg(file).args(always).args(extra), Says::Stderr, "recording to")
 }
 
+/// Starts `fragtrace capture ARGS… -o DIR` and waits until it says it is armed; returns the
+/// child (killed on drop if still running), its stderr lines and those seen.
+pub fn start_capture(dir: &Path, args: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>, Vec<String>) {
+    spawn_until(fragtrace().arg("capture").args(args).arg("-o").arg(dir).stdout(std::process::Stdio::null()), Says::Stderr, "armed")
+}
+
 /// A memory cgroup `/fragtrace-e2e-{tag}-{pid}` with almost no headroom, where every pipe
 /// resize fails its memcg charge, and `fs.pipe-max-size` raised for such resizes; the
 /// cgroup is removed and the sysctl restored on drop.

@@ -5,7 +5,7 @@
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use fragtrace_tests::{
-    cli::{KillOnDrop, TempPath, fragtrace, lines_of, provoke_failures, report_jsonl, signal, start_recorder, wait_for, wait_until_recorded_failures},
+    cli::{KillOnDrop, TempPath, fragtrace, lines_of, provoke_failures, report_jsonl, signal, start_capture, start_recorder, wait_for, wait_until_recorded_failures},
     require_root,
 };
 use serde_json::Value;
@@ -70,18 +70,7 @@ fn a_recorded_pipe_resize_memcg_failure_carries_its_cause() {
 fn capture_summary_names_the_known_cause() {
     let _serial = require_root();
     let dir = TempPath::new("causes-bundles");
-    let mut capture = KillOnDrop(
-        fragtrace()
-            .args(["capture", "--comm", "alloc-trigger", "--min-order", "6", "--before", "2s", "--after", "1s", "--timeout", "60s", "-o"])
-            .arg(&dir)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("capture"),
-    );
-    let err = lines_of(capture.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&err, "armed", &mut seen);
+    let (mut capture, err, mut seen) = start_capture(&dir, &["--comm", "alloc-trigger", "--min-order", "6", "--before", "2s", "--after", "1s", "--timeout", "60s"]);
     provoke_failures("causes-capture");
     let status = capture.wait_timeout(Duration::from_secs(30));
     seen.extend(err.try_iter());

@@ -13,11 +13,11 @@
 //!   layouts the kubelet produces), driven through containerd's CRI plugin as the kubelet
 //!   does, with the pod sandbox ("pause") image built here and imported with `ctr`.
 
-use std::{path::Path, process::Stdio, time::Duration};
+use std::{path::Path, time::Duration};
 
 use fragtrace_tests::{
     SysctlGuard,
-    cli::{KillOnDrop, TempPath, fragtrace, json_lines, lines_of, signal, start_recorder, wait_for},
+    cli::{TempPath, fragtrace, json_lines, signal, start_capture, start_recorder},
     containerd::{CgroupCleanup, Containerd, TOOLS_IMAGE, tools_image, tools_rootfs, wait_for_file},
     cri::{ContainerSpec, Cri, PodSpec},
     require_root,
@@ -281,20 +281,11 @@ fn capture_of_a_failing_container_start_names_the_pod_and_says_it_was_starting()
     let pod_cgroup = format!("kubepods/burstable/pod{uid}");
     let parent = CgroupCleanup::new(&pod_cgroup);
     let dir = TempPath::new("start-bundles");
-    let mut capture = KillOnDrop(
-        fragtrace()
-            .args(["capture", "--comm", "runc*", "--pod", "shop/web-0", "--min-order", "9", "--before", "2s", "--after", "1s", "--timeout", "90s", "--oci-root"])
-            .arg(ctrd.task_root(ns))
-            .arg("-o")
-            .arg(&*dir)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("capture"),
+    let task_root = ctrd.task_root(ns).display().to_string();
+    let (mut capture, err, mut seen) = start_capture(
+        &dir,
+        &["--comm", "runc*", "--pod", "shop/web-0", "--min-order", "9", "--before", "2s", "--after", "1s", "--timeout", "90s", "--oci-root", &task_root],
     );
-    let err = lines_of(capture.0.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&err, "armed", &mut seen);
     let ids: Vec<String> = (20..=22).map(container_id).collect();
     let annotations: Vec<String> = [
         "io.kubernetes.cri.container-type=container".to_string(),

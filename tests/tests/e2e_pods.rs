@@ -2,11 +2,11 @@
 //! (cgroupfs and systemd drivers), the runtime's OCI bundle with pod annotations, and the
 //! failing task a `runc:[1:CHILD]` that lives for a millisecond.
 
-use std::{path::Path, process::Stdio, time::Duration};
+use std::{path::Path, time::Duration};
 
 use fragtrace_tests::{
     MemCgroupPath,
-    cli::{KillOnDrop, OciRoot, TempPath, fragtrace, json_lines, lines_of, provoke_in_child, signal, start_recorder, wait_for},
+    cli::{OciRoot, TempPath, fragtrace, json_lines, provoke_in_child, signal, start_capture, start_recorder},
     require_root,
 };
 use serde_json::{Value, json};
@@ -142,20 +142,9 @@ fn capture_writes_a_bundle_for_the_pod_and_times_out_with_status_2() {
     let oci = OciRoot::new("capture");
     oci.add(&container, json!({"io.kubernetes.cri.sandbox-name": "db-1", "io.kubernetes.cri.sandbox-namespace": "prod", "io.kubernetes.cri.sandbox-uid": uid}));
     let dir = TempPath::new("bundles");
-    let mut capture = KillOnDrop(
-        fragtrace()
-            .args(["capture", "--comm", "runc*", "--min-order", "4", "--before", "5s", "--after", "1s", "--timeout", "60s", "--oci-root"])
-            .arg(&oci.0)
-            .arg("-o")
-            .arg(&dir)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("capture"),
-    );
-    let err = lines_of(capture.stderr.take().expect("stderr"));
-    let mut seen = Vec::new();
-    wait_for(&err, "armed", &mut seen);
+    let oci_root = oci.0.display().to_string();
+    let (mut capture, err, mut seen) =
+        start_capture(&dir, &["--comm", "runc*", "--min-order", "4", "--before", "5s", "--after", "1s", "--timeout", "60s", "--oci-root", &oci_root]);
     let trigger = provoke_in_child("runc:[1:CHILD]", &cgroup.leaf);
     let status = capture.wait_timeout(Duration::from_secs(30));
     seen.extend(err.try_iter());
