@@ -47,7 +47,7 @@ fn programs_of(pid: u32, tool: &'static str) -> anyhow::Result<Vec<ProgStat>> {
     Ok(stats)
 }
 
-fn exercise(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<()> {
+fn exercise(memcg: &TightMemcg, seconds: f64, pid: u32) -> anyhow::Result<()> {
     let workload = Command::new("taskset")
         .args(["-c", "1", "target/release/pagefault-bench", &format!("{seconds}")])
         .output()
@@ -64,29 +64,42 @@ fn exercise(memcg: &TightMemcg, seconds: f64) -> anyhow::Result<()> {
     if !storm.status.success() {
         bail!("alloc-trigger storm failed: {}", String::from_utf8_lossy(&storm.stderr));
     }
-    extfrag_fallbacks()
+    // How far the free unmovable pool can be beyond reach of /proc/pagetypeinfo (per-CPU
+    // lists, blocks freed back mid-fill) depends on what ran before: grow the fill until the
+    // tracer's extfrag program has run.
+    for extra_mib in [384, 1024, 2048] {
+        if !extfrag_fallbacks(extra_mib)? || extfrag_runs(pid)? > 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs of the extfrag program (names are cut to 15 characters: `mm_page_alloc_e…`) that `pid` holds.
+fn extfrag_runs(pid: u32) -> anyhow::Result<u64> {
+    Ok(programs_of(pid, "")?.iter().filter(|p| p.name.starts_with("mm_page_alloc_e")).map(|p| p.runs).sum())
 }
 
 /// Pipes filled with unmovable pages beyond the free unmovable pool: extfrag fallbacks, so
 /// the extfrag program (and its sampled stacks) is measured too. Skipped, with a word, when
-/// it would take MemAvailable below 8 GiB.
-fn extfrag_fallbacks() -> anyhow::Result<()> {
+/// it would take MemAvailable below 8 GiB (then `false`).
+fn extfrag_fallbacks(extra_mib: u64) -> anyhow::Result<bool> {
     // Beyond the free unmovable pool (which earlier fills leave behind: the blocks they
     // stole are free and unmovable again), or the fill is served without any fallback.
-    let fill_mib = free_unmovable_mib() + 384;
+    let fill_mib = free_unmovable_mib() + extra_mib;
     let available_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| m.lines().find_map(|l| l.strip_prefix("MemAvailable:")?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()))
         .unwrap_or(0);
     if available_kib < (8 << 20) + ((fill_mib + 512) << 10) {
-        eprintln!("bench ns-per-run: MemAvailable {} MiB is too low to fill pipes safely; extfrag not exercised", available_kib >> 10);
-        return Ok(());
+        eprintln!("bench ns-per-run: MemAvailable {} MiB is too low to fill {fill_mib} MiB of pipes safely; extfrag not exercised further", available_kib >> 10);
+        return Ok(false);
     }
     let fill = Command::new("target/release/alloc-trigger").args(["fill-pipes", &fill_mib.to_string()]).output().context("alloc-trigger fill-pipes")?;
     if !fill.status.success() {
         bail!("alloc-trigger fill-pipes failed: {}", String::from_utf8_lossy(&fill.stderr));
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Free unmovable memory, MiB (/proc/pagetypeinfo: free blocks per order and migratetype).
@@ -134,7 +147,7 @@ pub fn ns_per_run(seconds: f64, update: bool) -> anyhow::Result<()> {
                 continue;
             }
         };
-        exercise(&memcg, seconds)?;
+        exercise(&memcg, seconds, tracer.pid())?;
         rows.extend(programs_of(tracer.pid(), tool)?);
         tracer.stop(Duration::from_secs(20))?;
     }

@@ -14,7 +14,7 @@ use fragtrace_ebpf::{
 
 use super::{
     diag,
-    maps::{EVENTS, EXTFRAG_STACKS, STACKS, count, count_on_cpu},
+    maps::{EVENTS, EXTFRAG_STACKS, STACKS, count, count_on_cpu, lazy_wakeup},
     task,
 };
 
@@ -155,5 +155,5 @@ pub fn emit_extfrag<C: EbpfContext + StackIdContext>(ctx: &C, stack_every: u32, 
         change_ownership: e.change_ownership,
         stack_id,
     });
-    entry.submit(0);
+    entry.submit(lazy_wakeup());
 }

@@ -17,7 +17,7 @@ use fragtrace_ebpf::{OomEvent, StallEvent, StallLayout, counter, kind, slow_path
 use super::{
     emit::header,
     gate::slow_path,
-    maps::{EVENTS, count},
+    maps::{EVENTS, count, lazy_wakeup},
 };
 
 /// Set by the loader from the vmscan and oom format files.
@@ -79,7 +79,7 @@ fn emit_stall(start: &Start, stall_kind: u32, result: i64) {
         order: start.order,
         stall_kind,
     });
-    entry.submit(0);
+    entry.submit(lazy_wakeup());
 }
 
 #[inline(always)]
