@@ -63,13 +63,16 @@ impl Builder {
         Label { key: self.string(key), str: self.string(value), num: 0, num_unit: 0 }
     }
 
-    fn num_label(&mut self, key: &str, num: i64) -> Label {
-        Label { key: self.string(key), str: 0, num, num_unit: 0 }
+    /// A numeric label with its unit. The unit is not optional: pprof drops a numeric label
+    /// whose value and unit are both unset, so order 0 would vanish without one. An unknown
+    /// unit is shown as the bare number and filters as one (`-tagfocus=order=0`).
+    fn num_label(&mut self, key: &str, num: i64, unit: &str) -> Label {
+        Label { key: self.string(key), str: 0, num, num_unit: self.string(unit) }
     }
 
     fn labels(&mut self, key: &SampleKey, gfp: &crate::gfp::GfpTable) -> Vec<Label> {
         let mut labels = vec![
-            self.num_label("order", i64::from(key.order)),
+            self.num_label("order", i64::from(key.order), "order"),
             self.label("gfp", crate::metrics::gfp_class(gfp, key.gfp_mask)),
             self.label("gfp_flags", &gfp.decode_joined(key.gfp_mask)),
             self.label("comm", &key.comm),
