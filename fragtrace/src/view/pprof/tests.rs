@@ -88,7 +88,7 @@ fn samples_labels_and_stacks_survive_the_round_trip() {
     let failures: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
     assert_eq!(failures, 5, "every failure counts, with or without a stack");
     let merged = profile.sample.iter().find(|s| s.value[0] == 2).expect("the two order-6 resizes are one sample");
-    assert_eq!(merged.value[1], 2 * 4096 << 6, "requested bytes: 2 × 2^6 pages");
+    assert_eq!(merged.value[1], 2 * (4096 << 6), "requested bytes: 2 × 2^6 pages");
 }
 
 #[test]
