@@ -144,7 +144,24 @@ fn filters_apply_and_stdout_works_when_it_is_not_a_terminal() {
     let written = TempPath::new("pprof-same.pb.gz");
     report_pprof(&recording, &[], &written);
     assert_eq!(piped.stdout, std::fs::read(&written).expect("profile"), "stdout and --output write the same profile");
+    // An unwritable --output: one clear line, non-zero.
+    let bad = fragtrace().args(["report", "--format", "pprof", "-o", "/nonexistent-dir/p.pb.gz"]).arg(&recording).output().expect("report");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("writing /nonexistent-dir/p.pb.gz") && err.lines().count() == 1, "{err:?}");
     // --output belongs to the binary format.
     let text = fragtrace().args(["report", "--json", "-o", "/dev/null"]).arg(&recording).output().expect("report");
     assert!(!text.status.success() && String::from_utf8_lossy(&text.stderr).contains("--output is for --format pprof"), "{text:?}");
+}
+
+#[test]
+fn a_terminal_gets_an_error_not_binary() {
+    let recording = TempPath::new("pprof-tty.ftr");
+    write_recording(&recording);
+    // `script` gives the report a pseudo-terminal as stdout.
+    let command = format!("{} report --format pprof {}", fragtrace_tests::built_binary("fragtrace").display(), recording.display());
+    let out = std::process::Command::new("script").args(["-qfec", &command, "/dev/null"]).output().expect("script (util-linux)");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "refused: {tty:?}");
+    assert!(tty.contains("refusing to write a binary (gzip'd) profile to a terminal") && tty.contains("--output"), "{tty:?}");
+    assert!(!out.stdout.windows(2).any(|w| w == [0x1f, 0x8b]), "no gzip bytes on the terminal");
 }
