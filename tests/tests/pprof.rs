@@ -148,6 +148,10 @@ fn filters_apply_and_stdout_works_when_it_is_not_a_terminal() {
     let bad = fragtrace().args(["report", "--format", "pprof", "-o", "/nonexistent-dir/p.pb.gz"]).arg(&recording).output().expect("report");
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && err.contains("writing /nonexistent-dir/p.pb.gz") && err.lines().count() == 1, "{err:?}");
+    // --output never overwrites what is being read.
+    let onto = fragtrace().args(["report", "--format", "pprof", "-o"]).arg(&recording).arg(&recording).output().expect("report");
+    assert!(!onto.status.success() && String::from_utf8_lossy(&onto.stderr).contains("is one of the recordings being read"), "{onto:?}");
+    assert_eq!(report_json_total(&recording, &[]), 6, "the recording is intact");
     // --output belongs to the binary format.
     let text = fragtrace().args(["report", "--json", "-o", "/dev/null"]).arg(&recording).output().expect("report");
     assert!(!text.status.success() && String::from_utf8_lossy(&text.stderr).contains("--output is for --format pprof"), "{text:?}");

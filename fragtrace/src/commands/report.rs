@@ -115,7 +115,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         args.format
     };
     let filter = args.filter.to_filter()?;
-    super::report_pprof::check_output(format == ReportFormat::Pprof, args.output.as_deref())?;
+    super::report_pprof::check_output(format == ReportFormat::Pprof, args.output.as_deref(), &args.files)?;
     let recording = open_all(&args.files)?;
     let first = recording.header();
     let options = ReplayOptions {

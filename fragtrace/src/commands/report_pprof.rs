@@ -14,14 +14,21 @@ use fragtrace::{
 };
 
 /// Refuses what would fail only after the replay: binary output on a terminal, `--output`
-/// with a text format.
-pub fn check_output(pprof: bool, output: Option<&Path>) -> anyhow::Result<()> {
+/// with a text format, `--output` naming one of the recordings (it would be overwritten).
+pub fn check_output(pprof: bool, output: Option<&Path>, recordings: &[PathBuf]) -> anyhow::Result<()> {
     match (pprof, output) {
         (false, Some(_)) => bail!("--output is for --format pprof; the other formats go to stdout (redirect them)"),
         (true, None) if std::io::stdout().is_terminal() => bail!(
             "refusing to write a binary (gzip'd) profile to a terminal: give --output FILE, or redirect stdout \
              (fragtrace report --format pprof rec.ftr > failures.pb.gz)"
         ),
+        (true, Some(out)) => {
+            let same = |a: &Path, b: &Path| a.canonicalize().ok().zip(b.canonicalize().ok()).is_some_and(|(a, b)| a == b);
+            if let Some(input) = recordings.iter().find(|r| same(r, out)) {
+                bail!("--output {} is one of the recordings being read; give another path", input.display());
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
