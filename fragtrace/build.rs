@@ -1,12 +1,16 @@
 //! Builds the eBPF object (`fragtrace-probes`) for the BPF target with aya-build, which runs a
 //! nested `cargo build -Z build-std=core --target bpfel-unknown-none` using `bpf-linker`.
 //! `cargo xtask` installs the toolchain pieces this needs.
+//!
+//! Also compiles pprof's `proto/profile.proto` into prost types (`report --format pprof`,
+//! src/view/pprof.rs) with `protoc`, which the bootstrap installs.
 
 use anyhow::{Context as _, anyhow};
 use aya_build::Toolchain;
 use std::process::Command;
 
 fn main() -> anyhow::Result<()> {
+    compile_profile_proto()?;
     let metadata = cargo_metadata::MetadataCommand::new()
         .no_deps()
         .exec()
@@ -32,6 +36,17 @@ fn main() -> anyhow::Result<()> {
     aya_build::build_ebpf([package], toolchain).context(
         "building the eBPF object failed; run `cargo xtask setup` to install bpf-linker, \
          the nightly rust-src component and LLVM 22",
+    )
+}
+
+/// The pprof profile messages (`perftools.profiles`), generated into OUT_DIR. protoc runs on
+/// the build machine, so the static musl build needs nothing more.
+fn compile_profile_proto() -> anyhow::Result<()> {
+    println!("cargo:rerun-if-changed=proto/profile.proto");
+    println!("cargo:rerun-if-env-changed=PROTOC");
+    prost_build::Config::new().compile_protos(&["proto/profile.proto"], &["proto/"]).context(
+        "compiling proto/profile.proto needs protoc: run `cargo xtask setup` (installs Debian's \
+         protobuf-compiler), or set PROTOC to a protoc binary",
     )
 }
 

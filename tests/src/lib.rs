@@ -27,6 +27,7 @@ pub mod cli;
 pub mod containerd;
 pub mod cri;
 pub mod http;
+pub mod pprof;
 pub mod pty;
 
 /// Checks `check` until it gives a value, for at most `timeout`; `None` when time ran out.

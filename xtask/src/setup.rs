@@ -34,12 +34,13 @@ pub fn ensure() -> anyhow::Result<EbpfToolchain> {
 }
 
 /// The workspace's test crate talks to containerd's CRI plugin with `k8s-cri`, whose build
-/// script generates the gRPC code with `protoc`.
+/// script generates the gRPC code with `protoc`; fragtrace's build script compiles pprof's
+/// profile.proto with it (`report --format pprof`).
 fn ensure_protoc() -> anyhow::Result<()> {
     if succeeds("sh", &["-c", "command -v protoc"]) {
         return Ok(());
     }
-    install_missing_packages(&["protobuf-compiler"]).context("installing protoc (protobuf-compiler), which k8s-cri's build script needs")
+    install_missing_packages(&["protobuf-compiler"]).context("installing protoc (protobuf-compiler), which fragtrace's and k8s-cri's build scripts need")
 }
 
 fn has_rust_src(toolchain: &str) -> bool {
@@ -121,12 +122,14 @@ fn ensure_apt_packages() -> anyhow::Result<()> {
 /// (the `serve` end-to-end test scrapes with them), musl for the static release binary
 /// (`cargo xtask dist`), bpftool (what is loaded after fragtrace exits), and the Kubernetes
 /// schema validator for deploy/, and a real container runtime (containerd and runc: the
-/// pod-start tests run containers with them).
+/// pod-start tests run containers with them), and Go (`go tool pprof` reads `report --format
+/// pprof` output in tests/tests/pprof.rs and e2e_pprof.rs).
 pub fn ensure_test_tools() -> anyhow::Result<()> {
     // libcap2-bin (setcap): the least-privilege test of file capabilities; bpftrace: the
     // test that other BPF users of the same tracepoints are undisturbed.
     install_missing_packages(&["prometheus", "musl-tools", "bpftool", "libcap2-bin", "bpftrace", "containerd", "runc"])
         .context("installing prometheus, musl-tools, bpftool, libcap2-bin, bpftrace, containerd and runc")?;
+    install_missing_packages(&["golang-go"]).context("installing golang-go (go tool pprof, for the profile tests)")?;
     ensure_musl_target()?;
     if !succeeds("sh", &["-c", "command -v kubernetes-validate"]) {
         run("python3", &["-m", "pip", "install", "--quiet", "kubernetes-validate==1.37.0"])

@@ -7,6 +7,7 @@ mod gfp;
 mod live;
 mod record;
 mod report;
+mod report_pprof;
 mod serve;
 mod top;
 mod top_tui;
@@ -36,6 +37,7 @@ use fragtrace::{
         fragtrace report incident.ftr --json       the summary as one JSON document\n  \
         fragtrace report incident.ftr --jsonl      one JSON object per event, then a summary\n  \
         fragtrace report --format chrome-trace incident.ftr > trace.json   open in ui.perfetto.dev\n  \
+        fragtrace report --format pprof incident.ftr -o failures.pb.gz   go tool pprof, Pyroscope\n  \
         fragtrace top --replay incident.ftr --speed 10   the live view, driven from a file"
 )]
 pub struct Cli {

@@ -1,5 +1,5 @@
 //! `fragtrace report`: the same views, from recordings: text tables, one JSON document,
-//! JSON lines, or a Chrome/Perfetto trace.
+//! JSON lines, a Chrome/Perfetto trace, or a pprof profile of the failures.
 
 use std::{
     io::{BufWriter, Write},
@@ -35,6 +35,9 @@ pub enum ReportFormat {
     Jsonl,
     /// Trace Event Format for ui.perfetto.dev or chrome://tracing.
     ChromeTrace,
+    /// The failures as a gzip'd pprof profile (docs/pprof.md) for `go tool pprof` and
+    /// Pyroscope: binary, so to --output FILE or a redirect.
+    Pprof,
 }
 
 #[derive(Debug, Args)]
@@ -46,7 +49,8 @@ Examples:\n  \
   fragtrace report ring.ftr* --since 5m --until 10m     minutes 5 to 10 of the recording\n  \
   fragtrace report incident.ftr --since 2026-11-27T10:02:00Z --comm mysqld\n  \
   fragtrace report incident.ftr --jsonl | jq 'select(.kind==\"failure\")'\n  \
-  fragtrace report --format chrome-trace incident.ftr > trace.json")]
+  fragtrace report --format chrome-trace incident.ftr > trace.json\n  \
+  fragtrace report --format pprof incident.ftr -o failures.pb.gz   then: go tool pprof -top failures.pb.gz")]
 pub struct ReportArgs {
     /// Recordings written by `fragtrace record`.
     #[arg(required = true, value_name = "FILE")]
@@ -75,6 +79,9 @@ pub struct ReportArgs {
     /// Rows per table (text output).
     #[arg(long, default_value_t = 30)]
     pub rows: usize,
+    /// Write the profile to this file (--format pprof; the other formats go to stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Holds on to the replay's definitions, for the text (caller frame) and JSON (frames)
@@ -108,6 +115,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         args.format
     };
     let filter = args.filter.to_filter()?;
+    super::report_pprof::check_output(format == ReportFormat::Pprof, args.output.as_deref(), &args.files)?;
     let recording = open_all(&args.files)?;
     let first = recording.header();
     let options = ReplayOptions {
@@ -146,6 +154,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             );
             replay(&recording, &options, &mut [&mut sink])
         }
+        ReportFormat::Pprof => super::report_pprof::write(&recording, &options, args.output.as_ref()),
     };
     let report = match result {
         Ok(r) => r,
