@@ -1,0 +1,76 @@
+//! The eras, as data: one [`EraSpec`] per span of releases whose kernels print the same GFP
+//! flag-name list, oldest first. Adding an era is adding a row (and its table in `tables/`).
+//!
+//! Upstream eras cover every release from 2.6.0 on without gaps (a test checks it); a
+//! distribution row (RHEL 7 by build number) is chosen before the upstream rows when the
+//! release names that distribution.
+
+use super::tables::{self, Entries};
+
+/// What selects an era besides its upstream version range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// Any kernel whose version falls in the range (vendor kernels get a note).
+    Upstream,
+    /// RHEL 7 (`3.10.0-N.…el7`) with N in this inclusive range of build numbers.
+    Rhel7(u32, u32),
+}
+
+pub struct EraSpec {
+    /// Shown to people and in JSON: `4.14.0–4.14.x`, `RHEL 7.8+ (3.10.0-1127+)`.
+    pub label: &'static str,
+    /// Eras whose bit layout is the same, differing only in names or order: the plausibility
+    /// guesser ranks families, not every era (see plausibility.rs).
+    pub family: &'static str,
+    /// Inclusive `(major, minor, patch)` range of upstream releases.
+    pub first: (u32, u32, u32),
+    pub last: (u32, u32, u32),
+    pub build: Build,
+    /// The kernel's own list, in its order and spelling, with the values a typical distribution
+    /// config gives (0 for an entry whose config option is off: it never prints).
+    pub names: Entries,
+    /// Names the kernel defines but does not list (`__GFP_FS` before 4.6, `__GFP_ACCOUNT` on
+    /// RHEL 7.8, config-dependent bits): never printed, but looked up by name and used to say
+    /// what a hex remainder is.
+    pub unlisted: Entries,
+    /// What the kernel printed for a mask of 0.
+    pub zero: &'static str,
+    /// The release the table was transcribed from (its full citation is in the table's comment).
+    pub source: &'static str,
+}
+
+const MAX: u32 = u32::MAX;
+
+macro_rules! era {
+    ($label:expr, $family:expr, $first:expr, $last:expr, $build:expr, $names:expr, $unlisted:expr, $zero:expr, $source:expr) => {
+        EraSpec { label: $label, family: $family, first: $first, last: $last, build: $build, names: $names, unlisted: $unlisted, zero: $zero, source: $source }
+    };
+}
+
+use Build::{Rhel7, Upstream};
+use tables::{rhel7, unlisted as un, v4_4, v4_10, v6};
+
+/// Every era, oldest first; distribution rows next to the upstream era they derive from.
+pub static ERAS: [EraSpec; COUNT] = [
+    era!("2.6–3.14", "2.6–4.3", (2, 6, 0), (3, 14, MAX), Upstream, rhel7::RHEL7_514, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.0-514.el7"),
+    era!("RHEL 7.0–7.7 (3.10.0-123…1062)", "2.6–4.3", (3, 10, 0), (3, 10, 0), Rhel7(0, 1126), rhel7::RHEL7_514, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.0-514.el7"),
+    era!("RHEL 7.8+ (3.10.0-1127+)", "2.6–4.3", (3, 10, 0), (3, 10, 0), Rhel7(1127, MAX), rhel7::RHEL7_1160, un::RHEL7_ACCOUNT, "GFP_NOWAIT", "3.10.0-1160.el7"),
+    era!("3.15–4.5", "4.4–4.9", (3, 15, 0), (4, 5, MAX), Upstream, v4_4::V4_4, un::V4_4_NOACCOUNT, "GFP_NOWAIT", "4.4"),
+    era!("4.6–4.9", "4.4–4.9", (4, 6, 0), (4, 9, MAX), Upstream, v4_4::V4_9, un::V4_6, "none", "4.9"),
+    era!("4.10–4.14.8", "4.10–4.14", (4, 10, 0), (4, 14, 8), Upstream, v4_10::V4_14, un::V4_12, "none", "4.14"),
+    era!("4.14.9+", "4.10–4.14", (4, 14, 9), (4, 14, MAX), Upstream, v4_10::V4_14_67, un::V4_12, "none", "4.14.67"),
+    era!("4.15+", "5.1+", (4, 15, 0), (MAX, MAX, MAX), Upstream, v6::V6_18, un::NONE, "none", "6.18.44"),
+];
+
+/// How many eras there are.
+pub(super) const COUNT: usize = 8;
+
+/// Indices of the eras other modules name directly (`Era::V3_10`, …); a test checks the labels.
+pub(super) mod index {
+    pub const V3_10: u8 = 0;
+    pub const V4_4: u8 = 3;
+    pub const V4_10: u8 = 5;
+    pub const V4_15: u8 = 7;
+    pub const V5_1: u8 = 7;
+    pub const NEWEST: u8 = 7;
+}

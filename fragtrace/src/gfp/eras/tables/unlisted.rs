@@ -1,0 +1,104 @@
+//! Names each era's `gfp.h` defines but its print list leaves out, with their bits: looked up by
+//! name ([`super::super::value_in`], the known-causes catalogue) and used to say what a hex
+//! remainder is, never printed as part of a decode.
+//!
+//! Before 4.6 the lists spell singles `GFP_X` and leave out `__GFP_DMA`, `__GFP_HIGHMEM`,
+//! `__GFP_DMA32`, `__GFP_FS` and `__GFP_WRITE` (4.4 also spells `__GFP_ATOMIC` as `GFP_ATOMIC`,
+//! the composite's name), so those eras carry every single under its `__GFP_` name here. From
+//! 4.6 the lists name almost everything; what remains are `__GFP_DMA`/`__GFP_DMA32` (listed as
+//! `GFP_DMA`/`GFP_DMA32`) and config-dependent bits, given with their config-on value.
+
+use super::Entries;
+
+/// The singles of the 2.6.38–4.3 layout whose bits never changed meaning in it.
+macro_rules! pre_4_4_singles {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            (0x1, "__GFP_DMA"),
+            (0x2, "__GFP_HIGHMEM"),
+            (0x4, "__GFP_DMA32"),
+            (0x8, "__GFP_MOVABLE"),
+            (0x10, "__GFP_WAIT"),
+            (0x20, "__GFP_HIGH"),
+            (0x40, "__GFP_IO"),
+            (0x80, "__GFP_FS"),
+            (0x100, "__GFP_COLD"),
+            (0x200, "__GFP_NOWARN"),
+            (0x400, "__GFP_REPEAT"),
+            (0x800, "__GFP_NOFAIL"),
+            (0x1000, "__GFP_NORETRY"),
+            (0x2000, "__GFP_MEMALLOC"),
+            (0x4000, "__GFP_COMP"),
+            (0x8000, "__GFP_ZERO"),
+            (0x10000, "__GFP_NOMEMALLOC"),
+            (0x20000, "__GFP_HARDWALL"),
+            (0x40000, "__GFP_THISNODE"),
+            (0x80000, "__GFP_RECLAIMABLE"),
+            (0x200000, "__GFP_NOTRACK"),
+            (0x400000, "__GFP_NO_KSWAPD"),
+            (0x800000, "__GFP_OTHER_NODE"),
+            (0x1000000, "__GFP_WRITE"),
+            $($extra,)*
+        ]
+    };
+}
+
+/// 3.8–3.14 and RHEL 7.0–7.7: 0x100000 is `__GFP_KMEMCG`.
+pub(in crate::gfp::eras) const PRE_4_4_KMEMCG: Entries = pre_4_4_singles!((0x100000, "__GFP_KMEMCG"));
+
+/// RHEL 7.8+ (3.10.0-1127+): 0x100000 is `__GFP_ACCOUNT`, with `GFP_KERNEL_ACCOUNT`; neither is
+/// in the list (transcriptions of 3.10.0-1127 and -1160).
+pub(in crate::gfp::eras) const RHEL7_ACCOUNT: Entries =
+    pre_4_4_singles!((0x100000, "__GFP_ACCOUNT"), (0x1000d0, "GFP_KERNEL_ACCOUNT"));
+
+/// The singles of the 4.4–4.9 layout (the reclaim split), before 0x100000's meaning.
+macro_rules! v4_4_singles {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            (0x1, "__GFP_DMA"),
+            (0x2, "__GFP_HIGHMEM"),
+            (0x4, "__GFP_DMA32"),
+            (0x8, "__GFP_MOVABLE"),
+            (0x10, "__GFP_RECLAIMABLE"),
+            (0x20, "__GFP_HIGH"),
+            (0x40, "__GFP_IO"),
+            (0x80, "__GFP_FS"),
+            (0x100, "__GFP_COLD"),
+            (0x200, "__GFP_NOWARN"),
+            (0x400, "__GFP_REPEAT"),
+            (0x800, "__GFP_NOFAIL"),
+            (0x1000, "__GFP_NORETRY"),
+            (0x2000, "__GFP_MEMALLOC"),
+            (0x4000, "__GFP_COMP"),
+            (0x8000, "__GFP_ZERO"),
+            (0x10000, "__GFP_NOMEMALLOC"),
+            (0x20000, "__GFP_HARDWALL"),
+            (0x40000, "__GFP_THISNODE"),
+            (0x80000, "__GFP_ATOMIC"),
+            (0x200000, "__GFP_NOTRACK"),
+            (0x400000, "__GFP_DIRECT_RECLAIM"),
+            (0x800000, "__GFP_OTHER_NODE"),
+            (0x1000000, "__GFP_WRITE"),
+            (0x2000000, "__GFP_KSWAPD_RECLAIM"),
+            (0x2400000, "__GFP_RECLAIM"),
+            $($extra,)*
+        ]
+    };
+}
+
+/// 4.4 (and 4.5 if it kept it): 0x100000 is `__GFP_NOACCOUNT`, and GFP_NOWAIT (0x2000000) is
+/// not in the list.
+pub(in crate::gfp::eras) const V4_4_NOACCOUNT: Entries =
+    v4_4_singles!((0x100000, "__GFP_NOACCOUNT"), (0x2000000, "GFP_NOWAIT"));
+
+/// 4.6–4.9: everything is listed but `__GFP_DMA`/`__GFP_DMA32` (listed as GFP_DMA/GFP_DMA32).
+pub(in crate::gfp::eras) const V4_6: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__GFP_DMA32")];
+
+/// 4.10–4.14: as 4.6, and `__GFP_NOLOCKDEP` (4.12+; 0x2000000 only with CONFIG_LOCKDEP, not
+/// listed).
+pub(in crate::gfp::eras) const V4_12: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__GFP_DMA32"), (0x2000000, "__GFP_NOLOCKDEP")];
+
+/// 6.x with enum-numbered bits, for a typical x86 config: `__GFP_DMA`/`__GFP_DMA32` are listed,
+/// so only the config-dependent flags remain, and they take bit positions only when enabled
+/// (`__GFP_NOLOCKDEP` after `__GFP_NO_OBJ_EXT` on a CONFIG_LOCKDEP kernel): not named here.
+pub(in crate::gfp::eras) const NONE: Entries = &[];
