@@ -33,7 +33,7 @@ mod tests;
 #[cfg(test)]
 mod transcription_tests;
 
-pub use plausibility::{EraGuess, EraReading, best_guess, rank};
+pub use plausibility::{EraGuess, EraReading, best_guess, rank, rank_all};
 pub use registry::{Build, EraSpec};
 pub use release::{Release, Vendor};
 

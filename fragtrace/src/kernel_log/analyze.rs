@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::parse::{Report, ReportKind, ZoneLine};
 use crate::{
     causes::Cause,
-    gfp::{GfpTable, eras::{Era, EraGuess, best_guess, decode_all}},
+    gfp::{GfpTable, eras::{Era, EraGuess, EraMatch, best_guess, decode_all}},
     host::kallsyms::is_allocator_frame,
 };
 
@@ -16,6 +16,9 @@ use crate::{
 pub enum EraChoice {
     /// `--kernel VERSION`.
     Fixed(Era),
+    /// `--kernel VERSION`, with the note that says when the table is an assumption (a
+    /// distribution build read with an upstream table).
+    Given(EraMatch),
     /// Reading the live log: a report naming another kernel (e.g. written into the log by a
     /// tool) decodes for that kernel; every other one with the running kernel's own table.
     Running(GfpTable),
@@ -38,6 +41,14 @@ pub struct GfpDecode {
     pub candidates: Vec<Candidate>,
     /// When the era is unknown: the most plausible era's decode, marked as a guess.
     pub guess: Option<EraGuess>,
+    /// Which table was used and why, when that is an assumption (`EraMatch::note`).
+    pub note: Option<String>,
+}
+
+impl GfpDecode {
+    fn plain(flags: Vec<String>, source: &str) -> Self {
+        GfpDecode { flags, source: source.into(), candidates: Vec::new(), guess: None, note: None }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -79,30 +90,33 @@ fn parse_mask(hex: &str) -> Option<u64> {
 
 pub fn decode_gfp(report: &Report, choice: &EraChoice) -> GfpDecode {
     if let Some(names) = report.gfp_names.as_ref().filter(|n| !n.is_empty()) {
-        return GfpDecode { flags: names.clone(), source: "printed".into(), candidates: Vec::new(), guess: None };
+        return GfpDecode::plain(names.clone(), "printed");
     }
     let Some(mask) = report.gfp_mask.as_deref().and_then(parse_mask) else {
-        return GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates: Vec::new(), guess: None };
+        return GfpDecode::plain(Vec::new(), "unknown");
     };
-    let own = report.kernel_release.as_deref().and_then(Era::for_release);
-    let era = match choice {
+    let own = report.kernel_release.as_deref().and_then(Era::resolve);
+    let chosen = match choice {
         EraChoice::Running(table) => match own {
-            Some(era) if report.kernel_release.as_deref() != Some(crate::host::system::kernel_release().as_str()) => Some(era),
-            _ => return GfpDecode { flags: table.decode(mask), source: "running".into(), candidates: Vec::new(), guess: None },
+            Some(m) if report.kernel_release.as_deref() != Some(crate::host::system::kernel_release().as_str()) => Some(m),
+            _ => return GfpDecode::plain(table.decode(mask), "running"),
         },
-        EraChoice::Fixed(era) => Some(*era),
-        EraChoice::Auto { fallback } => own.or(*fallback),
+        EraChoice::Fixed(era) => Some(EraMatch { era: *era, note: None }),
+        EraChoice::Given(m) => Some(m.clone()),
+        EraChoice::Auto { fallback } => own.or(fallback.map(|era| EraMatch { era, note: None })),
     };
-    match era {
-        Some(era) => GfpDecode { flags: era.table().decode(mask), source: format!("table:{}", era.label()), candidates: Vec::new(), guess: None },
+    match chosen {
+        Some(EraMatch { era, note }) => GfpDecode { note, ..GfpDecode::plain(era.decode(mask), &format!("table:{}", era.label())) },
         None => {
             let mut candidates: Vec<Candidate> = Vec::new();
-            for (era, flags, _) in decode_all(mask) {
+            for (era, flags, rest) in decode_all(mask) {
+                let flags: Vec<String> = flags.into_iter().chain((rest != 0).then(|| format!("{rest:#x}"))).collect();
                 if !candidates.iter().any(|c| c.flags == flags) {
                     candidates.push(Candidate { era: era.label(), flags });
                 }
             }
-            GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates, guess: best_guess(mask, report.gfp_names.is_none()) }
+            let guess = best_guess(mask, report.gfp_names.is_none());
+            GfpDecode { candidates, guess, ..GfpDecode::plain(Vec::new(), "unknown") }
         }
     }
 }
@@ -184,6 +198,7 @@ impl Analysis {
             "gfp_source": self.gfp.source,
             "gfp_candidates": self.gfp.candidates,
             "gfp_era_guess": self.gfp.guess,
+            "era_note": self.gfp.note,
             "kernel_release": r.kernel_release,
             "cpuset": r.cpuset,
             "mems_allowed": r.mems_allowed,

@@ -48,29 +48,41 @@ macro_rules! era {
 }
 
 use Build::{Rhel7, Upstream};
-use tables::{rhel7, unlisted as un, v4_4, v4_10, v6};
+use tables::{rhel7, unlisted as un, v2_6, v4_4, v4_10, v6};
+
+const OLD: &str = "2.6–4.3";
+const V4_4: &str = "4.4–4.9";
+const V4_10: &str = "4.10–4.14";
 
 /// Every era, oldest first; distribution rows next to the upstream era they derive from.
 pub static ERAS: [EraSpec; COUNT] = [
-    era!("2.6–3.14", "2.6–4.3", (2, 6, 0), (3, 14, MAX), Upstream, rhel7::RHEL7_514, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.0-514.el7"),
-    era!("RHEL 7.0–7.7 (3.10.0-123…1062)", "2.6–4.3", (3, 10, 0), (3, 10, 0), Rhel7(0, 1126), rhel7::RHEL7_514, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.0-514.el7"),
-    era!("RHEL 7.8+ (3.10.0-1127+)", "2.6–4.3", (3, 10, 0), (3, 10, 0), Rhel7(1127, MAX), rhel7::RHEL7_1160, un::RHEL7_ACCOUNT, "GFP_NOWAIT", "3.10.0-1160.el7"),
-    era!("3.15–4.5", "4.4–4.9", (3, 15, 0), (4, 5, MAX), Upstream, v4_4::V4_4, un::V4_4_NOACCOUNT, "GFP_NOWAIT", "4.4"),
-    era!("4.6–4.9", "4.4–4.9", (4, 6, 0), (4, 9, MAX), Upstream, v4_4::V4_9, un::V4_6, "none", "4.9"),
-    era!("4.10–4.14.8", "4.10–4.14", (4, 10, 0), (4, 14, 8), Upstream, v4_10::V4_14, un::V4_12, "none", "4.14"),
-    era!("4.14.9+", "4.10–4.14", (4, 14, 9), (4, 14, MAX), Upstream, v4_10::V4_14_67, un::V4_12, "none", "4.14.67"),
+    era!("2.6.x–2.6.37", OLD, (2, 6, 0), (2, 6, 37), Upstream, v2_6::V2_6_32, un::V2_6_32, "GFP_NOWAIT", "2.6.32"),
+    era!("2.6.38–3.7", OLD, (2, 6, 38), (3, 7, MAX), Upstream, v2_6::V3_18, un::PRE_4_4, "GFP_NOWAIT", "3.18.63"),
+    era!("3.8–3.14", OLD, (3, 8, 0), (3, 14, MAX), Upstream, v2_6::V3_10, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.108"),
+    era!("RHEL 7.0–7.7 (3.10.0-123…1062)", OLD, (3, 10, 0), (3, 10, 0), Rhel7(0, 1126), v2_6::V3_10, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.0-514.el7"),
+    era!("RHEL 7.8+ (3.10.0-1127+)", OLD, (3, 10, 0), (3, 10, 0), Rhel7(1127, MAX), rhel7::RHEL7_1160, un::RHEL7_ACCOUNT, "GFP_NOWAIT", "3.10.0-1160.el7"),
+    era!("3.15–4.0", OLD, (3, 15, 0), (4, 0, MAX), Upstream, v2_6::V3_18, un::PRE_4_4, "GFP_NOWAIT", "3.18.63"),
+    era!("4.1–4.3", OLD, (4, 1, 0), (4, 3, MAX), Upstream, v2_6::V3_18, un::PRE_4_4_NOACCOUNT, "GFP_NOWAIT", "4.1.5"),
+    era!("4.4", V4_4, (4, 4, 0), (4, 4, MAX), Upstream, v4_4::V4_4, un::V4_4_NOACCOUNT, "GFP_NOWAIT", "4.4"),
+    era!("4.5", V4_4, (4, 5, 0), (4, 5, MAX), Upstream, v4_4::V4_4, un::V4_5_ACCOUNT, "GFP_NOWAIT", "4.5"),
+    era!("4.6–4.7", V4_4, (4, 6, 0), (4, 7, MAX), Upstream, v4_4::V4_6, un::V4_6, "none", "4.6.2"),
+    era!("4.8–4.9", V4_4, (4, 8, 0), (4, 9, MAX), Upstream, v4_4::V4_8, un::V4_6, "none", "4.9"),
+    era!("4.10–4.12", V4_10, (4, 10, 0), (4, 12, MAX), Upstream, v4_10::V4_10, un::V4_12, "none", "4.12.4"),
+    era!("4.13", V4_10, (4, 13, 0), (4, 13, MAX), Upstream, v4_10::V4_13, un::V4_12, "none", "4.13.4"),
+    era!("4.14.0–4.14.8", V4_10, (4, 14, 0), (4, 14, 8), Upstream, v4_10::V4_14, un::V4_12, "none", "4.14"),
+    era!("4.14.9+", V4_10, (4, 14, 9), (4, 14, MAX), Upstream, v4_10::V4_14_67, un::V4_12, "none", "4.14.67"),
     era!("4.15+", "5.1+", (4, 15, 0), (MAX, MAX, MAX), Upstream, v6::V6_18, un::NONE, "none", "6.18.44"),
 ];
 
 /// How many eras there are.
-pub(super) const COUNT: usize = 8;
+pub(super) const COUNT: usize = 16;
 
 /// Indices of the eras other modules name directly (`Era::V3_10`, …); a test checks the labels.
 pub(super) mod index {
-    pub const V3_10: u8 = 0;
-    pub const V4_4: u8 = 3;
-    pub const V4_10: u8 = 5;
-    pub const V4_15: u8 = 7;
-    pub const V5_1: u8 = 7;
-    pub const NEWEST: u8 = 7;
+    pub const V3_10: u8 = 2;
+    pub const V4_4: u8 = 7;
+    pub const V4_10: u8 = 11;
+    pub const V4_15: u8 = 15;
+    pub const V5_1: u8 = 15;
+    pub const NEWEST: u8 = 15;
 }

@@ -4,6 +4,7 @@
 //! from the same `gfp.h` files).
 
 pub(super) mod rhel7;
+pub(super) mod v2_6;
 pub(super) mod unlisted;
 pub(super) mod v4_10;
 pub(super) mod v4_4;

@@ -43,6 +43,37 @@ macro_rules! pre_4_4_singles {
     };
 }
 
+/// 2.6.x–2.6.37 (after 2.6.32's gfp.h): no MEMALLOC, NO_KSWAPD, OTHER_NODE or WRITE yet;
+/// `__GFP_NOTRACK` only with CONFIG_KMEMCHECK.
+pub(in crate::gfp::eras) const V2_6_32: Entries = &[
+    (0x1, "__GFP_DMA"),
+    (0x2, "__GFP_HIGHMEM"),
+    (0x4, "__GFP_DMA32"),
+    (0x8, "__GFP_MOVABLE"),
+    (0x10, "__GFP_WAIT"),
+    (0x20, "__GFP_HIGH"),
+    (0x40, "__GFP_IO"),
+    (0x80, "__GFP_FS"),
+    (0x100, "__GFP_COLD"),
+    (0x200, "__GFP_NOWARN"),
+    (0x400, "__GFP_REPEAT"),
+    (0x800, "__GFP_NOFAIL"),
+    (0x1000, "__GFP_NORETRY"),
+    (0x4000, "__GFP_COMP"),
+    (0x8000, "__GFP_ZERO"),
+    (0x10000, "__GFP_NOMEMALLOC"),
+    (0x20000, "__GFP_HARDWALL"),
+    (0x40000, "__GFP_THISNODE"),
+    (0x80000, "__GFP_RECLAIMABLE"),
+    (0x200000, "__GFP_NOTRACK"),
+];
+
+/// 2.6.38–3.7 and 3.15–4.0: 0x100000 unused.
+pub(in crate::gfp::eras) const PRE_4_4: Entries = pre_4_4_singles!();
+
+/// 4.1–4.3: 0x100000 is `__GFP_NOACCOUNT` (not listed).
+pub(in crate::gfp::eras) const PRE_4_4_NOACCOUNT: Entries = pre_4_4_singles!((0x100000, "__GFP_NOACCOUNT"));
+
 /// 3.8–3.14 and RHEL 7.0–7.7: 0x100000 is `__GFP_KMEMCG`.
 pub(in crate::gfp::eras) const PRE_4_4_KMEMCG: Entries = pre_4_4_singles!((0x100000, "__GFP_KMEMCG"));
 
@@ -86,16 +117,19 @@ macro_rules! v4_4_singles {
     };
 }
 
-/// 4.4 (and 4.5 if it kept it): 0x100000 is `__GFP_NOACCOUNT`, and GFP_NOWAIT (0x2000000) is
-/// not in the list.
+/// 4.4: 0x100000 is `__GFP_NOACCOUNT`; GFP_NOWAIT (0x2000000) is defined but not listed.
 pub(in crate::gfp::eras) const V4_4_NOACCOUNT: Entries =
     v4_4_singles!((0x100000, "__GFP_NOACCOUNT"), (0x2000000, "GFP_NOWAIT"));
+
+/// 4.5: 0x100000 is `__GFP_ACCOUNT`, with GFP_KERNEL_ACCOUNT; neither is listed before 4.6.
+pub(in crate::gfp::eras) const V4_5_ACCOUNT: Entries =
+    v4_4_singles!((0x100000, "__GFP_ACCOUNT"), (0x25000c0, "GFP_KERNEL_ACCOUNT"), (0x2000000, "GFP_NOWAIT"));
 
 /// 4.6–4.9: everything is listed but `__GFP_DMA`/`__GFP_DMA32` (listed as GFP_DMA/GFP_DMA32).
 pub(in crate::gfp::eras) const V4_6: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__GFP_DMA32")];
 
-/// 4.10–4.14: as 4.6, and `__GFP_NOLOCKDEP` (4.12+; 0x2000000 only with CONFIG_LOCKDEP, not
-/// listed).
+/// 4.10–4.14: as 4.6, and `__GFP_NOLOCKDEP` (from 4.12; 0x2000000 only with CONFIG_LOCKDEP, not
+/// listed; 4.10–4.11 carry it too, as the bit had no other meaning there).
 pub(in crate::gfp::eras) const V4_12: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__GFP_DMA32"), (0x2000000, "__GFP_NOLOCKDEP")];
 
 /// 6.x with enum-numbered bits, for a typical x86 config: `__GFP_DMA`/`__GFP_DMA32` are listed,
