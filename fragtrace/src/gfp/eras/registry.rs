@@ -48,18 +48,23 @@ macro_rules! era {
 }
 
 use Build::{Rhel7, Upstream};
-use tables::{rhel7, unlisted as un, v2_6, v4_4, v4_10, v6};
+use tables::{rhel7, unlisted as un, v2_6, v4_4, v4_10, v4_15, v5, v6};
 
 const OLD: &str = "2.6–4.3";
 const V4_4: &str = "4.4–4.9";
-const V4_10: &str = "4.10–4.14";
+const V4_10: &str = "4.10–4.15";
+const V4_16: &str = "4.16–5.0";
+const V5_1: &str = "5.1+";
 
 /// Every era, oldest first; distribution rows next to the upstream era they derive from.
+/// Boundaries the transcriptions could not pin are in `resolve.rs` (`UNCERTAIN`).
 pub static ERAS: [EraSpec; COUNT] = [
     era!("2.6.x–2.6.37", OLD, (2, 6, 0), (2, 6, 37), Upstream, v2_6::V2_6_32, un::V2_6_32, "GFP_NOWAIT", "2.6.32"),
+    // No 2.6.38–3.7 tree was read: 3.18's list (a superset of 2.6.32's, same bit values) is
+    // assumed, with 0x100000 unused as in 3.18.
     era!("2.6.38–3.7", OLD, (2, 6, 38), (3, 7, MAX), Upstream, v2_6::V3_18, un::PRE_4_4, "GFP_NOWAIT", "3.18.63"),
     era!("3.8–3.14", OLD, (3, 8, 0), (3, 14, MAX), Upstream, v2_6::V3_10, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.108"),
-    era!("RHEL 7.0–7.7 (3.10.0-123…1062)", OLD, (3, 10, 0), (3, 10, 0), Rhel7(0, 1126), v2_6::V3_10, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.0-514.el7"),
+    era!("RHEL 7.0–7.7 (3.10.0-123…1062)", OLD, (3, 10, 0), (3, 10, 0), Rhel7(0, 1126), v2_6::V3_10, un::PRE_4_4_KMEMCG, "GFP_NOWAIT", "3.10.0-1062.el7"),
     era!("RHEL 7.8+ (3.10.0-1127+)", OLD, (3, 10, 0), (3, 10, 0), Rhel7(1127, MAX), rhel7::RHEL7_1160, un::RHEL7_ACCOUNT, "GFP_NOWAIT", "3.10.0-1160.el7"),
     era!("3.15–4.0", OLD, (3, 15, 0), (4, 0, MAX), Upstream, v2_6::V3_18, un::PRE_4_4, "GFP_NOWAIT", "3.18.63"),
     era!("4.1–4.3", OLD, (4, 1, 0), (4, 3, MAX), Upstream, v2_6::V3_18, un::PRE_4_4_NOACCOUNT, "GFP_NOWAIT", "4.1.5"),
@@ -69,13 +74,21 @@ pub static ERAS: [EraSpec; COUNT] = [
     era!("4.8–4.9", V4_4, (4, 8, 0), (4, 9, MAX), Upstream, v4_4::V4_8, un::V4_6, "none", "4.9"),
     era!("4.10–4.12", V4_10, (4, 10, 0), (4, 12, MAX), Upstream, v4_10::V4_10, un::V4_12, "none", "4.12.4"),
     era!("4.13", V4_10, (4, 13, 0), (4, 13, MAX), Upstream, v4_10::V4_13, un::V4_12, "none", "4.13.4"),
-    era!("4.14.0–4.14.8", V4_10, (4, 14, 0), (4, 14, 8), Upstream, v4_10::V4_14, un::V4_12, "none", "4.14"),
-    era!("4.14.9+", V4_10, (4, 14, 9), (4, 14, MAX), Upstream, v4_10::V4_14_67, un::V4_12, "none", "4.14.67"),
-    era!("4.15+", "5.1+", (4, 15, 0), (MAX, MAX, MAX), Upstream, v6::V6_18, un::NONE, "none", "6.18.44"),
+    era!("4.14.0–4.14.12", V4_10, (4, 14, 0), (4, 14, 12), Upstream, v4_10::V4_14, un::V4_12, "none", "4.14"),
+    era!("4.14.13+ (no NOTRACK)", V4_10, (4, 14, 13), (4, 14, MAX), Upstream, v4_10::V4_14_67, un::V4_12, "none", "4.14.67"),
+    era!("4.15", V4_10, (4, 15, 0), (4, 15, MAX), Upstream, v4_15::V4_15, un::V4_12, "none", "4.15"),
+    era!("4.16–5.0", V4_16, (4, 16, 0), (5, 0, MAX), Upstream, v4_15::V4_19, un::V4_19, "none", "4.19"),
+    era!("5.1–5.13", V5_1, (5, 1, 0), (5, 13, MAX), Upstream, v5::V5_10, un::V4_19, "none", "5.10"),
+    era!("5.14–5.17", V5_1, (5, 14, 0), (5, 17, MAX), Upstream, v5::V5_15, un::V5_14, "none", "5.15"),
+    era!("5.18–6.2", V5_1, (5, 18, 0), (6, 2, MAX), Upstream, v5::V6_1, un::V6_0, "none", "6.1"),
+    era!("6.3–6.11", V5_1, (6, 3, 0), (6, 11, MAX), Upstream, v6::V6_6, un::V6_6, "none", "6.6"),
+    era!("6.12–6.14", V5_1, (6, 12, 0), (6, 14, MAX), Upstream, v6::V6_12, un::V6_12, "none", "6.12"),
+    era!("6.15–7.2 (bit order)", V5_1, (6, 15, 0), (7, 2, MAX), Upstream, v6::V6_18, un::NONE, "none", "6.18"),
+    era!("7.3+", V5_1, (7, 3, 0), (MAX, MAX, MAX), Upstream, v6::V7_3, un::NONE, "none", "7.3.4"),
 ];
 
 /// How many eras there are.
-pub(super) const COUNT: usize = 16;
+pub(super) const COUNT: usize = 24;
 
 /// Indices of the eras other modules name directly (`Era::V3_10`, …); a test checks the labels.
 pub(super) mod index {
@@ -83,6 +96,6 @@ pub(super) mod index {
     pub const V4_4: u8 = 7;
     pub const V4_10: u8 = 11;
     pub const V4_15: u8 = 15;
-    pub const V5_1: u8 = 15;
-    pub const NEWEST: u8 = 15;
+    pub const V5_1: u8 = 17;
+    pub const NEWEST: u8 = 23;
 }

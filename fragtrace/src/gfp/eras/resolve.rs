@@ -12,7 +12,20 @@ use super::{
 };
 
 /// RHEL 7 builds whose lists were transcribed (tables/rhel7.rs): no note for these.
-const RHEL7_CHECKED: [u32; 3] = [514, 1127, 1160];
+const RHEL7_CHECKED: [u32; 4] = [514, 1062, 1127, 1160];
+
+const MAX: u32 = u32::MAX;
+
+/// Release ranges between two transcribed kernels where the list changed at a release nobody
+/// read: the era boundary there is a choice, and a release inside says so.
+const UNCERTAIN: [((u32, u32, u32), (u32, u32, u32), &str); 6] = [
+    ((2, 6, 33), (3, 7, MAX), "no list between 2.6.32 and 3.10 was read; 3.18's list (same bit values) is assumed"),
+    ((4, 14, 13), (4, 14, 23), "4.14.y dropped __GFP_NOTRACK between 4.14.13 and 4.14.24; read without it"),
+    ((4, 16, 0), (4, 18, MAX), "the bits were compacted between 4.15 and 4.19; read with 4.19's layout (GFP_KERNEL 0x6000c0)"),
+    ((5, 1, 0), (5, 3, MAX), "the 5.1 reshuffle is assumed from the patch; the first list read is 5.4's"),
+    ((5, 18, 0), (5, 19, MAX), "__GFP_SKIP_KASAN_POISON became config-only between 5.17 and 6.0; read with 6.0's list"),
+    ((6, 7, 0), (6, 11, MAX), "GFP_NOWAIT gained __GFP_NOWARN between 6.6 and 6.12; read with 6.6's list"),
+];
 
 pub(super) fn resolve(text: &str) -> Option<EraMatch> {
     let r = release::parse(text)?;
@@ -24,14 +37,16 @@ pub(super) fn resolve(text: &str) -> Option<EraMatch> {
         let era = rhel7_era(build)?;
         let note = (!RHEL7_CHECKED.contains(&build)).then(|| {
             format!(
-                "RHEL 7 kernel {text}: build {build} is not one fragtrace has checked (3.10.0-514, -1127, -1160); chose {} by build number (0x100000 is __GFP_KMEMCG before 3.10.0-1127, __GFP_ACCOUNT from it)",
+                "RHEL 7 kernel {text}: build {build} is not one fragtrace has checked (3.10.0-514, -1062, -1127, -1160); chose {} by build number (0x100000 is __GFP_KMEMCG before 3.10.0-1127, __GFP_ACCOUNT from it)",
                 era.label()
             )
         });
         return Some(EraMatch { era, note });
     }
     let era = upstream_era(r.triple())?;
-    Some(EraMatch { era, note: upstream_note(text, &r, era) })
+    let uncertain = UNCERTAIN.iter().find(|(first, last, _)| (first..=last).contains(&&r.triple()));
+    let note = upstream_note(text, &r, era).or_else(|| uncertain.map(|(_, _, why)| format!("kernel {text}: {why} ({})", era.label())));
+    Some(EraMatch { era, note })
 }
 
 fn rhel7_era(build: u32) -> Option<Era> {

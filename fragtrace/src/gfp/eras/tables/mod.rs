@@ -4,10 +4,12 @@
 //! from the same `gfp.h` files).
 
 pub(super) mod rhel7;
-pub(super) mod v2_6;
 pub(super) mod unlisted;
+pub(super) mod v2_6;
 pub(super) mod v4_10;
+pub(super) mod v4_15;
 pub(super) mod v4_4;
+pub(super) mod v5;
 pub(super) mod v6;
 
 /// `(value, name)` in the kernel's list order.

@@ -136,3 +136,34 @@ pub(in crate::gfp::eras) const V4_12: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__G
 /// so only the config-dependent flags remain, and they take bit positions only when enabled
 /// (`__GFP_NOLOCKDEP` after `__GFP_NO_OBJ_EXT` on a CONFIG_LOCKDEP kernel): not named here.
 pub(in crate::gfp::eras) const NONE: Entries = &[];
+
+/// 4.16–5.0 (compacted bits) and 5.1–5.13: `__GFP_NOLOCKDEP` is 0x800000 with CONFIG_LOCKDEP.
+pub(in crate::gfp::eras) const V4_19: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__GFP_DMA32"), (0x800000, "__GFP_NOLOCKDEP")];
+
+/// 5.14–5.17: `__GFP_NOLOCKDEP` moved to 0x2000000 (ZEROTAGS and SKIP_KASAN_POISON took 0x800000
+/// and 0x1000000, both listed).
+pub(in crate::gfp::eras) const V5_14: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__GFP_DMA32"), (0x2000000, "__GFP_NOLOCKDEP")];
+
+/// 5.18–6.2: the KASAN bits exist only with CONFIG_KASAN_HW_TAGS (arm64 MTE) and are listed only
+/// there (`__def_gfpflag_names_kasan`, which `%pGg` does not use).
+pub(in crate::gfp::eras) const V6_0: Entries = &[
+    (0x1, "__GFP_DMA"),
+    (0x4, "__GFP_DMA32"),
+    (0x1000000, "__GFP_SKIP_ZERO"),
+    (0x2000000, "__GFP_SKIP_KASAN_UNPOISON"),
+    (0x4000000, "__GFP_SKIP_KASAN_POISON"),
+    (0x8000000, "__GFP_NOLOCKDEP"),
+];
+
+/// 6.3–6.11, after 6.6: SKIP_KASAN_UNPOISON and _POISON merged into `__GFP_SKIP_KASAN`.
+pub(in crate::gfp::eras) const V6_6: Entries = &[
+    (0x1, "__GFP_DMA"),
+    (0x4, "__GFP_DMA32"),
+    (0x1000000, "__GFP_SKIP_ZERO"),
+    (0x2000000, "__GFP_SKIP_KASAN"),
+    (0x4000000, "__GFP_NOLOCKDEP"),
+];
+
+/// 6.12–6.14: enum-numbered bits; `__GFP_NO_OBJ_EXT` (CONFIG_SLAB_OBJ_EXT, on with memcg) is bit 24
+/// on x86 and not listed before 6.15.
+pub(in crate::gfp::eras) const V6_12: Entries = &[(0x1, "__GFP_DMA"), (0x4, "__GFP_DMA32"), (0x1000000, "__GFP_NO_OBJ_EXT")];
