@@ -113,7 +113,8 @@ mod tests {
 
     #[test]
     fn versions_and_vendors() {
-        let cases: [(&str, (u32, u32, Option<u32>), Option<Vendor>); 14] = [
+        type Case = (&'static str, (u32, u32, Option<u32>), Option<Vendor>);
+        let cases: [Case; 14] = [
             ("3.10.0-1160.119.1.el7.x86_64", (3, 10, Some(0)), Some(Vendor::Rhel { major: 7, build: Some(1160) })),
             ("3.10.0-514.el7", (3, 10, Some(0)), Some(Vendor::Rhel { major: 7, build: Some(514) })),
             ("2.6.32-279.9.1.el6.x86_64", (2, 6, Some(32)), Some(Vendor::Rhel { major: 6, build: Some(279) })),

@@ -18,7 +18,9 @@ const MAX: u32 = u32::MAX;
 
 /// Release ranges between two transcribed kernels where the list changed at a release nobody
 /// read: the era boundary there is a choice, and a release inside says so.
-const UNCERTAIN: [((u32, u32, u32), (u32, u32, u32), &str); 6] = [
+type Version = (u32, u32, u32);
+
+const UNCERTAIN: [(Version, Version, &str); 6] = [
     ((2, 6, 33), (3, 7, MAX), "no list between 2.6.32 and 3.10 was read; 3.18's list (same bit values) is assumed"),
     ((4, 14, 13), (4, 14, 23), "4.14.y dropped __GFP_NOTRACK between 4.14.13 and 4.14.24; read without it"),
     ((4, 16, 0), (4, 18, MAX), "the bits were compacted between 4.15 and 4.19; read with 4.19's layout (GFP_KERNEL 0x6000c0)"),
