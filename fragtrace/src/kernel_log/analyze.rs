@@ -28,7 +28,10 @@ pub enum EraChoice {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Candidate {
+    /// The oldest era with this reading.
     pub era: &'static str,
+    /// Every era with this reading, oldest first.
+    pub eras: Vec<&'static str>,
     pub flags: Vec<String>,
 }
 
@@ -111,8 +114,9 @@ pub fn decode_gfp(report: &Report, choice: &EraChoice) -> GfpDecode {
             let mut candidates: Vec<Candidate> = Vec::new();
             for (era, flags, rest) in decode_all(mask) {
                 let flags: Vec<String> = flags.into_iter().chain((rest != 0).then(|| format!("{rest:#x}"))).collect();
-                if !candidates.iter().any(|c| c.flags == flags) {
-                    candidates.push(Candidate { era: era.label(), flags });
+                match candidates.iter_mut().find(|c| c.flags == flags) {
+                    Some(c) => c.eras.push(era.label()),
+                    None => candidates.push(Candidate { era: era.label(), eras: vec![era.label()], flags }),
                 }
             }
             let guess = best_guess(mask, report.gfp_names.is_none());

@@ -120,7 +120,7 @@ fn render_raw(analyses: &[Analysis], source: &str) -> String {
         for a in ambiguous {
             let _ = writeln!(out, "  line {} mode {}:", a.report.line, a.report.gfp_mask.as_deref().unwrap_or("?"));
             for c in &a.gfp.candidates {
-                let _ = writeln!(out, "    {:<10} {}", c.era, c.flags.join("|"));
+                let _ = writeln!(out, "    {}:\n      {}", c.eras.join(", "), c.flags.join("|"));
             }
             if let Some(g) = &a.gfp.guess {
                 let _ = writeln!(out, "    best guess: {} era: {} ({}: {})", g.era, g.flags.join("|"), g.confidence, g.reason);
