@@ -3,15 +3,14 @@
 use clap::Args;
 use fragtrace::gfp::{
     GfpTable,
-    eras::{Era, EraMatch, best_guess, decode_all, rank_all, value_in},
+    eras::{Era, EraMatch, best_guess, config_of, decode_all, rank_all, value_in},
 };
 use serde_json::json;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
   fragtrace gfp 0x10c0d0 --kernel 3.10        GFP_KERNEL|GFP_COMP|GFP_ZERO|GFP_KMEMCG (as 3.10 printed it)\n  \
-  fragtrace gfp 0x10c0d0 --kernel 3.10.0-1160.el7.x86_64\n  \
-                                              GFP_KERNEL|GFP_COMP|GFP_ZERO|0x100000 (0x100000 = __GFP_ACCOUNT)\n  \
+  fragtrace gfp 0x10c0d0 --kernel 3.10.0-1160.el7.x86_64   GFP_KERNEL|GFP_COMP|GFP_ZERO|0x100000 (= __GFP_ACCOUNT)\n  \
   fragtrace gfp 0x10c0d0 --all-eras           every era's reading, and the most plausible one as a guess\n  \
   fragtrace gfp GFP_KERNEL --kernel 4.4       0x24000c0\n  \
   fragtrace gfp 0x442dc0 --kernel running     the live kernel's own table")]
@@ -53,7 +52,9 @@ impl Table {
     fn unlisted(&self, names: &[String]) -> Vec<serde_json::Value> {
         let rest = names.last().and_then(|n| n.strip_prefix("0x")).and_then(|h| u64::from_str_radix(h, 16).ok());
         match (self, rest) {
-            (Table::Era(e), Some(rest)) => e.unlisted(rest).into_iter().map(|(v, n)| json!({"bits": format!("{v:#x}"), "name": n})).collect(),
+            (Table::Era(e), Some(rest)) => {
+                e.unlisted(rest).into_iter().map(|(v, n)| json!({"bits": format!("{v:#x}"), "name": n, "config": config_of(*e, n)})).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -165,7 +166,8 @@ fn one_value(value: &str, table: &Table, note: Option<&str>, json_only: bool) ->
         let shown = if names.is_empty() { "none".to_string() } else { names.join("|") };
         println!("{value} = {shown} (kernel {})", table.label());
         for u in &unlisted {
-            println!("  {} = {} (defined by that kernel, not in its print list)", u["bits"].as_str().unwrap_or("?"), u["name"].as_str().unwrap_or("?"));
+            let when = u["config"].as_str().map_or(String::new(), |c| format!(", and only with {c}"));
+            println!("  {} = {} (defined by that kernel, not in its print list{when})", u["bits"].as_str().unwrap_or("?"), u["name"].as_str().unwrap_or("?"));
         }
     }
     Ok(json!({"input": value, "kernel": table.label(), "mask": format!("{mask:#x}"), "flags": names, "unlisted": unlisted, "era_note": note}))

@@ -190,6 +190,20 @@ fn decode_split(table: &GfpTable, mask: u64) -> (Vec<String>, u64) {
     (names, rest)
 }
 
+/// The config option a flag's bit depends on, for flags that have a bit only when it is on
+/// (`__GFP_NOLOCKDEP` → `CONFIG_LOCKDEP`). `__GFP_NOTRACK` depended on CONFIG_KMEMCHECK only
+/// before 3.x (2.6.32's gfp.h); later lists give it an unconditional bit.
+pub fn config_of(era: Era, name: &str) -> Option<&'static str> {
+    let name = name.trim_start_matches('_');
+    match name {
+        "GFP_NOLOCKDEP" => Some("CONFIG_LOCKDEP"),
+        "GFP_SKIP_ZERO" | "GFP_SKIP_KASAN" | "GFP_SKIP_KASAN_POISON" | "GFP_SKIP_KASAN_UNPOISON" if era.spec().first >= (5, 18, 0) => Some("CONFIG_KASAN_HW_TAGS"),
+        "GFP_NO_OBJ_EXT" => Some("CONFIG_SLAB_OBJ_EXT"),
+        "GFP_NOTRACK" if era.spec().first < (2, 6, 38) => Some("CONFIG_KMEMCHECK"),
+        _ => None,
+    }
+}
+
 /// Composite names: never spelled with a leading `__`, so `__GFP_ATOMIC` must not fall back to
 /// the composite `GFP_ATOMIC` in an era whose singles are spelled `GFP_X`.
 const COMPOSITES: [&str; 14] = [

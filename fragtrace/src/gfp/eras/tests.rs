@@ -220,3 +220,13 @@ fn format_fixtures_carry_their_eras_lists() {
         assert_eq!(fixture_table(file), era.table(), "{file}");
     }
 }
+
+#[test]
+fn config_dependent_bits_say_so() {
+    let era = Era::for_release("6.6").unwrap();
+    assert_eq!(era.decode(0x1100cca), ["GFP_HIGHUSER_MOVABLE", "0x1000000"]);
+    assert_eq!(era.unlisted(0x1000000), [(0x1000000, "__GFP_SKIP_ZERO")]);
+    assert_eq!(super::config_of(era, "__GFP_SKIP_ZERO"), Some("CONFIG_KASAN_HW_TAGS"));
+    assert_eq!(super::config_of(Era::for_release("5.15").unwrap(), "__GFP_SKIP_KASAN_POISON"), None, "unconditional in 5.14–5.17");
+    assert_eq!(super::config_of(era, "__GFP_ACCOUNT"), None);
+}
