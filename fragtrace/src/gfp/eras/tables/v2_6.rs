@@ -1,4 +1,4 @@
-//! 2.6.33–4.3 lists (`include/trace/events/gfpflags.h`): singles spelled `GFP_X`, a zero mask printed `GFP_NOWAIT`.
+//! 2.6.32–4.3 lists: `show_gfp_flags` in `include/trace/events/kmem.h` (2.6.32), then `gfpflags.h`; singles spelled `GFP_X`, a zero mask printed `GFP_NOWAIT`.
 
 use super::Entries;
 
