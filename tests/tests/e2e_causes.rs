@@ -43,10 +43,11 @@ fn dmesg_json_names_the_causes_of_real_nf_conntrack_and_veth_reports() {
     assert!(["title", "explanation", "remedy"].iter().all(|k| cause[k].as_str().is_some_and(|s| !s.is_empty())), "{cause}");
     assert!(cause["fixed_in"].as_str().is_some_and(|f| f.contains("4.7")), "{cause}");
     // The unknown kernel's mask: a guess, marked as one.
-    assert_eq!(lines[1]["gfp_era_guess"]["era"], "3.10", "{}", lines[1]);
+    assert_eq!(lines[1]["gfp_era_guess"]["era"], "3.8–3.14", "{}", lines[1]);
+    assert_eq!(lines[1]["gfp_era_guess"]["family"], "2.6–4.3");
     assert_eq!(lines[1]["gfp_era_guess"]["confidence"], "likely");
     let text = String::from_utf8(fragtrace().arg("dmesg").arg(fixture("40-runbook-runc-order6-0x10c0d0.ONELINER.log")).output().expect("dmesg").stdout).expect("utf-8");
-    assert!(text.contains("best guess: 3.10 era") && text.contains("KNOWN CAUSES") && text.contains("nf-conntrack-netns-cache"), "{text}");
+    assert!(text.contains("best guess: 3.8–3.14 era") && text.contains("KNOWN CAUSES") && text.contains("nf-conntrack-netns-cache"), "{text}");
 }
 
 #[test]

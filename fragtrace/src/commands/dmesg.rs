@@ -64,7 +64,7 @@ fn era_choice(kernel: Option<&str>, live: bool) -> anyhow::Result<EraChoice> {
             Some(t) => EraChoice::Running(t),
             None => EraChoice::Fixed(Era::for_release(&kernel_release()).context("the running kernel's release has no known GFP layout")?),
         },
-        Some(v) => EraChoice::Fixed(Era::for_release(v).with_context(|| format!("--kernel {v:?} is not a kernel version fragtrace knows (try 3.10, 4.4, 4.14, 5.4, 6.1)"))?),
+        Some(v) => EraChoice::Given(Era::resolve(v).with_context(|| format!("--kernel {v:?} is not a kernel release (expected MAJOR.MINOR[.PATCH][-SUFFIX], 2.6 or newer, e.g. 3.10.0-1160.el7.x86_64, 4.14.67, 5.15, 6.8.0-rc1+)"))?),
         None if live => match running_table() {
             Some(t) => EraChoice::Running(t),
             None => EraChoice::Auto { fallback: Era::for_release(&kernel_release()) },

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::parse::{Report, ReportKind, ZoneLine};
 use crate::{
     causes::Cause,
-    gfp::{GfpTable, eras::{Era, EraGuess, best_guess, decode_all}},
+    gfp::{GfpTable, eras::{Era, EraGuess, EraMatch, best_guess, decode_all}},
     host::kallsyms::is_allocator_frame,
 };
 
@@ -16,6 +16,9 @@ use crate::{
 pub enum EraChoice {
     /// `--kernel VERSION`.
     Fixed(Era),
+    /// `--kernel VERSION`, with the note that says when the table is an assumption (a
+    /// distribution build read with an upstream table).
+    Given(EraMatch),
     /// Reading the live log: a report naming another kernel (e.g. written into the log by a
     /// tool) decodes for that kernel; every other one with the running kernel's own table.
     Running(GfpTable),
@@ -25,7 +28,10 @@ pub enum EraChoice {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Candidate {
+    /// The oldest era with this reading.
     pub era: &'static str,
+    /// Every era with this reading, oldest first.
+    pub eras: Vec<&'static str>,
     pub flags: Vec<String>,
 }
 
@@ -38,6 +44,14 @@ pub struct GfpDecode {
     pub candidates: Vec<Candidate>,
     /// When the era is unknown: the most plausible era's decode, marked as a guess.
     pub guess: Option<EraGuess>,
+    /// Which table was used and why, when that is an assumption (`EraMatch::note`).
+    pub note: Option<String>,
+}
+
+impl GfpDecode {
+    fn plain(flags: Vec<String>, source: &str) -> Self {
+        GfpDecode { flags, source: source.into(), candidates: Vec::new(), guess: None, note: None }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -79,30 +93,34 @@ fn parse_mask(hex: &str) -> Option<u64> {
 
 pub fn decode_gfp(report: &Report, choice: &EraChoice) -> GfpDecode {
     if let Some(names) = report.gfp_names.as_ref().filter(|n| !n.is_empty()) {
-        return GfpDecode { flags: names.clone(), source: "printed".into(), candidates: Vec::new(), guess: None };
+        return GfpDecode::plain(names.clone(), "printed");
     }
     let Some(mask) = report.gfp_mask.as_deref().and_then(parse_mask) else {
-        return GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates: Vec::new(), guess: None };
+        return GfpDecode::plain(Vec::new(), "unknown");
     };
-    let own = report.kernel_release.as_deref().and_then(Era::for_release);
-    let era = match choice {
+    let own = report.kernel_release.as_deref().and_then(Era::resolve);
+    let chosen = match choice {
         EraChoice::Running(table) => match own {
-            Some(era) if report.kernel_release.as_deref() != Some(crate::host::system::kernel_release().as_str()) => Some(era),
-            _ => return GfpDecode { flags: table.decode(mask), source: "running".into(), candidates: Vec::new(), guess: None },
+            Some(m) if report.kernel_release.as_deref() != Some(crate::host::system::kernel_release().as_str()) => Some(m),
+            _ => return GfpDecode::plain(table.decode(mask), "running"),
         },
-        EraChoice::Fixed(era) => Some(*era),
-        EraChoice::Auto { fallback } => own.or(*fallback),
+        EraChoice::Fixed(era) => Some(EraMatch { era: *era, note: None }),
+        EraChoice::Given(m) => Some(m.clone()),
+        EraChoice::Auto { fallback } => own.or(fallback.map(|era| EraMatch { era, note: None })),
     };
-    match era {
-        Some(era) => GfpDecode { flags: era.table().decode(mask), source: format!("table:{}", era.label()), candidates: Vec::new(), guess: None },
+    match chosen {
+        Some(EraMatch { era, note }) => GfpDecode { note, ..GfpDecode::plain(era.decode(mask), &format!("table:{}", era.label())) },
         None => {
             let mut candidates: Vec<Candidate> = Vec::new();
-            for (era, flags, _) in decode_all(mask) {
-                if !candidates.iter().any(|c| c.flags == flags) {
-                    candidates.push(Candidate { era: era.label(), flags });
+            for (era, flags, rest) in decode_all(mask) {
+                let flags: Vec<String> = flags.into_iter().chain((rest != 0).then(|| format!("{rest:#x}"))).collect();
+                match candidates.iter_mut().find(|c| c.flags == flags) {
+                    Some(c) => c.eras.push(era.label()),
+                    None => candidates.push(Candidate { era: era.label(), eras: vec![era.label()], flags }),
                 }
             }
-            GfpDecode { flags: Vec::new(), source: "unknown".into(), candidates, guess: best_guess(mask, report.gfp_names.is_none()) }
+            let guess = best_guess(mask, report.gfp_names.is_none());
+            GfpDecode { candidates, guess, ..GfpDecode::plain(Vec::new(), "unknown") }
         }
     }
 }
@@ -184,6 +202,7 @@ impl Analysis {
             "gfp_source": self.gfp.source,
             "gfp_candidates": self.gfp.candidates,
             "gfp_era_guess": self.gfp.guess,
+            "era_note": self.gfp.note,
             "kernel_release": r.kernel_release,
             "cpuset": r.cpuset,
             "mems_allowed": r.mems_allowed,
@@ -230,8 +249,11 @@ mod tests {
     #[test]
     fn hex_masks_decode_for_the_reports_own_kernel() {
         let a = one("03-centos7-3.10.0-957-runc-nf_conntrack-order5.log", &EraChoice::Auto { fallback: None });
-        assert_eq!(a[0].gfp.flags, ["GFP_KERNEL", "__GFP_COMP", "__GFP_ZERO", "__GFP_KMEMCG"]);
-        assert_eq!(a[0].gfp.source, "table:3.10");
+        // 3.10.0-957 (RHEL 7.6) still has __GFP_KMEMCG, printed as 3.10 spelled it; the build
+        // was not transcribed itself, which the note says.
+        assert_eq!(a[0].gfp.flags, ["GFP_KERNEL", "GFP_COMP", "GFP_ZERO", "GFP_KMEMCG"]);
+        assert_eq!(a[0].gfp.source, "table:RHEL 7.0–7.7 (3.10.0-123…1062)");
+        assert!(a[0].gfp.note.as_deref().is_some_and(|n| n.contains("build 957")), "{:?}", a[0].gfp.note);
         let printed = one("13-6.7.0-kworker-atlantic-resume-kmalloc-large-order6.FRAGMENT.log", &EraChoice::Fixed(Era::V3_10));
         assert_eq!(printed[0].gfp.source, "printed", "printed names win over --kernel");
     }
@@ -241,9 +263,11 @@ mod tests {
         let a = one("39-tke-doc-mysqld-order4-and-runc-order6-0x10c0d0.ONELINERS.log", &EraChoice::Auto { fallback: None });
         assert_eq!(a[0].gfp.source, "unknown");
         assert!(a[0].gfp.candidates.len() >= 3, "{:?}", a[0].gfp.candidates);
-        assert!(a[0].gfp.candidates.iter().any(|c| c.era == "3.10" && c.flags.contains(&"__GFP_KMEMCG".to_string())));
+        assert!(a[0].gfp.candidates.iter().any(|c| c.era == "3.8–3.14" && c.flags.contains(&"GFP_KMEMCG".to_string())));
+        // 0x100000 unnamed: 2.6.38–3.7, 3.15–4.0 and RHEL 7.8+ read it alike (one candidate).
+        assert!(a[0].gfp.candidates.iter().any(|c| c.flags.contains(&"0x100000".to_string())));
         let fixed = one("39-tke-doc-mysqld-order4-and-runc-order6-0x10c0d0.ONELINERS.log", &EraChoice::Fixed(Era::V3_10));
-        assert_eq!(fixed[1].gfp.flags, ["GFP_KERNEL", "__GFP_COMP", "__GFP_ZERO", "__GFP_KMEMCG"]);
+        assert_eq!(fixed[1].gfp.flags, ["GFP_KERNEL", "GFP_COMP", "GFP_ZERO", "GFP_KMEMCG"]);
     }
 
     #[test]

@@ -16,10 +16,11 @@ fn table_for(report: &Report, gfp: &GfpDecode, choice: &EraChoice) -> Option<Gfp
     let era = match choice {
         EraChoice::Running(table) if gfp.source == "running" => return Some(table.clone()),
         EraChoice::Fixed(era) if gfp.source != "printed" => Some(*era),
+        EraChoice::Given(m) if gfp.source != "printed" => Some(m.era),
         EraChoice::Auto { fallback } => own.or(*fallback),
         _ => own,
     };
-    era.or_else(|| gfp.guess.as_ref().map(|g| g.era_value)).map(Era::table)
+    era.or_else(|| gfp.guess.as_ref().map(|g| g.era_value)).map(Era::lookup_table)
 }
 
 /// The report's known cause. Every "page allocation failure" report comes from the page

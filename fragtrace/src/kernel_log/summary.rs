@@ -113,13 +113,14 @@ fn render_raw(analyses: &[Analysis], source: &str) -> String {
         let constraint = oom.and_then(|o| o.constraint.clone()).unwrap_or_else(|| "?".into());
         let _ = writeln!(out, "\nOOM       line {}: {} invoked the OOM killer (order {}, {}); constraint {constraint}; killed {victim}", a.report.line, a.report.comm.as_deref().unwrap_or("?"), a.report.order.map_or("?".into(), |o| o.to_string()), a.gfp.flags.join("|"));
     }
+    era_notes(&mut out, analyses);
     let ambiguous: Vec<&Analysis> = analyses.iter().filter(|a| !a.gfp.candidates.is_empty()).collect();
     if !ambiguous.is_empty() {
         let _ = writeln!(out, "\nAMBIGUOUS: the kernel version is not in the log, and these masks mean different flags in different kernels (pass --kernel VERSION):");
         for a in ambiguous {
             let _ = writeln!(out, "  line {} mode {}:", a.report.line, a.report.gfp_mask.as_deref().unwrap_or("?"));
             for c in &a.gfp.candidates {
-                let _ = writeln!(out, "    {:<10} {}", c.era, c.flags.join("|"));
+                let _ = writeln!(out, "    {}:\n      {}", c.eras.join(", "), c.flags.join("|"));
             }
             if let Some(g) = &a.gfp.guess {
                 let _ = writeln!(out, "    best guess: {} era: {} ({}: {})", g.era, g.flags.join("|"), g.confidence, g.reason);
@@ -127,6 +128,23 @@ fn render_raw(analyses: &[Analysis], source: &str) -> String {
         }
     }
     out
+}
+
+/// Which GFP table was assumed and why (distribution builds, unknown RHEL 7 builds, …): each
+/// note once, with the report lines it applies to.
+fn era_notes(out: &mut String, analyses: &[Analysis]) {
+    let mut notes: Vec<(&str, Vec<usize>)> = Vec::new();
+    for a in analyses {
+        let Some(note) = a.gfp.note.as_deref() else { continue };
+        match notes.iter_mut().find(|(n, _)| *n == note) {
+            Some((_, lines)) => lines.push(a.report.line),
+            None => notes.push((note, vec![a.report.line])),
+        }
+    }
+    for (note, lines) in notes {
+        let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "\nGFP TABLE (line {}): {note}", lines.join(", "));
+    }
 }
 
 /// Failures whose known cause the catalogue names: each cause once, with its report lines.

@@ -19,10 +19,16 @@
 //!
 //! The best reading is a guess, and says so: `likely` when it is the only reading without
 //! objections, `weak` otherwise.
+//!
+//! Readings are ranked by layout family (`2.6–4.3`, `4.4–4.9`, …), one reading per family:
+//! eras of one family share bit values and differ in a name or the print order, which the mask
+//! alone cannot tell apart, so ranking each era would print a dozen near-identical readings.
+//! A family is represented by its best-scoring upstream era; on a tie, the one whose list
+//! names more of the mask (a smaller hex remainder), then the oldest.
 
 use serde::Serialize;
 
-use super::{Era, decode_split};
+use super::{Era, decode_split, value_in};
 
 /// One era's reading of a mask and what speaks against it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -38,6 +44,8 @@ pub struct EraReading {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EraGuess {
     pub era: &'static str,
+    /// The layout family the guess stands for (`4.10–4.14`).
+    pub family: &'static str,
     pub flags: Vec<String>,
     pub score: i32,
     /// `likely`: the only reading without objections; `weak`: others are as plausible or it
@@ -49,7 +57,14 @@ pub struct EraGuess {
 }
 
 fn has(era: Era, mask: u64, name: &str) -> bool {
-    era.table().value_of(name).is_some_and(|v| v != 0 && mask & v == v)
+    value_in(era, name).is_some_and(|v| v != 0 && mask & v == v)
+}
+
+/// Bits of `mask` that neither the era's list nor its unlisted names know.
+fn unnamed_bits(era: Era, mask: u64) -> u64 {
+    let spec = era.spec();
+    let known = spec.names.iter().chain(spec.unlisted).fold(0u64, |acc, (v, _)| acc | v);
+    mask & !known
 }
 
 fn objections(era: Era, mask: u64, unknown_bits: u64, hex_only: bool) -> Vec<(i32, String)> {
@@ -67,33 +82,52 @@ fn objections(era: Era, mask: u64, unknown_bits: u64, hex_only: bool) -> Vec<(i3
     if ["__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32"].iter().filter(|z| set(z)).count() > 1 {
         out.push((40, "more than one zone modifier (GFP_ZONE_BAD)".into()));
     }
-    let reclaim = if era == Era::V3_10 { "__GFP_WAIT" } else { "__GFP_DIRECT_RECLAIM" };
+    let reclaim = if value_in(era, "__GFP_WAIT").is_some() { "__GFP_WAIT" } else { "__GFP_DIRECT_RECLAIM" };
     if set("__GFP_ATOMIC") && set(reclaim) {
         out.push((30, "__GFP_ATOMIC with direct reclaim".into()));
     }
     if (set("__GFP_IO") || set("__GFP_FS")) && !set(reclaim) {
         out.push((15, format!("__GFP_IO/__GFP_FS without {reclaim}")));
     }
-    if hex_only && matches!(era, Era::V4_10 | Era::V4_15 | Era::V5_1) {
+    if hex_only && era.spec().first >= (4, 6, 0) {
         out.push((20, "kernels of this era print the flag names next to the mask".into()));
     }
     out
 }
 
-/// Every era's reading of `mask`, most plausible first (ties: oldest first). `hex_only`: the
-/// mask comes from a report header that printed no flag names.
-pub fn rank(mask: u64, hex_only: bool) -> Vec<EraReading> {
-    let mut readings: Vec<EraReading> = Era::ALL
+/// Every era's reading of `mask`, oldest era first. `hex_only`: the mask comes from a report
+/// header that printed no flag names.
+pub fn rank_all(mask: u64, hex_only: bool) -> Vec<EraReading> {
+    Era::ALL
         .iter()
         .map(|&era| {
-            let (flags, unknown_bits) = decode_split(&era.table(), mask);
-            let found = objections(era, mask, unknown_bits, hex_only);
+            let (flags, rest) = decode_split(&era.table(), mask);
+            let found = objections(era, mask, unnamed_bits(era, mask), hex_only);
             let score = 100 - found.iter().map(|(w, _)| w).sum::<i32>();
-            EraReading { era, flags, unknown_bits, score, objections: found.into_iter().map(|(_, o)| o).collect() }
+            EraReading { era, flags, unknown_bits: rest, score, objections: found.into_iter().map(|(_, o)| o).collect() }
         })
-        .collect();
-    readings.sort_by_key(|r| std::cmp::Reverse(r.score));
-    readings
+        .collect()
+}
+
+/// `a` represents its family better than `b` (`a` is the newer era).
+fn better(a: &EraReading, b: &EraReading) -> bool {
+    let upstream = a.era.spec().build == super::Build::Upstream;
+    let remainder = |r: &EraReading| r.unknown_bits.count_ones();
+    upstream && (a.score > b.score || (a.score == b.score && remainder(a) < remainder(b)))
+}
+
+/// One reading per layout family, most plausible first (ties: oldest family first).
+pub fn rank(mask: u64, hex_only: bool) -> Vec<EraReading> {
+    let mut best: Vec<EraReading> = Vec::new();
+    for reading in rank_all(mask, hex_only) {
+        match best.iter_mut().find(|b| b.era.family() == reading.era.family()) {
+            Some(b) if better(&reading, b) => *b = reading,
+            Some(_) => {}
+            None => best.push(reading),
+        }
+    }
+    best.sort_by_key(|r| std::cmp::Reverse(r.score));
+    best
 }
 
 /// The best reading of `mask` as a guess; `None` for 0 (nothing to read).
@@ -116,6 +150,7 @@ pub fn best_guess(mask: u64, hex_only: bool) -> Option<EraGuess> {
     };
     Some(EraGuess {
         era: best.era.label(),
+        family: best.era.family(),
         flags: best.flags.iter().cloned().chain((best.unknown_bits != 0).then(|| format!("{:#x}", best.unknown_bits))).collect(),
         score: best.score,
         confidence: if alone { "likely" } else { "weak" },
@@ -132,9 +167,9 @@ mod tests {
     fn the_tke_runc_mask_is_most_plausibly_3_10() {
         // mode:0x10c0d0 from the TKE doc's one-liners (fixture 39), which name no kernel.
         let guess = best_guess(0x10c0d0, true).expect("guess");
-        assert_eq!((guess.era, guess.confidence), ("3.10", "likely"), "{guess:?}");
-        assert_eq!(guess.flags, ["GFP_KERNEL", "__GFP_COMP", "__GFP_ZERO", "__GFP_KMEMCG"]);
-        let five = rank(0x10c0d0, false).into_iter().find(|r| r.era == Era::V5_1).expect("5.1+");
+        assert_eq!((guess.era, guess.family, guess.confidence), ("3.8–3.14", "2.6–4.3", "likely"), "{guess:?}");
+        assert_eq!(guess.flags, ["GFP_KERNEL", "GFP_COMP", "GFP_ZERO", "GFP_KMEMCG"]);
+        let five = rank(0x10c0d0, false).into_iter().find(|r| r.era.family() == "5.1+").expect("5.1+");
         assert!(five.objections.iter().any(|o| o.contains("__GFP_NOFAIL")), "{five:?}");
     }
 
@@ -143,11 +178,10 @@ mod tests {
         // 0x40cc0 (GFP_KERNEL|__GFP_COMP, fixture 29) and 0xcc0 (GFP_KERNEL, fixture 17).
         for mask in [0x40cc0, 0xcc0, 0x40dc0] {
             let guess = best_guess(mask, false).expect("guess");
-            assert_eq!(guess.era, "5.1+", "{mask:#x}: {guess:?}");
+            assert_eq!(guess.family, "5.1+", "{mask:#x}: {guess:?}");
         }
-        // 4.4–4.9's GFP_ATOMIC (fixture 23): 4.4 reads it best (another era reads it without
-        // contradictions too, so the guess stays weak).
-        assert_eq!(best_guess(0x2080020, false).map(|g| g.era), Some("4.4"));
+        // 4.4–4.9's GFP_ATOMIC (fixture 23): the 4.4 family reads it best.
+        assert_eq!(best_guess(0x2080020, false).map(|g| g.family), Some("4.4–4.9"));
     }
 
     #[test]

@@ -1,11 +1,208 @@
-use std::{collections::BTreeSet, path::PathBuf};
+use std::path::PathBuf;
 
-use super::{Era, decode_all, value_in};
+use super::{Build, Era, decode_all, registry::ERAS, value_in};
 use crate::{gfp::GfpTable, host::tracefs::EventFormat};
 
 fn decoded(release: &str, mask: u64) -> String {
     let era = Era::for_release(release).unwrap_or_else(|| panic!("no era for {release}"));
-    era.table().decode_joined(mask)
+    era.decode(mask).join("|")
+}
+
+fn label(release: &str) -> &'static str {
+    Era::for_release(release).map_or("-", Era::label)
+}
+
+fn note(release: &str) -> Option<String> {
+    Era::resolve(release).and_then(|m| m.note)
+}
+
+#[test]
+fn rhel_7_8_and_later_print_account_as_hex_not_kmemcg() {
+    assert_eq!(decoded("3.10.0-1160.el7.x86_64", 0x10c0d0), "GFP_KERNEL|GFP_COMP|GFP_ZERO|0x100000");
+    assert_eq!(decoded("3.10.0-1127.19.1.el7.x86_64", 0x10c0d0), "GFP_KERNEL|GFP_COMP|GFP_ZERO|0x100000");
+    let era = Era::for_release("3.10.0-1160.el7.x86_64").unwrap();
+    assert_eq!(era.unlisted(0x100000), [(0x100000, "__GFP_ACCOUNT")]);
+    assert_eq!(value_in(era, "GFP_KERNEL_ACCOUNT"), Some(0x1000d0));
+    assert_eq!(value_in(era, "__GFP_KMEMCG"), None);
+    // RHEL 7.3 is still upstream 3.10.
+    assert_eq!(decoded("3.10.0-514.el7", 0x10c0d0), "GFP_KERNEL|GFP_COMP|GFP_ZERO|GFP_KMEMCG");
+    assert_eq!(decoded("3.10.0-957.1.3.el7.x86_64", 0x10c0d0), "GFP_KERNEL|GFP_COMP|GFP_ZERO|GFP_KMEMCG");
+}
+
+#[test]
+fn linux_4_4_has_noaccount_and_no_kernel_account() {
+    assert_eq!(decoded("4.4", 0x25000c0), "GFP_KERNEL|0x100000");
+    assert_eq!(decoded("4.4.0-21-generic", 0x25000c0), "GFP_KERNEL|0x100000");
+    let era = Era::for_release("4.4").unwrap();
+    assert_eq!(era.unlisted(0x100000), [(0x100000, "__GFP_NOACCOUNT")]);
+    assert_eq!(value_in(era, "GFP_KERNEL_ACCOUNT"), None);
+    // 4.4's GFP_TRANSHUGE keeps direct reclaim and NORETRY; 4.8's is TRANSHUGE_LIGHT|DIRECT.
+    assert_eq!(value_in(era, "GFP_TRANSHUGE"), Some(0x4352ca));
+    assert_eq!(value_in(Era::for_release("4.9").unwrap(), "GFP_TRANSHUGE"), Some(0x4342ca));
+    assert_eq!(decoded("4.9", 0x25000c0), "GFP_KERNEL_ACCOUNT");
+}
+
+#[test]
+fn linux_4_14_67_has_no_temporary_and_no_notrack() {
+    assert_eq!(decoded("4.14.67", 0x14000d0), "GFP_KERNEL|__GFP_RECLAIMABLE");
+    assert_eq!(decoded("4.14.67", 0x1080020 | 0x200000), "GFP_ATOMIC|0x200000");
+    assert_eq!(decoded("4.14.0", 0x1080020 | 0x200000), "GFP_ATOMIC|__GFP_NOTRACK");
+    assert_eq!(decoded("4.13.4", 0x14000d0), "GFP_TEMPORARY");
+}
+
+#[test]
+fn linux_5_15_highuser_movable_includes_skip_kasan_poison() {
+    assert_eq!(decoded("5.15", 0x1100cca), "GFP_HIGHUSER_MOVABLE");
+    assert_eq!(decoded("5.15.0-91-generic", 0x1100cca), "GFP_HIGHUSER_MOVABLE");
+}
+
+#[test]
+fn newest_kernels_print_singles_in_bit_order() {
+    let mask = 0x400cc0 | 0x100 | 0x2000 | 0x40000;
+    assert_eq!(decoded("6.18", mask), "GFP_KERNEL_ACCOUNT|__GFP_ZERO|__GFP_NOWARN|__GFP_COMP");
+    assert_eq!(decoded("6.12", mask), "GFP_KERNEL_ACCOUNT|__GFP_NOWARN|__GFP_COMP|__GFP_ZERO");
+}
+
+#[test]
+fn zero_printed_gfp_nowait_up_to_4_5() {
+    assert_eq!(decoded("2.6.32", 0), "GFP_NOWAIT");
+    assert_eq!(decoded("4.5", 0), "GFP_NOWAIT");
+    assert_eq!(decoded("4.6", 0), "");
+    assert_eq!(decoded("6.18", 0), "");
+}
+
+#[test]
+fn hex_only_corpus_reports_decode_per_their_kernel() {
+    // (kernel as printed in the report, mode, expected), from the kernel-logs INDEX.
+    let rows: [(&str, u64, &str); 8] = [
+        ("3.13.0-29-generic", 0x10c0d0, "GFP_KERNEL|GFP_COMP|GFP_ZERO|GFP_KMEMCG"),
+        ("2.6.28-15-generic", 0x40d0, "GFP_KERNEL|GFP_COMP"),
+        ("2.6.32-24-generic", 0x4020, "GFP_ATOMIC|GFP_COMP"),
+        ("2.6.32-279.9.1.el6.x86_64", 0x20, "GFP_ATOMIC"),
+        ("4.3.3-coreos-r2", 0x20, "GFP_ATOMIC"),
+        ("3.18.18+40-ph", 0x204010, "GFP_NOIO|GFP_COMP|GFP_NOTRACK"),
+        // Printed by the kernel next to the mask (rows 09, 12, 23).
+        ("4.9.0-5-amd64", 0x2080020, "GFP_ATOMIC"),
+        ("4.12.0-next-20170705+", 0x1604040, "GFP_NOFS|__GFP_COMP|__GFP_NOTRACK"),
+    ];
+    for (release, mask, expected) in rows {
+        assert_eq!(decoded(release, mask), expected, "{release} {mask:#x}");
+    }
+}
+
+#[test]
+fn release_strings_pick_eras() {
+    let cases: [(&str, &str); 26] = [
+        ("2.6.18-404.el5", "2.6.x–2.6.37"),
+        ("3.10.0-1160.119.1.el7.x86_64", "RHEL 7.8+ (3.10.0-1127+)"),
+        ("3.10.0-1062.el7.x86_64", "RHEL 7.0–7.7 (3.10.0-123…1062)"),
+        ("3.10.108", "3.8–3.14"),
+        ("3.18.18+40-ph", "3.15–4.0"),
+        ("4.1.5", "4.1–4.3"),
+        ("4.4.0-21-generic", "4.4"),
+        ("4.5.7", "4.5"),
+        ("4.7.10", "4.6–4.7"),
+        ("4.9.0-5-amd64", "4.8–4.9"),
+        ("4.12.0-next-20170705+", "4.10–4.12"),
+        ("4.13.16", "4.13"),
+        ("4.14.0", "4.14.0–4.14.12"),
+        ("4.14.67-1.el7", "4.14.13+ (no NOTRACK)"),
+        (" v4.14.336\n", "4.14.13+ (no NOTRACK)"),
+        ("4.15.18", "4.15"),
+        ("4.18.0-553.el8_10.x86_64", "4.16–5.0"),
+        ("5.4.0-42-generic", "5.1–5.13"),
+        ("5.15.0-1087-azure", "5.14–5.17"),
+        ("6.1.0-26-amd64", "5.18–6.2"),
+        ("6.8.0-rc1+", "6.3–6.11"),
+        ("6.12.0", "6.12–6.14"),
+        ("6.18.44-fc", "6.15–7.2 (bit order)"),
+        ("7.0.0-1-amd64", "6.15–7.2 (bit order)"),
+        ("7.3.4", "7.3+"),
+        ("2.4.37", "-"),
+    ];
+    for (release, expected) in cases {
+        assert_eq!(label(release), expected, "{release:?}");
+    }
+    for bad in ["garbage", "", "6", "6.", ".10", "99999999999.1", "é.1"] {
+        assert_eq!(Era::for_release(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn upstream_eras_cover_every_release_once() {
+    for major in 2..=8 {
+        for minor in 0..=40 {
+            if (major, minor) < (2, 6) {
+                continue;
+            }
+            for patch in [0, 1, 8, 9, 66, 67, 300] {
+                let v = (major, minor, patch);
+                let n = ERAS.iter().filter(|e| e.build == Build::Upstream && (e.first..=e.last).contains(&v)).count();
+                assert_eq!(n, 1, "{v:?} is in {n} upstream eras");
+            }
+        }
+    }
+}
+
+#[test]
+fn distribution_builds_say_which_table_was_used() {
+    assert_eq!(note("3.10.0-1160.el7.x86_64"), None);
+    assert_eq!(note("3.10.0-514.el7"), None);
+    assert_eq!(note("4.14.67"), None);
+    assert_eq!(note("6.18.44-fc-v1252"), None);
+    assert!(note("6.8.0-rc1+").expect("between two lists").contains("between 6.6 and 6.12"));
+    let el8 = note("4.18.0-553.el8_10.x86_64").expect("el8 note");
+    assert!(el8.starts_with("RHEL 8 kernel 4.18.0-553.el8_10.x86_64: decoded with upstream 4.18's table"), "{el8}");
+    assert!(note("5.14.0-427.13.1.el9_4.x86_64").expect("el9").contains("RHEL 9"));
+    assert!(note("5.15.0-1087-azure").expect("ubuntu").contains("Ubuntu"));
+    assert!(note("7.0.0-1-amd64").expect("debian").contains("Debian"));
+    let unknown_el7 = note("3.10.0-693.el7.x86_64").expect("unchecked build");
+    assert!(unknown_el7.contains("build 693") && unknown_el7.contains("RHEL 7.0–7.7"), "{unknown_el7}");
+    assert!(note("4.14").expect("no sublevel").contains("without a sublevel"));
+    assert!(note("9.1.0").expect("newer").contains("newer than the newest"));
+}
+
+#[test]
+fn names_are_looked_up_in_both_spellings() {
+    let v3_10 = Era::for_release("3.10.108").unwrap();
+    assert_eq!(value_in(v3_10, "GFP_KMEMCG"), Some(0x100000));
+    assert_eq!(value_in(v3_10, "__GFP_KMEMCG"), Some(0x100000));
+    assert_eq!(value_in(v3_10, "__GFP_FS"), Some(0x80));
+    assert_eq!(value_in(v3_10, "GFP_FS"), Some(0x80));
+    assert_eq!(value_in(v3_10, "GFP_ATOMIC"), Some(0x20));
+    assert_eq!(value_in(v3_10, "__GFP_ATOMIC"), None, "not the composite");
+    let v4_4 = Era::for_release("4.4").unwrap();
+    assert_eq!(value_in(v4_4, "GFP_ATOMIC"), Some(0x2080020), "the composite comes first in 4.4's list");
+    assert_eq!(value_in(v4_4, "__GFP_ATOMIC"), Some(0x80000));
+    assert_eq!(value_in(Era::NEWEST, "__GFP_COMP"), Some(0x40000));
+    assert_eq!(value_in(Era::NEWEST, "NOT_A_FLAG"), None);
+    assert_eq!(value_in(Era::NEWEST, ""), None);
+}
+
+#[test]
+fn named_eras_and_json() {
+    assert_eq!(Era::V3_10.label(), "3.8–3.14");
+    assert_eq!(Era::V4_4.label(), "4.4");
+    assert_eq!(Era::V4_10.label(), "4.10–4.12");
+    assert_eq!(Era::NEWEST, *Era::ALL.last().unwrap());
+    for era in Era::ALL {
+        assert_eq!(serde_json::to_string(era).unwrap(), format!("\"{}\"", era.label()));
+        assert_eq!(Era::by_label(era.label()), Some(*era));
+    }
+}
+
+#[test]
+fn decode_all_agrees_with_decode() {
+    for mask in [0, 0x10c0d0, 0x1000cc0, 0xffff_ffff, u64::MAX, 0x8000_0000_0000_0020] {
+        let all = decode_all(mask);
+        assert_eq!(all.len(), Era::ALL.len());
+        for (era, mut names, rest) in all {
+            if rest != 0 {
+                names.push(format!("{rest:#x}"));
+            }
+            assert_eq!(names, era.decode(mask), "{mask:#x} in {}", era.label());
+        }
+    }
 }
 
 fn fixture_table(name: &str) -> GfpTable {
@@ -15,258 +212,21 @@ fn fixture_table(name: &str) -> GfpTable {
     GfpTable::from_page_alloc_format(&format).unwrap()
 }
 
-fn name_set(table: &GfpTable, mask: u64) -> BTreeSet<String> {
-    table.decode(mask).into_iter().collect()
-}
-
 #[test]
-fn hex_only_reports_decode_per_their_kernel() {
-    // (kernel as printed in the report, mode, expected), from the kernel-logs INDEX.
-    let rows: [(&str, u64, &str); 19] = [
-        ("3.10.0-957.1.3.el7.x86_64", 0x10c0d0, "GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG"),
-        ("3.13.0-29-generic", 0x10c0d0, "GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG"),
-        ("2.6.28-15-generic", 0x40d0, "GFP_KERNEL|__GFP_COMP"),
-        ("2.6.32-24-generic", 0x4020, "GFP_ATOMIC|__GFP_COMP"),
-        ("2.6.32-279.9.1.el6.x86_64", 0x20, "GFP_ATOMIC"),
-        ("4.3.3-coreos-r2", 0x20, "GFP_ATOMIC"),
-        // Row 33 leaves 3.18 undecoded; this is what the 3.18 layout (= 3.10 era) gives.
-        ("3.18.18+40-ph", 0x204010, "GFP_NOIO|__GFP_COMP|__GFP_NOTRACK"),
-        ("4.9.0-5-amd64", 0x2080020, "GFP_ATOMIC"),
-        ("4.9.0-0.rc8.git2.1.fc26.x86_64", 0x2280020, "GFP_ATOMIC|__GFP_NOTRACK"),
-        ("4.9.0-0.rc8.git2.1.fc26.x86_64", 0x24201ca, "GFP_HIGHUSER_MOVABLE|__GFP_COLD"),
-        ("4.12.0-next-20170705+", 0x1604040, "GFP_NOFS|__GFP_COMP|__GFP_NOTRACK"),
-        ("4.14.0", 0x1080120, "GFP_ATOMIC|__GFP_COLD"),
-        ("5.7.0+bcachefs.git20200629.278fe397-1-generic", 0x40cc0, "GFP_KERNEL|__GFP_COMP"),
-        ("5.8.0-00013-g192f2fd7b678", 0x40cc0, "GFP_KERNEL|__GFP_COMP"),
-        ("5.8.0-00013-g192f2fd7b678", 0xa20, "GFP_ATOMIC"),
-        ("5.9.0-0.rc4.5.fc34.x86_64+debug", 0x800, "GFP_NOWAIT"),
-        ("5.10.2", 0x40dc0, "GFP_KERNEL|__GFP_COMP|__GFP_ZERO"),
-        ("6.7.0", 0x40d00, "GFP_NOIO|__GFP_COMP|__GFP_ZERO"),
-        ("6.8.0", 0x820, "GFP_ATOMIC"),
-    ];
-    for (release, mask, expected) in rows {
-        assert_eq!(decoded(release, mask), expected, "{release} {mask:#x}");
-    }
-    assert_eq!(decoded("5.15.0-1087-azure", 0xcc0), "GFP_KERNEL");
-    assert_eq!(decoded("4.9.0", 0), "none");
-}
-
-#[test]
-fn composites_per_era_match_kernel_facts() {
-    let eras = Era::ALL;
-    let expect = |name: &str, values: [u64; 5]| {
-        for (era, value) in eras.iter().zip(values) {
-            assert_eq!(value_in(*era, name), Some(value), "{name} in {}", era.label());
-        }
-    };
-    expect("GFP_KERNEL", [0xd0, 0x24000c0, 0x14000c0, 0x6000c0, 0xcc0]);
-    expect("GFP_ATOMIC", [0x20, 0x2080020, 0x1080020, 0x480020, 0xa20]);
-    expect("GFP_HIGHUSER_MOVABLE", [0x200da, 0x24200ca, 0x14200ca, 0x6200ca, 0x100cca]);
-    expect("GFP_NOFS", [0x50, 0x2400040, 0x1400040, 0x600040, 0xc40]);
-    expect("GFP_NOIO", [0x10, 0x2400000, 0x1400000, 0x600000, 0xc00]);
-    expect("GFP_USER", [0x200d0, 0x24200c0, 0x14200c0, 0x6200c0, 0x100cc0]);
-    expect("GFP_TRANSHUGE", [0x4352da, 0x4342ca, 0x4342ca, 0x2342ca, 0x1c24ca]);
-    assert_eq!(value_in(Era::V4_4, "GFP_KERNEL"), Some(0x24000c0));
-    assert_eq!(value_in(Era::V3_10, "GFP_KERNEL_ACCOUNT"), None);
-    assert_eq!(value_in(Era::V4_4, "GFP_KERNEL_ACCOUNT"), Some(0x25000c0));
-    assert_eq!(value_in(Era::V5_1, "GFP_KERNEL_ACCOUNT"), Some(0x400cc0));
-    assert_eq!(value_in(Era::V4_10, "GFP_NOWAIT"), Some(0x1000000));
-    // Both values the 5.1+ era carries; value_in gives the first.
-    assert_eq!(value_in(Era::V5_1, "GFP_NOWAIT"), Some(0x2800));
-    let atomics: Vec<u64> = Era::V5_1.table().names.iter().filter(|e| e.name == "GFP_ATOMIC").map(|e| e.value).collect();
-    assert_eq!(atomics, [0xa20, 0x820]);
-}
-
-#[test]
-fn single_bits_per_era_match_kernel_facts() {
-    // KERNEL-FACTS "GFP bit values by era", one column per era; None where the era has no such flag.
-    let rows: [(&str, [Option<u64>; 5]); 24] = [
-        ("__GFP_DMA", [Some(0x1); 5]),
-        ("__GFP_HIGHMEM", [Some(0x2); 5]),
-        ("__GFP_MOVABLE", [Some(0x8); 5]),
-        ("__GFP_WAIT", [Some(0x10), None, None, None, None]),
-        ("__GFP_RECLAIMABLE", [Some(0x80000), Some(0x10), Some(0x10), Some(0x10), Some(0x10)]),
-        ("__GFP_HIGH", [Some(0x20); 5]),
-        ("__GFP_IO", [Some(0x40); 5]),
-        ("__GFP_FS", [Some(0x80); 5]),
-        ("__GFP_COLD", [Some(0x100), Some(0x100), Some(0x100), None, None]),
-        ("__GFP_WRITE", [Some(0x1000000), Some(0x1000000), Some(0x800000), Some(0x100), Some(0x1000)]),
-        ("__GFP_NOWARN", [Some(0x200), Some(0x200), Some(0x200), Some(0x200), Some(0x2000)]),
-        ("__GFP_NOFAIL", [Some(0x800), Some(0x800), Some(0x800), Some(0x800), Some(0x8000)]),
-        ("__GFP_NORETRY", [Some(0x1000), Some(0x1000), Some(0x1000), Some(0x1000), Some(0x10000)]),
-        ("__GFP_MEMALLOC", [Some(0x2000), Some(0x2000), Some(0x2000), Some(0x2000), Some(0x20000)]),
-        ("__GFP_COMP", [Some(0x4000), Some(0x4000), Some(0x4000), Some(0x4000), Some(0x40000)]),
-        ("__GFP_ZERO", [Some(0x8000), Some(0x8000), Some(0x8000), Some(0x8000), Some(0x100)]),
-        ("__GFP_NOMEMALLOC", [Some(0x10000), Some(0x10000), Some(0x10000), Some(0x10000), Some(0x80000)]),
-        ("__GFP_HARDWALL", [Some(0x20000), Some(0x20000), Some(0x20000), Some(0x20000), Some(0x100000)]),
-        ("__GFP_THISNODE", [Some(0x40000), Some(0x40000), Some(0x40000), Some(0x40000), Some(0x200000)]),
-        ("__GFP_ATOMIC", [None, Some(0x80000), Some(0x80000), Some(0x80000), Some(0x200)]),
-        ("__GFP_ACCOUNT", [None, Some(0x100000), Some(0x100000), Some(0x100000), Some(0x400000)]),
-        ("__GFP_NOTRACK", [Some(0x200000), Some(0x200000), Some(0x200000), None, None]),
-        ("__GFP_DIRECT_RECLAIM", [None, Some(0x400000), Some(0x400000), Some(0x200000), Some(0x400)]),
-        ("__GFP_KSWAPD_RECLAIM", [None, Some(0x2000000), Some(0x1000000), Some(0x400000), Some(0x800)]),
-    ];
-    for (name, values) in rows {
-        for (era, value) in Era::ALL.iter().zip(values) {
-            assert_eq!(value_in(*era, name), value, "{name} in {}", era.label());
-        }
-    }
-    let eras_of = |name: &str| Era::ALL.map(|era| value_in(era, name));
-    assert_eq!(eras_of("__GFP_REPEAT"), [Some(0x400), Some(0x400), None, None, None]);
-    assert_eq!(eras_of("__GFP_RETRY_MAYFAIL"), [None, None, Some(0x400), Some(0x400), Some(0x4000)]);
-    assert_eq!(eras_of("__GFP_KMEMCG"), [Some(0x100000), None, None, None, None]);
-    assert_eq!(eras_of("__GFP_NO_KSWAPD"), [Some(0x400000), None, None, None, None]);
-    assert_eq!(eras_of("__GFP_OTHER_NODE"), [Some(0x800000), Some(0x800000), None, None, None]);
-    assert_eq!(eras_of("__GFP_NOLOCKDEP"), [None, None, Some(0x2000000), Some(0x800000), None]);
-    assert_eq!(eras_of("__GFP_ZEROTAGS"), [None, None, None, None, Some(0x800000)]);
-    // 3.x spelling of singles, and names no era has.
-    assert_eq!(value_in(Era::V3_10, "GFP_KMEMCG"), Some(0x100000));
-    assert_eq!(value_in(Era::V3_10, "GFP_COMP"), Some(0x4000));
-    assert_eq!(value_in(Era::V5_1, "NOT_A_FLAG"), None);
-    assert_eq!(value_in(Era::V5_1, ""), None);
-}
-
-#[test]
-fn era_of_release_strings() {
-    let cases: [(&str, Option<Era>); 24] = [
-        ("3.10.0-957.1.3.el7.x86_64", Some(Era::V3_10)),
-        ("3.10.0-1160.119.1.el7.x86_64", Some(Era::V3_10)),
-        ("2.6.32-279.el6", Some(Era::V3_10)),
-        ("2.6.28-15-generic", Some(Era::V3_10)),
-        ("4.3.3-coreos-r2", Some(Era::V3_10)),
-        ("4.4.0-21-generic", Some(Era::V4_4)),
-        ("4.9.0-5-amd64", Some(Era::V4_4)),
-        ("4.10.0", Some(Era::V4_10)),
-        ("4.12.0-next", Some(Era::V4_10)),
-        ("4.14.336", Some(Era::V4_10)),
-        ("4.15.0-20-generic", Some(Era::V4_15)),
-        ("4.18.0-553.el8_10.x86_64", Some(Era::V4_15)),
-        ("5.0.21", Some(Era::V4_15)),
-        ("5.1.0", Some(Era::V5_1)),
-        ("5.10.2", Some(Era::V5_1)),
-        ("6.18.44-fc", Some(Era::V5_1)),
-        (" v6.8\n", Some(Era::V5_1)),
-        ("garbage", None),
-        ("", None),
-        ("6", None),
-        ("6.", None),
-        (".10", None),
-        ("2.4.37", None),
-        ("99999999999.1", None),
-    ];
-    for (release, era) in cases {
-        assert_eq!(Era::for_release(release), era, "{release:?}");
-    }
-    assert_eq!(Era::for_release("é.1"), None);
-}
-
-#[test]
-fn labels_and_json_names() {
-    let labels = Era::ALL.map(Era::label);
-    assert_eq!(labels, ["3.10", "4.4", "4.10–4.14", "4.15–5.0", "5.1+"]);
-    for era in Era::ALL {
-        assert_eq!(serde_json::to_string(&era).unwrap(), format!("\"{}\"", era.label()));
+fn format_fixtures_carry_their_eras_lists() {
+    for (file, release) in [("3.10-mm_page_alloc", "3.10.108"), ("4.14-mm_page_alloc", "4.14.67"), ("6.18-mm_page_alloc", "6.18.44")] {
+        // The 6.18 file ends with the kernel's `{ 0, NULL }` terminator, which the parser drops.
+        let era = Era::for_release(release).unwrap();
+        assert_eq!(fixture_table(file), era.table(), "{file}");
     }
 }
 
 #[test]
-fn decode_all_shows_every_era() {
-    let all = decode_all(0x10c0d0);
-    let eras: Vec<Era> = all.iter().map(|(era, _, _)| *era).collect();
-    assert_eq!(eras, Era::ALL);
-    let names: Vec<String> = all.iter().map(|(_, names, _)| names.join("|")).collect();
-    assert_eq!(
-        names,
-        [
-            "GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG",
-            "__GFP_IO|__GFP_FS|__GFP_COMP|__GFP_ZERO|__GFP_RECLAIMABLE|__GFP_ACCOUNT",
-            "__GFP_IO|__GFP_FS|__GFP_COMP|__GFP_ZERO|__GFP_RECLAIMABLE|__GFP_ACCOUNT",
-            "__GFP_IO|__GFP_FS|__GFP_COMP|__GFP_ZERO|__GFP_RECLAIMABLE|__GFP_ACCOUNT",
-            "__GFP_IO|__GFP_FS|__GFP_RETRY_MAYFAIL|__GFP_NOFAIL|__GFP_HARDWALL|__GFP_RECLAIMABLE",
-        ]
-    );
-    assert!(all.iter().all(|(_, _, leftover)| *leftover == 0));
-    // Bits no era names come back as a number, not dropped.
-    let leftovers: Vec<u64> = decode_all(0xcc0 | 0x8000_0000).iter().map(|(_, _, rest)| *rest).collect();
-    assert_eq!(leftovers, [0x8000_0000; 5]);
-    let (_, names, rest) = &decode_all(0x1000cc0)[4];
-    assert_eq!((names.join("|"), *rest), ("GFP_KERNEL".to_string(), 0x1000000));
-}
-
-#[test]
-fn decode_all_agrees_with_table_decode() {
-    // GfpTable::decode puts the same leftover at the end as one hex string.
-    let masks = [0, 0x10c0d0, 0x1000cc0, 0xffff_ffff, u64::MAX, 0x8000_0000_0000_0020];
-    for mask in masks {
-        for (era, mut names, rest) in decode_all(mask) {
-            if rest != 0 {
-                names.push(format!("{rest:#x}"));
-            }
-            assert_eq!(names, era.table().decode(mask), "{mask:#x} in {}", era.label());
-        }
-    }
-}
-
-#[test]
-fn no_entry_is_shadowed_by_an_earlier_one() {
-    // A later entry that is a strict superset of an earlier one could never match: the earlier
-    // one would always have consumed part of its bits. The one exception copies the kernel:
-    // __GFP_RECLAIM comes after GFP_NOIO (same value) and GFP_NOWAIT, so it is never printed, but
-    // value_in knows it.
-    for era in Era::ALL {
-        let names = era.table().names;
-        for (i, later) in names.iter().enumerate() {
-            assert_ne!(later.value, 0, "{} in {}", later.name, era.label());
-            if later.name == "__GFP_RECLAIM" {
-                continue;
-            }
-            for earlier in &names[..i] {
-                let strict_superset = later.value & earlier.value == earlier.value && later.value != earlier.value;
-                assert!(!strict_superset, "{} after {} in {}", later.name, earlier.name, era.label());
-            }
-        }
-    }
-}
-
-#[test]
-fn latest_era_agrees_with_this_machines_6_18_table() {
-    let live = fixture_table("6.18-mm_page_alloc");
-    let ours = Era::V5_1.table();
-    let pairs = |t: &GfpTable| -> BTreeSet<(String, u64)> { t.names.iter().map(|e| (e.name.clone(), e.value)).collect() };
-    let (live_pairs, our_pairs) = (pairs(&live), pairs(&ours));
-    // Bits from 0x1000000 up depend on the kernel's config; this era leaves them unnamed.
-    let config_dependent: Vec<&(String, u64)> = live_pairs.iter().filter(|(_, v)| *v >= 0x1000000).collect();
-    assert_eq!(config_dependent, [&("__GFP_NO_OBJ_EXT".to_string(), 0x1000000)]);
-    let missing: Vec<&(String, u64)> = live_pairs.iter().filter(|p| p.1 < 0x1000000 && !our_pairs.contains(p)).collect();
-    assert!(missing.is_empty(), "6.18 entries not in the 5.1+ table: {missing:?}");
-    // What we carry beyond 6.18: the pre-6.3 ATOMIC values and the pre-NOWARN GFP_NOWAIT.
-    let extra: Vec<(String, u64)> = our_pairs.difference(&live_pairs).cloned().collect();
-    let expected_extra = [("GFP_ATOMIC", 0xa20), ("GFP_NOWAIT", 0x800), ("__GFP_ATOMIC", 0x200)];
-    assert_eq!(extra, expected_extra.map(|(n, v)| (n.to_string(), v)));
-    // Without those pre-6.3 / pre-NOWARN values, the same names for any two of 6.18's entries
-    // together (order aside: 6.18 sorts singles by bit). With them, a leftover KSWAPD_RECLAIM
-    // bit reads as the old GFP_NOWAIT, as an older 5.x/6.x kernel would print it.
-    let mut as_6_18 = ours.clone();
-    as_6_18.names.retain(|e| !extra.contains(&(e.name.clone(), e.value)));
-    let values: Vec<u64> = live.names.iter().map(|e| e.value).filter(|v| *v < 0x1000000).collect();
-    for a in &values {
-        for b in &values {
-            let mask = a | b;
-            assert_eq!(name_set(&as_6_18, mask), name_set(&live, mask), "{mask:#x}");
-        }
-    }
-    let transhuge_kswapd = 0x1c24ca | 0x800;
-    assert_eq!(ours.decode(transhuge_kswapd), ["GFP_TRANSHUGE", "GFP_NOWAIT"]);
-    assert_eq!(live.decode(transhuge_kswapd), ["GFP_TRANSHUGE", "__GFP_KSWAPD_RECLAIM"]);
-}
-
-#[test]
-fn older_eras_agree_with_the_3_10_and_4_14_fixtures() {
-    // Both fixtures were written from those releases' headers; every name they list has the
-    // same value here (3.10 spells singles without the leading "__").
-    for (file, era) in [("3.10-mm_page_alloc", Era::V3_10), ("4.14-mm_page_alloc", Era::V4_10)] {
-        for entry in fixture_table(file).names {
-            assert_eq!(value_in(era, &entry.name), Some(entry.value), "{} in {file}", entry.name);
-        }
-    }
+fn config_dependent_bits_say_so() {
+    let era = Era::for_release("6.6").unwrap();
+    assert_eq!(era.decode(0x1100cca), ["GFP_HIGHUSER_MOVABLE", "0x1000000"]);
+    assert_eq!(era.unlisted(0x1000000), [(0x1000000, "__GFP_SKIP_ZERO")]);
+    assert_eq!(super::config_of(era, "__GFP_SKIP_ZERO"), Some("CONFIG_KASAN_HW_TAGS"));
+    assert_eq!(super::config_of(Era::for_release("5.15").unwrap(), "__GFP_SKIP_KASAN_POISON"), None, "unconditional in 5.14–5.17");
+    assert_eq!(super::config_of(era, "__GFP_ACCOUNT"), None);
 }

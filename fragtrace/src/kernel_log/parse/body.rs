@@ -33,9 +33,12 @@ pub(super) fn task_line(t: &str) -> Option<TaskLine<'_>> {
         .min()
         .unwrap_or_else(|| token(comm_text).0.len());
     let (comm, tail) = split(comm_text, end)?;
-    // Taint flags (`P  W  OE`, `---------- H`) never start with a digit; the release does.
-    let release =
-        tail.split_ascii_whitespace().find(|w| w.starts_with(|c: char| c.is_ascii_digit()) && w.contains('.'));
+    // Taint flags (`P  W  OE`, `---------- H`) never start with a digit; the release does
+    // (2.6 i386 register dumps put it in parentheses: `Not tainted (2.6.27 #1)`).
+    let release = tail
+        .split_ascii_whitespace()
+        .map(|w| w.strip_prefix('(').unwrap_or(w))
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()) && w.contains('.'));
     Some(TaskLine { pid, comm: comm.trim(), release })
 }
 

@@ -164,3 +164,5 @@ mod fixture_tests;
 mod robust_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod release_tests;

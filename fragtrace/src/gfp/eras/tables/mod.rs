@@ -1,0 +1,16 @@
+//! The flag-name list of each era, generated from the transcriptions in
+//! `testdata/gfp-names/` (each table's comment cites the kernel tree, file and commit it was
+//! read from), and the names each era defines without listing them (`unlisted.rs`, by hand
+//! from the same `gfp.h` files).
+
+pub(super) mod rhel7;
+pub(super) mod unlisted;
+pub(super) mod v2_6;
+pub(super) mod v4_10;
+pub(super) mod v4_15;
+pub(super) mod v4_4;
+pub(super) mod v5;
+pub(super) mod v6;
+
+/// `(value, name)` in the kernel's list order.
+pub(super) type Entries = &'static [(u64, &'static str)];
