@@ -143,6 +143,16 @@ fn conditions_hook_kernel_range_and_flags() {
     assert!(find(&runc).is_some(), "4.6 covers its patch releases");
     runc.kernel = Some("4.7.0");
     assert!(find(&runc).is_none(), "fixed in 4.7");
+    // RHEL 7.8+ charges the same allocation with __GFP_ACCOUNT (the same bit, unnamed in its list).
+    let rhel79 = Era::for_release("3.10.0-1160.el7.x86_64").expect("RHEL 7.9 era").lookup_table();
+    runc.kernel = Some("3.10.0-1160.el7.x86_64");
+    runc.gfp.table = Some(&rhel79);
+    assert_eq!(find(&runc).map(|c| c.id.as_str()), Some("nf-conntrack-netns-cache"));
+    // Upstream 3.18 has no memcg bit at 0x100000: not this cause.
+    let v3_18 = Era::for_release("3.18.63").expect("3.18 era").lookup_table();
+    runc.kernel = Some("3.18.63");
+    runc.gfp.table = Some(&v3_18);
+    assert!(find(&runc).is_none(), "0x100000 means nothing on 3.18");
     // Flags are bits of the era's table: GFP_ATOMIC in 3.10 has no __GFP_WAIT, GFP_KERNEL has.
     let skb = frames(&["__netdev_alloc_skb"]);
     let atomic = CauseInput { frames: &skb, order: Some(0), gfp: GfpFacts { mask: Some(0x20), table: Some(&table), names: &[] }, ..CauseInput::default() };
