@@ -48,6 +48,7 @@ pub struct Exporter {
     logs: JoinHandle<()>,
     metrics: Option<JoinHandle<()>>,
     options: ExportOptions,
+    destination: Destination,
 }
 
 impl Exporter {
@@ -58,10 +59,14 @@ impl Exporter {
         let (deadline, deadline_rx) = watch::channel(None);
         let (last_push, last_push_rx) = watch::channel(false);
         let resource = records::resource(|name| std::env::var(name).ok());
-        let shared = exporter::Shared { transport: transport::Transport::new(destination), accounting: accounting.clone(), resource, options: options.clone(), deadline: deadline_rx };
+        let shared = exporter::Shared { transport: transport::Transport::new(destination.clone()), accounting: accounting.clone(), resource, options: options.clone(), deadline: deadline_rx };
         let logs = tokio::spawn(exporter::export_logs(shared.clone(), rx));
         let metrics = metrics.map(|m| tokio::spawn(exporter::export_metrics(shared, m, last_push_rx)));
-        Self { offer: Offer { tx, accounting }, deadline, last_push, logs, metrics, options }
+        Self { offer: Offer { tx, accounting }, deadline, last_push, logs, metrics, options, destination }
+    }
+
+    pub fn destination(&self) -> &Destination {
+        &self.destination
     }
 
     /// A sink for the session's failures.
