@@ -59,7 +59,9 @@ impl Accounting {
     /// Registers the families (with every series at 0, so a loss shows as a rise from 0).
     pub fn register(&self, registry: &mut Registry) {
         for signal in [Signal::Logs, Signal::Metrics] {
-            for outcome in Outcome::ALL {
+            // Metrics are not queued nor shed: only three outcomes apply to them.
+            let applies = |o: &Outcome| signal == Signal::Logs || matches!(o, Outcome::Sent | Outcome::Rejected | Outcome::Failed);
+            for outcome in Outcome::ALL.into_iter().filter(applies) {
                 let _ = self.records.get_or_create(&RecordLabels { signal: signal.label(), outcome: outcome.label() });
             }
         }
