@@ -46,6 +46,9 @@ pub struct CaptureArgs {
     /// How often zone state is sampled into the flight recorder.
     #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
     pub zones_interval: Duration,
+    /// Also send each bundle as one OTLP log record (SUMMARY.md as its body) when done.
+    #[command(flatten)]
+    pub otlp: super::otlp::OtlpArgs,
 }
 
 pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
@@ -54,6 +57,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         anyhow::bail!("--count must be at least 1");
     }
     let filter = args.filter.to_filter()?;
+    let otlp_to = args.otlp.destination()?;
     let mut session = live::start_session(&args.probe).await?;
     live::harden(true);
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
@@ -92,6 +96,9 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     }
     for dir in &sink.captured {
         println!("{}", dir.display());
+    }
+    if let Some(to) = otlp_to {
+        super::otlp::send_bundles(to, &args.otlp, &sink.captured, &session.probes().kernel.gfp).await?;
     }
     Ok(())
 }

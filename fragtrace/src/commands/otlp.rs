@@ -63,3 +63,23 @@ impl OtlpArgs {
         })
     }
 }
+
+/// `capture --otlp-endpoint`: one log record per bundle, sent before exiting; a bundle that
+/// could not be delivered is an error (the bundles are on disk either way).
+pub async fn send_bundles(to: Destination, args: &OtlpArgs, bundles: &[std::path::PathBuf], gfp: &fragtrace::gfp::GfpTable) -> anyhow::Result<()> {
+    use fragtrace::otlp::{Accounting, Exporter, Outcome, Signal, capture_record};
+    let accounting = Accounting::default();
+    let options = ExportOptions { max_logs_per_sec: 0, ..args.options()? };
+    let exporter = Exporter::start(to, options, accounting.clone(), None);
+    for bundle in bundles {
+        let record = capture_record(bundle, gfp).with_context(|| format!("reading {}", bundle.display()))?;
+        exporter.offer().offer(record);
+    }
+    exporter.shutdown(args.otlp_flush_timeout).await;
+    let sent = accounting.get(Signal::Logs, Outcome::Sent);
+    if sent < bundles.len() as u64 {
+        anyhow::bail!("OTLP: {} of {} bundle record(s) not delivered to {} (the bundles are on disk)", bundles.len() as u64 - sent, bundles.len(), args.otlp_endpoint.as_deref().unwrap_or("$OTEL_EXPORTER_OTLP_ENDPOINT"));
+    }
+    eprintln!("fragtrace: sent {sent} bundle record(s) over OTLP");
+    Ok(())
+}
