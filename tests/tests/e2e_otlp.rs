@@ -113,16 +113,19 @@ fn attr_int(attributes: &Value, key: &str) -> Option<i64> {
 }
 
 /// `fragtrace serve` pushing to `receiver`, with `extra` options; waits until it serves.
-fn serve(receiver: &Receiver, extra: &[&str]) -> (KillOnDrop, String) {
+fn serve(receiver: &Receiver, extra: &[&str]) -> (Served, String) {
     let listen = format!("127.0.0.1:{}", free_port());
     let mut command = fragtrace();
     command
         .args(["serve", "--listen", &listen, "--alloc-probe", "always", "--otlp-endpoint", &receiver.endpoint(), "--otlp-interval", "1s", "--otlp-batch-delay", "200ms"])
         .args(extra)
         .env("K8S_NODE_NAME", "otlp-test-node");
-    let (child, _, _) = spawn_until(&mut command, Says::Stderr, "serving metrics on");
-    (child, listen)
+    let (child, lines, _) = spawn_until(&mut command, Says::Stderr, "serving metrics on");
+    ((child, lines), listen)
 }
+
+/// A running `serve` and its stderr lines (shown when it does not exit cleanly).
+type Served = (KillOnDrop, std::sync::mpsc::Receiver<String>);
 
 /// Sum of a counter's samples on `/metrics`, filtered by a label substring.
 fn scraped(listen: &str, name: &str, labels: &str) -> u64 {
@@ -153,10 +156,11 @@ fn scraped_names(listen: &str) -> BTreeSet<String> {
     names
 }
 
-fn stop(mut serve: KillOnDrop) {
+fn stop((mut serve, lines): Served) {
     signal(&serve, libc::SIGINT);
     let status = serve.expect_exit("serve", Duration::from_secs(30));
-    assert!(status.success(), "serve exited with {status:?}");
+    let said: Vec<String> = lines.try_iter().collect();
+    assert!(status.success(), "serve exited with {status:?}: {said:#?}");
 }
 
 #[test]
@@ -209,7 +213,6 @@ fn check_failure_record(r: &Value, pid: u32, before_ns: u64, now_ns: u64) {
     assert!(stack.lines().any(|f| f.starts_with("pipe_resize_ring") || f.starts_with("pipe_fcntl")), "the failing kernel path: {stack}");
     assert!(stack.lines().count() > 3, "newline-separated frames: {stack}");
     assert_eq!(attr_str(a, "fragtrace.cause"), Some("pipe-resize-memcg"));
-    assert!(attr_str(a, "fragtrace.cgroup").is_some_and(|c| c.contains("fragtrace-e2e-otlp")), "{a}");
     assert!(attr_str(a, "fragtrace.hook").is_some());
     for key in ["k8s.pod.name", "k8s.pod.uid", "k8s.namespace.name", "k8s.container.name", "container.id"] {
         assert!(attr(a, key).is_none(), "{key}: a host process has none, and unknown values are left out");
@@ -339,10 +342,11 @@ fn capture_sends_its_bundle_as_one_record_with_the_summary() {
         .arg(&*dir)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
         .env("OTEL_EXPORTER_OTLP_HEADERS", "X-Scope-OrgID=tenant%201");
-    let (mut capture, _, _) = spawn_until(&mut command, Says::Stderr, "armed after");
+    let (mut capture, lines, _) = spawn_until(&mut command, Says::Stderr, "armed after");
     let trigger = provoke_failures("otlp-capture");
     let status = capture.expect_exit("capture", Duration::from_secs(60));
-    assert!(status.success(), "capture exited with {status:?}");
+    let said: Vec<String> = lines.try_iter().collect();
+    assert!(status.success(), "capture exited with {status:?}: {said:#?}");
     let bundles: Vec<PathBuf> = std::fs::read_dir(&*dir).expect("bundles").map(|e| e.expect("entry").path()).collect();
     assert_eq!(bundles.len(), 1);
     let records: Vec<Value> = receiver.records().into_iter().map(|(_, _, r)| r).collect();
