@@ -198,3 +198,6 @@ async fn push_metrics(shared: &mut Shared, metrics: &Metrics, start_ns: u64) {
         Err(outcome) => shared.accounting.count(Signal::Metrics, outcome, points),
     }
 }
+
+#[cfg(test)]
+mod tests;
