@@ -135,3 +135,31 @@ fn the_daemonset_takes_the_otlp_endpoint_from_its_configmap_and_the_node_name_fr
         assert!(cm["data"].get(key).is_some(), "{key} in the ConfigMap");
     }
 }
+
+/// deploy/otel/collector.yaml: an OTLP/HTTP receiver on 4318, batching, the debug exporter on
+/// by default, and the Loki, Elasticsearch and ClickHouse examples defined (each exporter a
+/// pipeline uses is defined, and so is each processor).
+#[test]
+fn the_collector_pipeline_receives_otlp_http_batches_and_has_the_backend_examples() {
+    let docs = yaml_documents("deploy/otel/collector.yaml");
+    let c = &docs[0];
+    assert_eq!(c["receivers"]["otlp"]["protocols"]["http"]["endpoint"], "0.0.0.0:4318");
+    assert!(c["processors"]["batch"].is_object());
+    for exporter in ["debug", "otlphttp/loki", "elasticsearch", "clickhouse"] {
+        assert!(c["exporters"][exporter].is_object(), "exporter {exporter}");
+    }
+    assert!(c["exporters"]["otlphttp/loki"]["endpoint"].as_str().is_some_and(|e| e.ends_with("/otlp")), "Loki's OTLP path");
+    for signal in ["logs", "metrics"] {
+        let p = &c["service"]["pipelines"][signal];
+        assert_eq!(p["receivers"], serde_json::json!(["otlp"]));
+        let names = |key: &str| p[key].as_array().expect(key).iter().map(|v| v.as_str().expect("name").to_string()).collect::<Vec<_>>();
+        assert!(names("processors").contains(&"batch".to_string()));
+        assert!(names("exporters").contains(&"debug".to_string()), "debug on by default");
+        for e in names("exporters") {
+            assert!(c["exporters"][&e].is_object(), "{signal} uses undefined exporter {e}");
+        }
+        for pr in names("processors") {
+            assert!(c["processors"][&pr].is_object(), "{signal} uses undefined processor {pr}");
+        }
+    }
+}
