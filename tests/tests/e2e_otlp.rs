@@ -15,7 +15,8 @@ use std::{
 };
 
 use fragtrace_tests::{
-    cli::{KillOnDrop, Says, TempPath, fragtrace, provoke_failures, signal, spawn_until},
+    MemCgroupPath,
+    cli::{KillOnDrop, OciRoot, Says, TempPath, fragtrace, provoke_failures, provoke_in_child, signal, spawn_until},
     http::{free_port, get},
     require_root, wait_for_value, wait_until,
 };
@@ -360,4 +361,48 @@ fn capture_sends_its_bundle_as_one_record_with_the_summary() {
     assert!(attr_int(&r["attributes"], "fragtrace.order").is_some_and(|o| o >= 6));
     let headers = &receiver.requests()[0]["headers"];
     assert_eq!(headers["x-scope-orgid"], "tenant 1", "OTEL_EXPORTER_OTLP_HEADERS, percent-decoded");
+}
+
+/// A failure in a kubelet-style pod cgroup (cgroupfs driver) whose container's OCI bundle
+/// carries containerd's CRI annotations: the record names the pod, namespace, container and
+/// its ID under the semantic-convention attributes.
+#[test]
+fn a_failure_in_a_pod_carries_the_kubernetes_attributes() {
+    let _serial = require_root();
+    let pid = std::process::id();
+    let uid = format!("5c0f7a11-2fa1-11d2-0022-{pid:012x}");
+    let container = format!("{:016x}", u64::from(pid) << 8 | 0x22).repeat(4);
+    let cgroup = MemCgroupPath::create(&format!("kubepods/burstable/pod{uid}/{container}"), 128 * 1024);
+    let oci = OciRoot::new("otlp-pod");
+    oci.add(
+        &container,
+        serde_json::json!({
+            "io.kubernetes.cri.container-type": "container",
+            "io.kubernetes.cri.container-name": "app",
+            "io.kubernetes.cri.sandbox-name": "web-0",
+            "io.kubernetes.cri.sandbox-namespace": "shop",
+            "io.kubernetes.cri.sandbox-uid": uid,
+        }),
+    );
+    let receiver = Receiver::start("pod");
+    let (serve, _listen) = serve(&receiver, &["--oci-root", &oci.0.display().to_string()]);
+    let trigger = provoke_in_child("runc:[1:CHILD]", &cgroup.leaf);
+    let of_child = |r: &Value| attr_int(&r["attributes"], "process.pid") == Some(i64::from(trigger.child_pid));
+    let records = wait_for_value("the child's four records", Duration::from_secs(30), || {
+        let mine: Vec<Value> = receiver.failures().into_iter().filter(of_child).collect();
+        (mine.len() >= 4).then_some(mine)
+    });
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        let a = &r["attributes"];
+        assert_eq!(attr_str(a, "thread.name"), Some("runc:[1:CHILD]"));
+        assert_eq!(attr_str(a, "k8s.pod.name"), Some("web-0"), "{a}");
+        assert_eq!(attr_str(a, "k8s.namespace.name"), Some("shop"));
+        assert_eq!(attr_str(a, "k8s.pod.uid"), Some(uid.as_str()));
+        assert_eq!(attr_str(a, "k8s.container.name"), Some("app"));
+        assert_eq!(attr_str(a, "container.id"), Some(container.as_str()));
+        assert!(attr_str(a, "fragtrace.ancestry").is_some_and(|c| c.starts_with(&format!("runc[{}]", trigger.pid))), "{a}");
+        assert!(r["body"]["string_value"].as_str().is_some_and(|b| b.contains("in pod shop/web-0")), "{r}");
+    }
+    stop(serve);
 }

@@ -22,10 +22,15 @@ use super::{FilterArgs, ProbeArgs, live, parse_duration};
 classes, migratetypes; pods only with --pod-labels, capped by --max-pods), so the series count \
 does not grow with the workload. The endpoint serves GET /metrics and /healthz only, one request \
 per connection, with size, time and connection limits.\n\n\
+With --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) every failure is also pushed as an OTLP \
+log record (process, pod, order, GFP flags, kernel stack, known cause) and the same metrics over \
+OTLP/HTTP, through a bounded queue that never slows the probes; losses are counted in \
+fragtrace_otlp_records_total. docs/otlp.md has every attribute, deploy/otel/ a Collector.\n\n\
 Examples:\n  \
   sudo fragtrace serve\n  \
   sudo fragtrace serve --listen 0.0.0.0:9862 --pod-labels\n  \
-  curl -s localhost:9862/metrics | grep fragtrace_alloc_failures_total")]
+  curl -s localhost:9862/metrics | grep fragtrace_alloc_failures_total\n  \
+  sudo fragtrace serve --otlp-endpoint http://otel-collector:4318 --otlp-max-logs-per-sec 50")]
 pub struct ServeArgs {
     #[command(flatten)]
     pub probe: ProbeArgs,
