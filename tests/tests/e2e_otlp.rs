@@ -401,6 +401,8 @@ fn a_failure_in_a_pod_carries_the_kubernetes_attributes() {
         assert_eq!(attr_str(a, "k8s.pod.uid"), Some(uid.as_str()));
         assert_eq!(attr_str(a, "k8s.container.name"), Some("app"));
         assert_eq!(attr_str(a, "container.id"), Some(container.as_str()));
+        assert_eq!(attr_str(a, "container.runtime"), Some("containerd"));
+        assert_eq!(attr_str(a, "fragtrace.cgroup"), Some(format!("/kubepods/burstable/pod{uid}/{container}").as_str()), "the path as the kernel named it");
         assert!(attr_str(a, "fragtrace.ancestry").is_some_and(|c| c.starts_with(&format!("runc[{}]", trigger.pid))), "{a}");
         assert!(r["body"]["string_value"].as_str().is_some_and(|b| b.contains("in pod shop/web-0")), "{r}");
     }

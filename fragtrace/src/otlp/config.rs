@@ -64,6 +64,11 @@ impl Destination {
 /// `Ok(None)`: no endpoint anywhere, OTLP is off.
 pub fn resolve(flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Option<Destination>, OtlpError> {
     let nonempty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    for name in ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"] {
+        if let Some(protocol) = nonempty(name).filter(|p| p.trim() != "http/protobuf") {
+            return Err(OtlpError::Config(format!("{name}={protocol}: fragtrace sends http/protobuf only (unset it, or point it at a receiver's OTLP/HTTP port, 4318)")));
+        }
+    }
     let base = flag.map(str::to_string).or_else(|| nonempty("OTEL_EXPORTER_OTLP_ENDPOINT"));
     let per_signal = |signal: Signal| -> Result<Option<Uri>, OtlpError> {
         match nonempty(signal.env()) {
@@ -156,6 +161,8 @@ mod tests {
             assert!(resolve(Some(bad), env_of(&[])).is_err(), "{bad}");
         }
         assert!(resolve(None, env_of(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://a/v1/logs")])).is_err());
+        assert!(resolve(Some("http://c:4317"), env_of(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])).is_err(), "gRPC is refused, not silently spoken to in HTTP");
+        assert!(resolve(Some("http://c:4318"), env_of(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")])).unwrap().is_some());
     }
 
     #[test]
