@@ -115,8 +115,11 @@ fn attr_int(attributes: &Value, key: &str) -> Option<i64> {
 
 /// `fragtrace serve` pushing to `receiver`, with `extra` options; waits until it serves.
 fn serve(receiver: &Receiver, extra: &[&str]) -> (Served, String) {
+    serve_with(fragtrace(), receiver, extra)
+}
+
+fn serve_with(mut command: Command, receiver: &Receiver, extra: &[&str]) -> (Served, String) {
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut command = fragtrace();
     command
         .args(["serve", "--listen", &listen, "--alloc-probe", "always", "--otlp-endpoint", &receiver.endpoint(), "--otlp-interval", "1s", "--otlp-batch-delay", "200ms"])
         .args(extra)
@@ -407,4 +410,27 @@ fn a_failure_in_a_pod_carries_the_kubernetes_attributes() {
         assert!(r["body"]["string_value"].as_str().is_some_and(|b| b.contains("in pod shop/web-0")), "{r}");
     }
     stop(serve);
+}
+
+/// The static musl binary from `cargo xtask dist` (FRAGTRACE_STATIC_BIN, set by `cargo xtask
+/// test`) exports too: its HTTP client, name resolution included, works without libc's NSS.
+#[test]
+fn the_static_binary_exports_too() {
+    let _serial = require_root();
+    let binary = std::env::var_os("FRAGTRACE_STATIC_BIN").map(PathBuf::from).expect(
+        "FRAGTRACE_STATIC_BIN is not set: run `cargo xtask test`, which builds the static binary with `cargo xtask dist` and points this test at it",
+    );
+    let receiver = Receiver::start("static");
+    // --otlp-endpoint names 127.0.0.1; the per-signal variable sends the logs by host name.
+    let mut command = Command::new(&binary);
+    command.env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", format!("http://localhost:{}/v1/logs", receiver.port));
+    let (served, _listen) = serve_with(command, &receiver, &[]);
+    let trigger = provoke_failures("otlp-static");
+    wait_until("the static binary's four records", Duration::from_secs(30), || {
+        receiver.failures().iter().filter(|r| attr_int(&r["attributes"], "process.pid") == Some(i64::from(trigger.pid))).count() == 4
+    });
+    let via_name = receiver.requests().iter().any(|r| r["path"] == "/v1/logs" && r["headers"]["host"].as_str().is_some_and(|h| h.starts_with("localhost:")));
+    assert!(via_name, "the logs went to localhost by name");
+    wait_until("a metrics push (to 127.0.0.1)", Duration::from_secs(10), || !receiver.metric_pushes().is_empty());
+    stop(served);
 }
