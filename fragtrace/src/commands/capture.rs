@@ -86,7 +86,21 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     // The whole session is unfiltered: the flight recorder keeps the context around the
     // failure; the filters only decide what triggers a capture.
     let run = RunOptions { tick: Duration::from_millis(250), zones_every: Some(args.zones_interval), filter: Default::default() };
-    session.run(&mut [&mut sink], &run, stop).await.context("capturing")?;
+    let exporter = super::otlp::start_for_bundles(otlp_to, &args.otlp)?;
+    match &exporter {
+        Some(e) => {
+            let mut bundles = fragtrace::otlp::bundles::BundleSink::new(&mut sink, e.offer().clone(), session.probes().kernel.gfp.clone());
+            session.run(&mut [&mut bundles], &run, stop).await.context("capturing")?;
+        }
+        None => {
+            session.run(&mut [&mut sink], &run, stop).await.context("capturing")?;
+        }
+    }
+    // Records still queued are sent before exiting, whether or not anything was captured.
+    let otlp_result = match exporter {
+        Some(e) => super::otlp::finish_bundles(e, &args.otlp, sink.captured.len()).await,
+        None => Ok(()),
+    };
     if sink.captured.is_empty() {
         let why = match args.timeout {
             Some(t) if started.elapsed() >= t => format!("no matching failure within {}s (--timeout)", t.as_secs_f64()),
@@ -97,8 +111,5 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     for dir in &sink.captured {
         println!("{}", dir.display());
     }
-    if let Some(to) = otlp_to {
-        super::otlp::send_bundles(to, &args.otlp, &sink.captured, &session.probes().kernel.gfp).await?;
-    }
-    Ok(())
+    otlp_result
 }

@@ -64,22 +64,30 @@ impl OtlpArgs {
     }
 }
 
-/// `capture --otlp-endpoint`: one log record per bundle, sent before exiting; a bundle that
-/// could not be delivered is an error (the bundles are on disk either way).
-pub async fn send_bundles(to: Destination, args: &OtlpArgs, bundles: &[std::path::PathBuf], gfp: &fragtrace::gfp::GfpTable) -> anyhow::Result<()> {
-    use fragtrace::otlp::{Accounting, Exporter, Outcome, Signal, capture_record};
-    let accounting = Accounting::default();
+/// `capture --otlp-endpoint`: the exporter the bundles' records go to as they are written
+/// (never shed: a capture writes a handful of bundles at most).
+pub fn start_for_bundles(to: Option<Destination>, args: &OtlpArgs) -> anyhow::Result<Option<fragtrace::otlp::Exporter>> {
+    let Some(to) = to else { return Ok(None) };
     let options = ExportOptions { max_logs_per_sec: 0, ..args.options()? };
-    let exporter = Exporter::start(to, options, accounting.clone(), None);
-    for bundle in bundles {
-        let record = capture_record(bundle, gfp).with_context(|| format!("reading {}", bundle.display()))?;
-        exporter.offer().offer(record);
-    }
+    Ok(Some(fragtrace::otlp::Exporter::start(to, options, fragtrace::otlp::Accounting::default(), None)))
+}
+
+/// Sends what is still queued; a bundle record not delivered is an error (the bundles are on
+/// disk either way).
+pub async fn finish_bundles(exporter: fragtrace::otlp::Exporter, args: &OtlpArgs, bundles: usize) -> anyhow::Result<()> {
+    use fragtrace::otlp::{Outcome, Signal};
+    let accounting = exporter.accounting().clone();
     exporter.shutdown(args.otlp_flush_timeout).await;
     let sent = accounting.get(Signal::Logs, Outcome::Sent);
-    if sent < bundles.len() as u64 {
-        anyhow::bail!("OTLP: {} of {} bundle record(s) not delivered to {} (the bundles are on disk)", bundles.len() as u64 - sent, bundles.len(), args.otlp_endpoint.as_deref().unwrap_or("$OTEL_EXPORTER_OTLP_ENDPOINT"));
+    if sent < bundles as u64 {
+        anyhow::bail!(
+            "OTLP: {} of {bundles} bundle record(s) not delivered to {} (the bundles are on disk)",
+            bundles as u64 - sent,
+            args.otlp_endpoint.as_deref().unwrap_or("$OTEL_EXPORTER_OTLP_ENDPOINT")
+        );
     }
-    eprintln!("fragtrace: sent {sent} bundle record(s) over OTLP");
+    if bundles > 0 {
+        eprintln!("fragtrace: sent {sent} bundle record(s) over OTLP");
+    }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! probe path only ever `try_send`s into, storm shedding with the shed count exported, loss
 //! counters on `/metrics`) and all of it fits in [`delivery`] and [`exporter`].
 
+pub mod bundles;
 pub mod config;
 pub mod delivery;
 pub mod exporter;
@@ -76,6 +77,11 @@ impl Exporter {
 
     pub fn offer(&self) -> &Offer {
         &self.offer
+    }
+
+    /// The loss counters this exporter counts into.
+    pub fn accounting(&self) -> &Accounting {
+        &self.offer.accounting
     }
 
     /// Sends what is queued (the sinks must be dropped by now), for at most `flush_for`,
