@@ -212,6 +212,7 @@ fn check_failure_record(r: &Value, pid: u32, before_ns: u64, now_ns: u64) {
     let flags = attr_str(a, "fragtrace.gfp.flags").expect("fragtrace.gfp.flags");
     assert!(flags.contains("GFP_KERNEL_ACCOUNT") && flags.contains("__GFP_NOWARN"), "pipe_resize_ring's mask as the kernel names it: {flags}");
     assert_eq!(attr(a, "fragtrace.silent"), Some(&Value::Bool(true)), "__GFP_NOWARN");
+    assert_eq!(attr_str(a, "fragtrace.gfp.class"), Some("kernel"), "as /metrics labels it");
     assert_eq!(r["severity_number"], "SEVERITY_NUMBER_WARN", "silent failures are WARN");
     let stack = attr_str(a, "fragtrace.stack").expect("fragtrace.stack");
     assert!(stack.lines().any(|f| f.starts_with("pipe_resize_ring") || f.starts_with("pipe_fcntl")), "the failing kernel path: {stack}");

@@ -75,6 +75,8 @@ struct Facts<'a> {
     mask: u64,
     flags: String,
     silent: bool,
+    /// The bounded class `/metrics` labels the failure with (`gfp_class`).
+    class: &'static str,
     cause: Option<&'a str>,
 }
 
@@ -86,7 +88,8 @@ impl<'a> Facts<'a> {
             _ => gfp.decode_joined(mask),
         };
         let nowarn = gfp.value_of("__GFP_NOWARN").unwrap_or(0);
-        Self { json, mask, flags, silent: nowarn != 0 && mask & nowarn != 0, cause: text(&json["cause"], "id") }
+        let class = crate::metrics::gfp_class(gfp, mask);
+        Self { json, mask, flags, silent: nowarn != 0 && mask & nowarn != 0, class, cause: text(&json["cause"], "id") }
     }
 
     fn pod(&self) -> Option<String> {
@@ -157,6 +160,7 @@ fn failure_attributes(f: &Facts<'_>) -> Vec<KeyValue> {
     }
     out.push(kv("fragtrace.gfp.mask", string(format!("{:#x}", f.mask))));
     out.push(kv("fragtrace.gfp.flags", string(f.flags.clone())));
+    out.push(kv("fragtrace.gfp.class", string(f.class)));
     out.push(kv("fragtrace.silent", boolean(f.silent)));
     if let Some(frames) = j["stack"].as_array().filter(|s| !s.is_empty()) {
         let frames: Vec<&str> = frames.iter().filter_map(Value::as_str).collect();

@@ -49,6 +49,7 @@ fn a_failure_carries_every_documented_attribute() {
     assert_eq!(s("fragtrace.gfp.mask"), format!("{mask:#x}"));
     assert_eq!(s("fragtrace.gfp.flags"), gfp.decode_joined(mask), "decoded from the mask when the JSON has no names");
     assert!(s("fragtrace.gfp.flags").contains("__GFP_NOWARN"));
+    assert_eq!(s("fragtrace.gfp.class"), "kernel", "the gfp_class label of /metrics");
     assert_eq!(attr(&r, "fragtrace.silent"), Some(&V::BoolValue(true)));
     assert_eq!(s("fragtrace.stack"), "__alloc_pages_slowpath\npipe_resize_ring");
     assert_eq!(s("fragtrace.cause"), "pipe-resize-memcg");
