@@ -132,11 +132,12 @@ pub struct Backoff {
 impl Backoff {
     pub const DEFAULT: Backoff = Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(8) };
 
-    /// The wait before retry `attempt` (0-based); a receiver's `Retry-After` replaces it
-    /// (still capped at a minute, so a wrong header cannot stall the queue for hours).
+    /// The wait before retry `attempt` (0-based); a receiver's `Retry-After` replaces it,
+    /// kept between `initial` (a `Retry-After: 0` must not make a busy loop) and a minute (a
+    /// wrong header must not stall the queue for hours).
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
         if let Some(after) = retry_after {
-            return after.min(Duration::from_secs(60));
+            return after.clamp(self.initial, Duration::from_secs(60).max(self.initial));
         }
         let full = self.initial.saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX)).min(self.max);
         full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
@@ -177,6 +178,7 @@ mod tests {
         assert_eq!(b.delay(40, None, 1.0), Duration::from_secs(1), "no overflow");
         assert_eq!(b.delay(2, Some(Duration::from_secs(7)), 0.3), Duration::from_secs(7));
         assert_eq!(b.delay(2, Some(Duration::from_secs(7200)), 0.3), Duration::from_secs(60));
+        assert_eq!(b.delay(2, Some(Duration::ZERO), 0.3), Duration::from_millis(100), "Retry-After: 0 is no busy loop");
     }
 
     #[test]
