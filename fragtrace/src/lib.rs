@@ -15,7 +15,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | outputs | [`view`], [`tui`], [`capture`], [`metrics`], [`http`], [`record`], [`doctor`] (the binary's `commands` sits above them) |
+//! | outputs | [`view`], [`tui`], [`capture`], [`metrics`], [`otlp`] (OTLP logs and metrics push), [`http`], [`record`], [`doctor`] (the binary's `commands` sits above them) |
 //! | live wiring | [`session`], and [`probe`] beside it (loading eBPF) |
 //! | pipeline | [`aggregate`], [`causes`] (the known-causes catalogue and its matcher), [`definitions`] (the stream's stack, cgroup and workload tables, shared with the sinks), [`filter`], [`identity`], [`decode`], [`kernel_log`], [`sink`] (the trait the outputs implement) |
 //! | values | [`event`], [`census`] (pageblocks per migratetype over time), [`probe_status`] (the probe's facts without the loading), [`gfp`], [`timespec`] |
@@ -36,6 +36,7 @@ pub mod http;
 pub mod identity;
 pub mod kernel_log;
 pub mod metrics;
+pub mod otlp;
 pub mod probe;
 pub mod probe_status;
 pub mod record;

@@ -246,6 +246,11 @@ impl Metrics {
         }
     }
 
+    /// Registers more families (e.g. the OTLP exporter's loss counters) before sharing.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// The OpenMetrics text exposition of everything, ending in `# EOF`.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);

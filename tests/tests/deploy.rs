@@ -33,7 +33,7 @@ fn validate(path: &std::path::Path) -> (bool, String) {
 fn the_daemonset_manifest_validates_against_the_kubernetes_schemas() {
     let (ok, said) = validate(&repo("deploy/kubernetes/daemonset.yaml"));
     assert!(ok, "{said}");
-    for kind in ["namespace/fragtrace", "serviceaccount/fragtrace", "daemonset/fragtrace"] {
+    for kind in ["namespace/fragtrace", "serviceaccount/fragtrace", "configmap/fragtrace-otlp", "daemonset/fragtrace"] {
         assert!(said.contains(&format!("passed for resource {kind}")), "{kind} not validated: {said}");
     }
     // The validator is strict: a misspelt field fails.
@@ -111,6 +111,55 @@ fn the_dashboard_is_grafana_json_with_prometheus_queries() {
     for p in panels {
         for t in p["targets"].as_array().expect("targets") {
             assert!(t["expr"].as_str().is_some_and(|e| e.contains("fragtrace_")), "{t}");
+        }
+    }
+}
+
+/// OTLP: the endpoint and headers come from the fragtrace-otlp ConfigMap (optional keys, off
+/// when empty), the node name from the downward API (the k8s.node.name resource attribute).
+#[test]
+fn the_daemonset_takes_the_otlp_endpoint_from_its_configmap_and_the_node_name_from_the_downward_api() {
+    let docs = yaml_documents("deploy/kubernetes/daemonset.yaml");
+    let cm = docs.iter().find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "fragtrace-otlp").expect("the fragtrace-otlp ConfigMap");
+    assert_eq!(cm["metadata"]["namespace"], "fragtrace");
+    assert_eq!(cm["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"], "", "off until set");
+    let ds = docs.iter().find(|d| d["kind"] == "DaemonSet").expect("a DaemonSet");
+    let env = ds["spec"]["template"]["spec"]["containers"][0]["env"].as_array().expect("env").clone();
+    let var = |name: &str| env.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("env {name}")).clone();
+    assert_eq!(var("K8S_NODE_NAME")["valueFrom"]["fieldRef"]["fieldPath"], "spec.nodeName");
+    for key in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"] {
+        let from = &var(key)["valueFrom"]["configMapKeyRef"];
+        assert_eq!(from["name"], "fragtrace-otlp");
+        assert_eq!(from["key"], key);
+        assert_eq!(from["optional"], true, "a cluster without the ConfigMap still starts");
+        assert!(cm["data"].get(key).is_some(), "{key} in the ConfigMap");
+    }
+}
+
+/// deploy/otel/collector.yaml: an OTLP/HTTP receiver on 4318, batching, the debug exporter on
+/// by default, and the Loki, Elasticsearch and ClickHouse examples defined (each exporter a
+/// pipeline uses is defined, and so is each processor).
+#[test]
+fn the_collector_pipeline_receives_otlp_http_batches_and_has_the_backend_examples() {
+    let docs = yaml_documents("deploy/otel/collector.yaml");
+    let c = &docs[0];
+    assert_eq!(c["receivers"]["otlp"]["protocols"]["http"]["endpoint"], "0.0.0.0:4318");
+    assert!(c["processors"]["batch"].is_object());
+    for exporter in ["debug", "otlphttp/loki", "elasticsearch", "clickhouse"] {
+        assert!(c["exporters"][exporter].is_object(), "exporter {exporter}");
+    }
+    assert!(c["exporters"]["otlphttp/loki"]["endpoint"].as_str().is_some_and(|e| e.ends_with("/otlp")), "Loki's OTLP path");
+    for signal in ["logs", "metrics"] {
+        let p = &c["service"]["pipelines"][signal];
+        assert_eq!(p["receivers"], serde_json::json!(["otlp"]));
+        let names = |key: &str| p[key].as_array().expect(key).iter().map(|v| v.as_str().expect("name").to_string()).collect::<Vec<_>>();
+        assert!(names("processors").contains(&"batch".to_string()));
+        assert!(names("exporters").contains(&"debug".to_string()), "debug on by default");
+        for e in names("exporters") {
+            assert!(c["exporters"][&e].is_object(), "{signal} uses undefined exporter {e}");
+        }
+        for pr in names("processors") {
+            assert!(c["processors"][&pr].is_object(), "{signal} uses undefined processor {pr}");
         }
     }
 }

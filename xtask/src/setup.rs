@@ -135,6 +135,16 @@ pub fn ensure_test_tools() -> anyhow::Result<()> {
         run("python3", &["-m", "pip", "install", "--quiet", "kubernetes-validate==1.37.0"])
             .context("installing kubernetes-validate (validates deploy/kubernetes against the Kubernetes OpenAPI schemas)")?;
     }
+    ensure_otlp_receiver_deps()
+}
+
+/// The OTLP end-to-end tests' receiver (tests/otlp/receiver.py) decodes what `serve` sends
+/// with the official protobuf messages from PyPI's `opentelemetry-proto`.
+fn ensure_otlp_receiver_deps() -> anyhow::Result<()> {
+    if !succeeds("python3", &["-c", "import opentelemetry.proto.collector.logs.v1.logs_service_pb2"]) {
+        run("python3", &["-m", "pip", "install", "--quiet", "opentelemetry-proto==1.45.2"])
+            .context("installing opentelemetry-proto (the OTLP receiver of the end-to-end tests)")?;
+    }
     Ok(())
 }
 

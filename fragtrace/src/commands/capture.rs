@@ -46,6 +46,9 @@ pub struct CaptureArgs {
     /// How often zone state is sampled into the flight recorder.
     #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
     pub zones_interval: Duration,
+    /// Also send each bundle as one OTLP log record (SUMMARY.md as its body) when done.
+    #[command(flatten)]
+    pub otlp: super::otlp::OtlpArgs,
 }
 
 pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
@@ -54,6 +57,7 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
         anyhow::bail!("--count must be at least 1");
     }
     let filter = args.filter.to_filter()?;
+    let otlp_to = args.otlp.destination()?;
     let mut session = live::start_session(&args.probe).await?;
     live::harden(true);
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
@@ -82,7 +86,21 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     // The whole session is unfiltered: the flight recorder keeps the context around the
     // failure; the filters only decide what triggers a capture.
     let run = RunOptions { tick: Duration::from_millis(250), zones_every: Some(args.zones_interval), filter: Default::default() };
-    session.run(&mut [&mut sink], &run, stop).await.context("capturing")?;
+    let exporter = super::otlp::start_for_bundles(otlp_to, &args.otlp)?;
+    match &exporter {
+        Some(e) => {
+            let mut bundles = fragtrace::otlp::bundles::BundleSink::new(&mut sink, e.offer().clone(), session.probes().kernel.gfp.clone());
+            session.run(&mut [&mut bundles], &run, stop).await.context("capturing")?;
+        }
+        None => {
+            session.run(&mut [&mut sink], &run, stop).await.context("capturing")?;
+        }
+    }
+    // Records still queued are sent before exiting, whether or not anything was captured.
+    let otlp_result = match exporter {
+        Some(e) => super::otlp::finish_bundles(e, &args.otlp, sink.captured.len()).await,
+        None => Ok(()),
+    };
     if sink.captured.is_empty() {
         let why = match args.timeout {
             Some(t) if started.elapsed() >= t => format!("no matching failure within {}s (--timeout)", t.as_secs_f64()),
@@ -93,5 +111,5 @@ pub async fn run(args: CaptureArgs) -> anyhow::Result<()> {
     for dir in &sink.captured {
         println!("{}", dir.display());
     }
-    Ok(())
+    otlp_result
 }

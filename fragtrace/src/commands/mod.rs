@@ -5,6 +5,7 @@ mod dmesg;
 mod doctor;
 mod gfp;
 mod live;
+mod otlp;
 mod record;
 mod report;
 mod report_pprof;

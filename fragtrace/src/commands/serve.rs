@@ -22,10 +22,15 @@ use super::{FilterArgs, ProbeArgs, live, parse_duration};
 classes, migratetypes; pods only with --pod-labels, capped by --max-pods), so the series count \
 does not grow with the workload. The endpoint serves GET /metrics and /healthz only, one request \
 per connection, with size, time and connection limits.\n\n\
+With --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) every failure is also pushed as an OTLP \
+log record (process, pod, order, GFP flags, kernel stack, known cause) and the same metrics over \
+OTLP/HTTP, through a bounded queue that never slows the probes; losses are counted in \
+fragtrace_otlp_records_total. docs/otlp.md has every attribute, deploy/otel/ a Collector.\n\n\
 Examples:\n  \
   sudo fragtrace serve\n  \
   sudo fragtrace serve --listen 0.0.0.0:9862 --pod-labels\n  \
-  curl -s localhost:9862/metrics | grep fragtrace_alloc_failures_total")]
+  curl -s localhost:9862/metrics | grep fragtrace_alloc_failures_total\n  \
+  sudo fragtrace serve --otlp-endpoint http://otel-collector:4318 --otlp-max-logs-per-sec 50")]
 pub struct ServeArgs {
     #[command(flatten)]
     pub probe: ProbeArgs,
@@ -45,10 +50,13 @@ pub struct ServeArgs {
     /// How often the zone gauges (free blocks, indices) are refreshed from /proc/buddyinfo.
     #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]
     pub zones_interval: Duration,
+    #[command(flatten)]
+    pub otlp: super::otlp::OtlpArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let filter = args.filter.to_filter()?;
+    let (otlp_to, otlp_options) = (args.otlp.destination()?, args.otlp.options()?);
     let mut session = live::start_session(&args.probe).await?;
     let probes = session.probes();
     let options = MetricsOptions {
@@ -59,7 +67,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         failure_hooks: probes.hooks.label(),
         complete: probes.hooks.complete,
     };
-    let metrics = Arc::new(Metrics::new(&options));
+    let mut metrics = Metrics::new(&options);
+    let otlp_accounting = fragtrace::otlp::Accounting::default();
+    if otlp_to.is_some() {
+        otlp_accounting.register(metrics.registry_mut());
+    }
+    let metrics = Arc::new(metrics);
     let mut sink = MetricsSink::new(metrics.clone(), probes.kernel.gfp.clone(), probes.kernel.pageblock_order, &options);
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     live::harden(false);
@@ -73,7 +86,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         session.probes().hooks.describe()
     );
     let run = RunOptions { tick: Duration::from_secs(1), zones_every: Some(args.zones_interval), filter };
-    let result = session.run(&mut [&mut sink], &run, stop).await;
+    let exporter = otlp_to.map(|to| fragtrace::otlp::Exporter::start(to, otlp_options, otlp_accounting, Some(endpoint.metrics.clone())));
+    let kernel = &session.probes().kernel;
+    let mut otlp_sink = exporter.as_ref().map(|e| e.log_sink(kernel.gfp.clone(), kernel.pageblock_order));
+    if let Some(e) = &exporter {
+        eprintln!("fragtrace: pushing OTLP to {} and {}", e.destination().logs, e.destination().metrics);
+    }
+    let mut sinks: Vec<&mut dyn fragtrace::sink::Sink> = vec![&mut sink];
+    sinks.extend(otlp_sink.as_mut().map(|s| s as &mut dyn fragtrace::sink::Sink));
+    let result = session.run(&mut sinks, &run, stop).await;
+    drop(sinks);
+    drop(otlp_sink);
+    if let Some(exporter) = exporter {
+        exporter.shutdown(args.otlp.otlp_flush_timeout).await;
+    }
     endpoint.healthy.store(false, std::sync::atomic::Ordering::Relaxed);
     server.abort();
     result.context("the probe session failed")?;
