@@ -14,7 +14,7 @@ use fragtrace_ebpf::{
 
 use super::{
     diag,
-    maps::{EVENTS, EXTFRAG_STACKS, STACKS, count, count_on_cpu, failure_wakeup, lazy_wakeup},
+    maps::{EVENTS, EXTFRAG_STACKS, FAILURE_WAKEUP, STACKS, count, count_on_cpu, lazy_wakeup},
     task,
 };
 
@@ -116,7 +116,7 @@ pub fn emit_failure<C: EbpfContext + StackIdContext>(ctx: &C, failure: Failure) 
             }
         }
     }
-    entry.submit(failure_wakeup());
+    entry.submit(FAILURE_WAKEUP);
 }
 
 /// Whether the `n`-th fallback on this CPU (from 1) gets its stack taken.

@@ -16,7 +16,7 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 20, 0);
 /// that is an APIC write and a VM exit, measured here at ≈7 µs of the extfrag program's ≈11 µs
 /// per run. The session drains on every tick (≤ 1 s, 100 ms for the full-screen view) anyway,
 /// so these records are only later, never lost; the quarter-full wake-up keeps a storm from
-/// filling the ring between ticks. Failures always wake the reader: see [`failure_wakeup`].
+/// filling the ring between ticks. Failures always wake the reader: see [`FAILURE_WAKEUP`].
 #[inline(always)]
 pub fn lazy_wakeup() -> u64 {
     let pending = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
@@ -24,14 +24,12 @@ pub fn lazy_wakeup() -> u64 {
     u64::from(if pending >= size / 4 { BPF_RB_FORCE_WAKEUP } else { BPF_RB_NO_WAKEUP })
 }
 
-/// Submit flags for a failure: the reader must see it at once (capture's trigger, the views).
-/// The default flag wakes the reader only when it has consumed everything before this record,
-/// which lazily submitted records (see [`lazy_wakeup`]) would prevent; so force the wake-up
-/// whenever anything is pending. An already-queued wake-up is not sent twice by the kernel.
-#[inline(always)]
-pub fn failure_wakeup() -> u64 {
-    if EVENTS.query(u64::from(BPF_RB_AVAIL_DATA)) > 0 { u64::from(BPF_RB_FORCE_WAKEUP) } else { 0 }
-}
+/// Submit flags for a failure or an OOM kill: the reader must see it at once (capture's
+/// trigger, the views). The default flag wakes the reader only when it has consumed everything
+/// before this record, which lazily submitted records (see [`lazy_wakeup`]) would prevent, so
+/// the wake-up is forced. (Asking the ring whether anything is pending would not help: the
+/// reservation of this very record already counts.) A wake-up still queued is not sent twice.
+pub const FAILURE_WAKEUP: u64 = BPF_RB_FORCE_WAKEUP as u64;
 
 /// Kernel stacks of failing allocations, deduplicated by the kernel.
 #[map]

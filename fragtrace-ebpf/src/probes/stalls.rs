@@ -17,7 +17,7 @@ use fragtrace_ebpf::{OomEvent, StallEvent, StallLayout, counter, kind, slow_path
 use super::{
     emit::header,
     gate::slow_path,
-    maps::{EVENTS, count, failure_wakeup, lazy_wakeup},
+    maps::{EVENTS, FAILURE_WAKEUP, count, lazy_wakeup},
 };
 
 /// Set by the loader from the vmscan and oom format files.
@@ -210,6 +210,6 @@ pub fn mark_victim(ctx: TracePointContext) -> u32 {
         }
         (*event).anon_rss_kb = if l.oom_anon_rss_offset == StallLayout::ABSENT { 0 } else { ctx.read_at::<u64>(l.oom_anon_rss_offset as usize).unwrap_or(0) };
     }
-    entry.submit(failure_wakeup());
+    entry.submit(FAILURE_WAKEUP);
     0
 }
