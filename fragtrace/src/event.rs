@@ -86,6 +86,15 @@ impl FailureHook {
         })
     }
 
+    /// The name JSON and the profiles' labels use (serde's kebab-case name).
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureHook::Tracepoint => "tracepoint",
+            FailureHook::MemcgCharge => "memcg-charge",
+            FailureHook::PageAllocator => "page-allocator",
+        }
+    }
+
     /// What failed, for people.
     pub fn label(self) -> &'static str {
         match self {
@@ -245,5 +254,17 @@ pub fn migratetype_name(mt: i32) -> &'static str {
         4 => "CMA/Isolate",
         5 => "Isolate",
         _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod hook_tests {
+    use super::FailureHook;
+
+    #[test]
+    fn hook_names_are_the_serialized_names() {
+        for hook in [FailureHook::Tracepoint, FailureHook::MemcgCharge, FailureHook::PageAllocator] {
+            assert_eq!(serde_json::to_value(hook).expect("hook"), hook.name());
+        }
     }
 }

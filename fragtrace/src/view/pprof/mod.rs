@@ -57,7 +57,7 @@ struct SampleKey {
     order: u32,
     gfp_mask: u64,
     comm: String,
-    hook: String,
+    hook: &'static str,
     cgroup: Option<Arc<str>>,
     pod: Option<String>,
     cause: Option<&'static str>,
@@ -74,7 +74,6 @@ pub struct FailureProfile {
     comments: Vec<String>,
     definitions: Definitions,
     samples: BTreeMap<SampleKey, u64>,
-    failures: u64,
 }
 
 impl FailureProfile {
@@ -91,7 +90,6 @@ impl FailureProfile {
             comments: Vec::new(),
             definitions: Definitions::new(),
             samples: BTreeMap::new(),
-            failures: 0,
         }
     }
 
@@ -103,7 +101,7 @@ impl FailureProfile {
 
     /// Failures counted so far.
     pub fn failures(&self) -> u64 {
-        self.failures
+        self.samples.values().sum()
     }
 
     /// The profile as it stands.
@@ -132,19 +130,17 @@ impl FailureProfile {
         let frames = self.frames_of(f);
         let stack = (frames[0] != NO_STACK && frames[0] != UNKNOWN_STACK).then_some(&frames[..]);
         let cause = crate::causes::of_failure(f, stack, &self.gfp).map(|c| c.id.as_str());
-        let hook = serde_json::to_value(f.hook).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let key = SampleKey {
             order: f.order,
             gfp_mask: f.gfp_mask,
             comm: f.task.comm.clone(),
-            hook,
+            hook: f.hook.name(),
             cgroup: self.definitions.cgroup_path(f.task.cgroup_id),
             pod: self.definitions.workload(f.task.cgroup_id).and_then(|w| w.pod_label()),
             cause,
             frames,
         };
         *self.samples.entry(key).or_default() += 1;
-        self.failures += 1;
     }
 
     fn saw(&mut self, ts_ns: u64) {

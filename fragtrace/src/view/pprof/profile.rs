@@ -76,7 +76,7 @@ impl Builder {
             self.label("gfp", crate::metrics::gfp_class(gfp, key.gfp_mask)),
             self.label("gfp_flags", &gfp.decode_joined(key.gfp_mask)),
             self.label("comm", &key.comm),
-            self.label("hook", &key.hook),
+            self.label("hook", key.hook),
         ];
         let optional = [("cgroup", key.cgroup.as_deref()), ("pod", key.pod.as_deref()), ("cause", key.cause)];
         for (name, value) in optional {
